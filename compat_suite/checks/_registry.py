@@ -1,0 +1,96 @@
+"""The check registry: a check is a plain function with a stable id, registered once.
+
+A check receives recorded exchanges (and, where it needs them, keyword context such as the
+configured model name) and either returns normally (pass) or raises `Finding` (fail). It does no
+I/O. Ids are explicit, never derived from function names, so reports stay stable across renames.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    MUST = "must"
+    SHOULD = "should"
+
+
+MUST = Severity.MUST
+SHOULD = Severity.SHOULD
+
+
+class Finding(Exception):  # noqa: N818 - a finding is what a check reports, not an error of ours
+    """Raised by a check that fails: a message and the evidence that shows it."""
+
+    def __init__(self, message: str, evidence: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.evidence = evidence or {}
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    severity: Severity
+    endpoints: tuple[str, ...]
+    func: Callable[..., None]
+    description: str
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        return self.func(*args, **kwargs)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of running one check on one or more exchanges, before the profile judges it."""
+
+    check: Check
+    endpoint: str
+    passed: bool
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+_REGISTRY: dict[str, Check] = {}
+
+
+def check(check_id: str, *, severity: Severity, endpoints: tuple[str, ...]) -> Callable:
+    """Register `func` under `check_id`. Registering an id twice is an error."""
+
+    def register(func: Callable[..., None]) -> Check:
+        if check_id in _REGISTRY:
+            raise ValueError(f"check id registered twice: {check_id}")
+        doc = inspect.getdoc(func) or ""
+        if not doc:
+            raise ValueError(f"check {check_id} needs a one-line docstring")
+        registered = Check(check_id, severity, tuple(endpoints), func, doc.splitlines()[0])
+        _REGISTRY[check_id] = registered
+        return registered
+
+    return register
+
+
+def registry() -> dict[str, Check]:
+    """All registered checks by id (imports every check module first)."""
+    from . import _load_all  # noqa: F401  (side effect: registration)
+
+    return dict(_REGISTRY)
+
+
+def get(check_id: str) -> Check:
+    return registry()[check_id]
+
+
+def run(check_id: str, *exchanges: Any, endpoint: str | None = None, **context: Any) -> Outcome:
+    """Run one check; a `Finding` becomes a failed outcome, anything else propagates."""
+    chk = get(check_id)
+    ep = endpoint or getattr(exchanges[0], "endpoint", None) or chk.endpoints[0]
+    try:
+        chk.func(*exchanges, **context)
+    except Finding as finding:
+        return Outcome(chk, ep, False, finding.message, finding.evidence)
+    return Outcome(chk, ep, True, "")

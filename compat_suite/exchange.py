@@ -1,0 +1,119 @@
+"""What a check sees: one recorded HTTP exchange, with no transport attached."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from ._redact import redact_headers, redact_text
+from .sse import SSEEvent, SSEProblem
+
+EVIDENCE_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes = b""
+
+    @cached_property
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body) if self.body else None
+        except ValueError:
+            return None
+
+
+@dataclass
+class Exchange:
+    """A request and everything that came back, as bytes and timestamps.
+
+    `transport_error` is set when no complete response arrived (timeout, reset, oversized body);
+    `status` may still be set when headers arrived first.
+    """
+
+    endpoint: str  # chat | completions | embeddings | models | model | health | ...
+    request: RecordedRequest
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # lower-cased names
+    body: bytes = b""
+    transport_error: str | None = None
+    truncated: bool = False  # the body was cut at the suite's size limit
+    started_ns: int = 0
+    first_byte_ns: int | None = None
+    finished_ns: int | None = None
+
+    @cached_property
+    def json(self) -> Any:
+        """The body parsed as JSON, or None when it is not JSON."""
+        try:
+            return json.loads(self.body)
+        except (ValueError, UnicodeDecodeError):
+            return None
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+    def tail(self, n: int = 512) -> str:
+        return self.body[-n:].decode("utf-8", errors="backslashreplace")
+
+    def evidence(self, secrets: tuple[str, ...] = (), **extra: Any) -> dict[str, Any]:
+        """The exchange as JSON-safe evidence with secrets redacted."""
+        req_body = self.request.body[:EVIDENCE_BYTES].decode("utf-8", errors="backslashreplace")
+        body = self.body[:EVIDENCE_BYTES].decode("utf-8", errors="backslashreplace")
+        out: dict[str, Any] = {
+            "request": {
+                "method": self.request.method,
+                "url": redact_text(self.request.url, secrets),
+                "headers": redact_headers(self.request.headers, secrets),
+                "body": redact_text(req_body, secrets),
+            },
+            "status": self.status,
+            "headers": redact_headers(self.headers, secrets),
+            "body": redact_text(body, secrets),
+            "body_bytes": len(self.body),
+        }
+        if self.transport_error:
+            out["transport_error"] = redact_text(self.transport_error, secrets)
+        if self.truncated:
+            out["truncated"] = True
+        out.update(extra)
+        return out
+
+
+@dataclass
+class StreamExchange(Exchange):
+    """A streamed exchange: the raw bytes plus the events a strict reader parsed from them."""
+
+    events: list[SSEEvent] = field(default_factory=list)
+    problems: list[SSEProblem] = field(default_factory=list)
+
+    @property
+    def data_events(self) -> list[SSEEvent]:
+        """Events before `[DONE]` whose data is not the terminator."""
+        out = []
+        for event in self.events:
+            if event.data == "[DONE]":
+                break
+            out.append(event)
+        return out
+
+    @property
+    def chunks(self) -> list[Any]:
+        """Each data event's JSON (None where it is not JSON), up to `[DONE]`."""
+        out = []
+        for event in self.data_events:
+            try:
+                out.append(json.loads(event.data))
+            except ValueError:
+                out.append(None)
+        return out
+
+    @property
+    def done(self) -> bool:
+        return any(e.data == "[DONE]" for e in self.events)

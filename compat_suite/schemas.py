@@ -1,0 +1,109 @@
+"""`schemas/` as validators: the one source of truth for shapes, read by the suite and the server.
+
+`schemas/openapi.yaml` is an OpenAPI 3.1 document whose `components.schemas` are JSON Schema
+(draft 2020-12). Component names follow OpenAI's own (`CreateChatCompletionRequest`, ...), with
+our additions named in the same style.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from ._paths import SCHEMAS_DIR
+
+OPENAPI_PATH = SCHEMAS_DIR / "openapi.yaml"
+_DOC_URI = "urn:compat-suite:openapi"
+
+
+@dataclass(frozen=True)
+class SchemaError:
+    """One validation error: where (`param`, dotted OpenAI style) and what."""
+
+    param: str | None
+    message: str
+    validator: str  # the JSON Schema keyword that failed (type, enum, maximum, required, ...)
+
+
+@cache
+def load_openapi() -> dict[str, Any]:
+    with OPENAPI_PATH.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+@cache
+def _registry() -> Registry:
+    resource = Resource.from_contents(load_openapi(), default_specification=DRAFT202012)
+    return Registry().with_resource(_DOC_URI, resource)
+
+
+@cache
+def validator(component: str) -> Draft202012Validator:
+    """A validator for `#/components/schemas/<component>`, with refs resolved in the document."""
+    if component not in load_openapi()["components"]["schemas"]:
+        raise KeyError(f"no schema component {component!r} in {OPENAPI_PATH.name}")
+    schema = {"$ref": f"{_DOC_URI}#/components/schemas/{component}"}
+    return Draft202012Validator(schema, registry=_registry())
+
+
+def component_schema(component: str) -> dict[str, Any]:
+    """A self-contained JSON Schema for one component (the document's components under `$defs`).
+
+    For tools that cannot follow refs into another document (hypothesis-jsonschema).
+    """
+    doc = load_openapi()
+    defs = doc["components"]["schemas"]
+    return _rewrite_refs({**defs[component], "$defs": defs})
+
+
+def _rewrite_refs(node: Any) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str) and value.startswith("#/components/schemas/"):
+                out[key] = "#/$defs/" + value.rsplit("/", 1)[1]
+            else:
+                out[key] = _rewrite_refs(value)
+        return out
+    if isinstance(node, list):
+        return [_rewrite_refs(v) for v in node]
+    return node
+
+
+def param_path(path: Any) -> str | None:
+    """`["messages", 0, "role"]` -> `"messages[0].role"`, the way OpenAI names params."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or None
+
+
+def errors(component: str, instance: Any) -> list[SchemaError]:
+    """All validation errors of `instance` against a component, most specific first."""
+    found: list[ValidationError] = sorted(
+        validator(component).iter_errors(instance), key=lambda e: (-len(e.absolute_path), str(e.message))
+    )
+    out = []
+    for err in found:
+        path = list(err.absolute_path)
+        if err.validator == "required" and isinstance(err.validator_value, list):
+            missing = next((f for f in err.validator_value if f not in (err.instance or {})), None)
+            if missing is not None:
+                path.append(missing)
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            allowed = set(err.schema.get("properties", {}))
+            extra = sorted(k for k in err.instance if k not in allowed)
+            if extra:
+                path.append(extra[0])
+        out.append(SchemaError(param_path(path), err.message, str(err.validator)))
+    return out

@@ -1,0 +1,1 @@
+"""The catalogue of faults, one per check id (registered on import)."""

@@ -1,0 +1,229 @@
+"""A deterministic engine with no model: fast, torch-free, for self-tests and load calibration.
+
+Its tokenizer is a fixed word vocabulary with a byte fallback, so every text round-trips and
+token counts are stable. Generation draws words from a seeded generator whose distribution is
+shaped by temperature, top_p and the penalties, so those parameters have real, testable effect,
+and the log-probabilities it reports are the true ones of that distribution.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+import random
+import re
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+
+from .base import ChatMessage, GenerationRequest, ModelStatus, TokenDelta, TokenLogprob
+
+_WORDS = (
+    "the a of and to in is it that for on with as was at by be this are from or an which not "
+    "model token stream server client answer request response test check value data time fast "
+    "small large quiet bright river stone cloud light paper garden window music number simple "
+    "always never often green blue red yellow north south east west coffee tea bread apple "
+    "hello world yes no maybe good great fine well very more less first last next open close"
+).split()
+_SPECIAL = ("<|im_start|>", "<|im_end|>", "\n")
+_BYTE_BASE = 0
+_SPECIAL_BASE = 256
+_WORD_BASE = _SPECIAL_BASE + len(_SPECIAL)
+EOS_ID = _SPECIAL_BASE + 1  # <|im_end|>
+_PIECE = re.compile(r"<\|im_start\|>|<\|im_end\|>|\n| ?[A-Za-z]+| ?[^A-Za-z\s]|[ \t]+")
+
+
+class ScriptedEngine:
+    """Implements `Engine` with a word vocabulary and a seeded sampler."""
+
+    def __init__(
+        self,
+        model_name: str = "scripted-chat",
+        embedding_model_name: str = "scripted-embed",
+        *,
+        token_delay_s: float = 0.0,
+        dimensions: int = 64,
+    ) -> None:
+        self.model_name = model_name
+        self.embedding_model_name = embedding_model_name
+        self.token_delay_s = token_delay_s
+        self._dims = dimensions
+        self._vocab: list[str] = [bytes([b]).decode("latin-1") for b in range(256)]
+        self._vocab += list(_SPECIAL)
+        self._vocab += [" " + w for w in _WORDS] + list(_WORDS)
+        self._ids = {piece: i for i, piece in enumerate(self._vocab) if i >= _SPECIAL_BASE}
+        self._status: ModelStatus = "ready"
+
+    # -- tokenizer ---------------------------------------------------------------------------
+    def status(self) -> ModelStatus:
+        return self._status
+
+    def tokenize(self, text: str) -> list[int]:
+        ids: list[int] = []
+        pos = 0
+        for match in _PIECE.finditer(text):
+            if match.start() > pos:  # characters the pattern does not cover (other whitespace)
+                ids.extend(text[pos : match.start()].encode("utf-8"))
+            piece = match.group()
+            if piece in self._ids:
+                ids.append(self._ids[piece])
+            else:
+                ids.extend(piece.encode("utf-8"))
+            pos = match.end()
+        if pos < len(text):
+            ids.extend(text[pos:].encode("utf-8"))
+        return ids
+
+    def detokenize(self, ids: Sequence[int]) -> str:
+        out = bytearray()
+        for i in ids:
+            if i < _SPECIAL_BASE:
+                out.append(i)
+            else:
+                out += self._vocab[i].encode("utf-8")
+        return out.decode("utf-8", errors="replace")
+
+    def chat_prompt(self, messages: Sequence[ChatMessage]) -> list[int]:
+        text = "".join(f"<|im_start|>{m.role}\n{m.content}<|im_end|>\n" for m in messages)
+        return self.tokenize(text + "<|im_start|>assistant\n")
+
+    # -- generation --------------------------------------------------------------------------
+    def _scores(self, rng_key: bytes) -> list[float]:
+        """Fixed per-prompt word preferences: the 'model'."""
+        digest = hashlib.sha256(rng_key).digest()
+        base = random.Random(digest)
+        return [base.uniform(-3.0, 3.0) for _ in _WORDS]
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[TokenDelta]:
+        prompt_key = ",".join(map(str, request.prompt_ids)).encode()
+        scores = self._scores(prompt_key)
+        seed = request.seed if request.seed is not None else random.SystemRandom().randrange(2**32)
+        rng = random.Random(f"{seed}:{hashlib.sha256(prompt_key).hexdigest()}")
+        # The answer's natural length is fixed by the prompt: sometimes short, sometimes long.
+        natural = 4 + int(hashlib.sha256(prompt_key + b"len").digest()[0]) % 24
+        counts: Counter[int] = Counter()
+        json_parts = self._json_frame(request) if request.json_mode else None
+        produced = 0
+        while True:
+            if produced >= request.max_tokens:
+                return
+            if self.token_delay_s:
+                await asyncio.sleep(self.token_delay_s)
+            else:
+                await asyncio.sleep(0)
+            if json_parts is not None:
+                word_budget = max(0, request.max_tokens - produced - len(json_parts[1]))
+                if produced == 0:
+                    for k, piece in enumerate(json_parts[0]):
+                        last = k == len(json_parts[0]) - 1 and request.max_tokens <= len(json_parts[0])
+                        yield self._delta_for_piece(piece, "length" if last else None)
+                        produced += 1
+                        if produced >= request.max_tokens:
+                            return
+                    continue
+                if word_budget == 0 or produced - len(json_parts[0]) >= natural:
+                    closers = json_parts[1]
+                    for k, piece in enumerate(closers):
+                        last = k == len(closers) - 1
+                        yield self._delta_for_piece(piece, "stop" if last else None)
+                    return
+            elif produced >= natural and not request.ignore_eos:
+                yield TokenDelta(token_id=EOS_ID, text="", logprob=0.0, finish_reason="stop")
+                return
+            token_id, logprob, top = self._sample(request, scores, counts, rng, first=produced == 0)
+            counts[token_id] += 1
+            produced += 1
+            finish = "length" if produced >= request.max_tokens else None
+            yield TokenDelta(
+                token_id=token_id,
+                text=self._vocab[token_id],
+                logprob=logprob if request.top_logprobs is not None else None,
+                top_logprobs=top,
+                finish_reason=finish,
+            )
+
+    def _json_frame(self, request: GenerationRequest) -> tuple[list[str], list[str]]:
+        return (["{", '"', "answer", '"', ":", " ", '"'], ['"', "}"])
+
+    def _delta_for_piece(self, piece: str, finish: str | None) -> TokenDelta:
+        ids = self.tokenize(piece)
+        return TokenDelta(token_id=ids[0], text=piece, logprob=0.0, finish_reason=finish)  # type: ignore[arg-type]
+
+    def _sample(
+        self,
+        request: GenerationRequest,
+        scores: list[float],
+        counts: Counter[int],
+        rng: random.Random,
+        *,
+        first: bool,
+    ) -> tuple[int, float, list[TokenLogprob]]:
+        # Word ids: spaced forms, except the first word of an answer has no leading space.
+        offset = _WORD_BASE + (len(_WORDS) if first else 0)
+        logits = []
+        for k, s in enumerate(scores):
+            tid = offset + k
+            c = counts[tid]
+            logits.append(s - request.frequency_penalty * c - (request.presence_penalty if c else 0.0))
+        temperature = request.temperature
+        if temperature <= 0:
+            best = max(range(len(logits)), key=lambda k: (logits[k], -k))
+            probs = _softmax(logits, 1.0)
+            choice = best
+        else:
+            probs = _softmax(logits, temperature)
+            order = sorted(range(len(probs)), key=lambda k: -probs[k])
+            kept, mass = [], 0.0
+            for k in order:
+                kept.append(k)
+                mass += probs[k]
+                if mass >= request.top_p:
+                    break
+            total = sum(probs[k] for k in kept)
+            r = rng.random() * total
+            choice = kept[-1]
+            for k in kept:
+                r -= probs[k]
+                if r <= 0:
+                    choice = k
+                    break
+        top: list[TokenLogprob] = []
+        if request.top_logprobs:
+            order = sorted(range(len(probs)), key=lambda k: -probs[k])[: request.top_logprobs]
+            top = [
+                TokenLogprob(self._vocab[offset + k], math.log(probs[k]), list(self._vocab[offset + k].encode()))
+                for k in order
+            ]
+        return offset + choice, math.log(probs[choice]), top
+
+    # -- embeddings --------------------------------------------------------------------------
+    def embedding_dimensions(self) -> int:
+        return self._dims
+
+    def count_embedding_tokens(self, inputs: Sequence[str | Sequence[int]]) -> int:
+        return sum(len(self.tokenize(x)) if isinstance(x, str) else len(x) for x in inputs)
+
+    async def embed(self, inputs: Sequence[str | Sequence[int]]) -> list[list[float]]:
+        out = []
+        for item in inputs:
+            text = item if isinstance(item, str) else self.detokenize(item)
+            vec = [0.0] * self._dims
+            for tid in self.tokenize(text):
+                r = random.Random(tid)
+                for d in range(self._dims):
+                    vec[d] += r.uniform(-1.0, 1.0)
+            norm = math.sqrt(sum(v * v for v in vec)) or 1.0
+            out.append([v / norm for v in vec] if any(vec) else [1.0 / math.sqrt(self._dims)] * self._dims)
+        return out
+
+    async def close(self) -> None:
+        return None
+
+
+def _softmax(logits: list[float], temperature: float) -> list[float]:
+    scaled = [x / temperature for x in logits]
+    peak = max(scaled)
+    exps = [math.exp(x - peak) for x in scaled]
+    total = sum(exps)
+    return [e / total for e in exps]
+

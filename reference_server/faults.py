@@ -1,0 +1,126 @@
+"""Deliberate deviations, one id each, so that every conformance check is proven able to fail.
+
+`compat-suite serve --fault ID [--fault ID ...]` serves them; `compat-suite faults` prints the
+fault-to-check table. A fault is data plus small hooks; the app calls the hooks of the active
+`FaultSet` at fixed points and they default to doing nothing:
+
+- `request(endpoint, body)`     rewrite the parsed JSON request before it is served
+- `response(endpoint, payload, request)`  rewrite a unary JSON response body
+- `chunk(endpoint, payload, position, request)`  rewrite one streamed chunk (return None to drop it)
+- `frame(data)`                 encode one SSE event's data as bytes
+- `terminator()`                the bytes that end a stream (normally `data: [DONE]\n\n`)
+- `headers(endpoint, headers)`  rewrite response headers (a mutable dict)
+- `error(status, envelope)`     rewrite an error response: returns (status, envelope)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+Json = dict[str, Any]
+
+
+def default_frame(data: str) -> bytes:
+    return b"".join(b"data: " + line.encode() + b"\n" for line in data.split("\n")) + b"\n"
+
+
+DEFAULT_TERMINATOR = b"data: [DONE]\n\n"
+
+
+@dataclass(frozen=True)
+class Fault:
+    id: str
+    check: str  # the check id this fault makes fail
+    description: str
+    request: Callable[[str, Json], Json] | None = None
+    response: Callable[[str, Json, Json], Json] | None = None
+    chunk: Callable[[str, Json, int, Json], Json | None] | None = None
+    frame: Callable[[str], bytes] | None = None
+    terminator: Callable[[], bytes] | None = None
+    headers: Callable[[str, dict[str, str]], None] | None = None
+    error: Callable[[int, Json], tuple[int, Json]] | None = None
+
+
+FAULTS: dict[str, Fault] = {}
+
+
+def fault(f: Fault) -> Fault:
+    if f.id in FAULTS:
+        raise ValueError(f"fault id registered twice: {f.id}")
+    FAULTS[f.id] = f
+    return f
+
+
+class FaultSet:
+    """The active faults of one server, applied in the order they were given."""
+
+    def __init__(self, ids: Iterable[str] = ()) -> None:
+        ids = list(ids)
+        catalog()
+        unknown = [i for i in ids if i not in FAULTS]
+        if unknown:
+            raise ValueError(f"unknown fault id(s): {', '.join(unknown)} (see `compat-suite faults`)")
+        self.faults = [FAULTS[i] for i in ids]
+
+    def __bool__(self) -> bool:
+        return bool(self.faults)
+
+    @property
+    def ids(self) -> list[str]:
+        return [f.id for f in self.faults]
+
+    def request(self, endpoint: str, body: Json) -> Json:
+        for f in self.faults:
+            if f.request:
+                body = f.request(endpoint, body)
+        return body
+
+    def response(self, endpoint: str, payload: Json, request: Json) -> Json:
+        for f in self.faults:
+            if f.response:
+                payload = f.response(endpoint, payload, request)
+        return payload
+
+    def chunk(self, endpoint: str, payload: Json, position: int, request: Json) -> Json | None:
+        for f in self.faults:
+            if f.chunk and payload is not None:
+                payload = f.chunk(endpoint, payload, position, request)
+        return payload
+
+    def frame(self, data: str) -> bytes:
+        for f in self.faults:
+            if f.frame:
+                return f.frame(data)
+        return default_frame(data)
+
+    def terminator(self) -> bytes:
+        for f in self.faults:
+            if f.terminator:
+                return f.terminator()
+        return DEFAULT_TERMINATOR
+
+    def headers(self, endpoint: str, headers: dict[str, str]) -> dict[str, str]:
+        for f in self.faults:
+            if f.headers:
+                f.headers(endpoint, headers)
+        return headers
+
+    def error(self, status: int, envelope: Json) -> tuple[int, Json]:
+        for f in self.faults:
+            if f.error:
+                status, envelope = f.error(status, envelope)
+        return status, envelope
+
+
+def catalog() -> dict[str, Fault]:
+    """Every registered fault by id (imports the catalogue first)."""
+    from . import _fault_catalog  # noqa: F401  (side effect: registration)
+
+    return dict(FAULTS)
+
+
+def table() -> list[tuple[str, str, str]]:
+    """(fault id, check id, description) for every registered fault, sorted by check."""
+    return sorted(((f.id, f.check, f.description) for f in catalog().values()), key=lambda r: (r[1], r[0]))
