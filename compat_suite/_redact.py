@@ -21,7 +21,9 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     return _KEY_PATTERN.sub(lambda m: (m.group(1) or "") + REDACTED, text)
 
 
-def redact_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]], secrets: Iterable[str] = ()) -> dict:
+def redact_headers(
+    headers: Mapping[str, str] | Iterable[tuple[str, str]], secrets: Iterable[str] = ()
+) -> dict:
     items = headers.items() if isinstance(headers, Mapping) else headers
     secrets = list(secrets)
     out: dict[str, str] = {}

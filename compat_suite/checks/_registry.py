@@ -23,7 +23,7 @@ MUST = Severity.MUST
 SHOULD = Severity.SHOULD
 
 
-class Finding(Exception):  # noqa: N818 - a finding is what a check reports, not an error of ours
+class Finding(Exception):
     """Raised by a check that fails: a message and the evidence that shows it."""
 
     def __init__(self, message: str, evidence: dict[str, Any] | None = None) -> None:

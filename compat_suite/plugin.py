@@ -1,0 +1,195 @@
+"""The pytest plugin: options, the `target` and `verify` fixtures, and the results file.
+
+`pytest suites/ --base-url URL --api-key KEY --model NAME` tests any endpoint; with no
+`--base-url` the plugin starts the reference server (the embedded default) and tests that.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import checks
+from .embedded import EmbeddedServer, EmbeddedServerError
+from .profiles import ProfileError, load_profile
+from .results import JUNIT_FILE, Results, write_junit
+from .target import DEFAULT_TIMEOUT_S, RequestBudgetExhausted, Target
+
+EMBEDDED_MODELS = {
+    "transformers": ("SmolLM2-135M-Instruct", "all-MiniLM-L6-v2"),
+    "scripted": ("scripted-chat", "scripted-embed"),
+}
+_results_key = pytest.StashKey[Results]()
+_embedded_key = pytest.StashKey[EmbeddedServer]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("compat-suite", "OpenAI-compatible conformance")
+    group.addoption(
+        "--base-url", help="base URL of the target, e.g. https://api.openai.com/v1 (default: embedded)"
+    )
+    group.addoption("--api-key", help="API key (default: $OPENAI_API_KEY or $COMPAT_API_KEY)")
+    group.addoption("--model", help="chat/completions model name")
+    group.addoption("--embedding-model", help="embeddings model name")
+    group.addoption("--profile", default="openai", help="provider profile (schemas/profiles/NAME.yaml)")
+    group.addoption(
+        "--header",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="extra request header (repeatable)",
+    )
+    group.addoption("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds per exchange")
+    group.addoption("--max-requests", type=int, default=None, help="cap on requests sent to the target")
+    group.addoption("--report-dir", help="write results.json and junit.xml here")
+    group.addoption(
+        "--embedded-engine",
+        default="transformers",
+        choices=sorted(EMBEDDED_MODELS),
+        help="engine of the embedded reference server (no --base-url)",
+    )
+    group.addoption(
+        "--embedded-fault",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="serve the embedded server with a fault",
+    )
+
+
+def parse_headers(values: Sequence[str]) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for value in values:
+        name, sep, rest = value.partition(":")
+        if not sep or not name.strip():
+            raise pytest.UsageError(f"--header wants 'NAME: VALUE', got {value!r}")
+        headers[name.strip()] = rest.strip()
+    return headers
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "endpoint(name): the endpoint a scenario tests")
+
+
+@pytest.fixture(scope="session")
+def target(request: pytest.FixtureRequest) -> Iterator[Target]:
+    """The endpoint under test, built once from the command line (or the embedded server)."""
+    config = request.config
+    opt = config.getoption
+    try:
+        profile = load_profile(opt("profile"))
+    except ProfileError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    base_url = opt("base_url")
+    api_key = opt("api_key") or os.environ.get("OPENAI_API_KEY") or os.environ.get("COMPAT_API_KEY")
+    model, embedding_model = opt("model"), opt("embedding_model")
+    server: EmbeddedServer | None = None
+    if not base_url:
+        engine = opt("embedded_engine")
+        server = EmbeddedServer(engine=engine, faults=opt("embedded_fault"))
+        try:
+            server.start()
+        except EmbeddedServerError as exc:
+            pytest.exit(str(exc), returncode=2)
+        config.stash[_embedded_key] = server
+        base_url, api_key = server.base_url, server.api_key
+        default_chat, default_embed = EMBEDDED_MODELS[engine]
+        model, embedding_model = model or default_chat, embedding_model or default_embed
+    tgt = Target(
+        base_url=base_url,
+        api_key=api_key,
+        profile=profile,
+        model=model,
+        embedding_model=embedding_model,
+        headers=parse_headers(opt("header")),
+        timeout_s=opt("timeout"),
+        max_requests=opt("max_requests"),
+    )
+    results = config.stash.get(_results_key, None)
+    if results is not None:
+        results.target = {
+            "base_url": base_url,
+            "model": model,
+            "embedding_model": embedding_model,
+            "profile": profile.name,
+            "embedded": server is not None,
+        }
+        results.secrets = tgt.secrets
+    try:
+        yield tgt
+    finally:
+        tgt.close()
+        if server is not None:
+            server.stop()
+
+
+@pytest.fixture(scope="session")
+def results(request: pytest.FixtureRequest) -> Results:
+    """The run's results, written to --report-dir at the end."""
+    return _session_results(request.config)
+
+
+def _session_results(config: pytest.Config) -> Results:
+    if _results_key not in config.stash:
+        config.stash[_results_key] = Results(target={}, profile=config.getoption("profile"))
+    return config.stash[_results_key]
+
+
+class Verifier:
+    """Runs checks on exchanges, records every finding, and fails the test if any failed."""
+
+    def __init__(self, target: Target, results: Results, node_id: str) -> None:
+        self.target = target
+        self.results = results
+        self.node_id = node_id
+
+    def __call__(
+        self, check_ids: str | Sequence[str], *exchanges: Any, endpoint: str | None = None, **ctx: Any
+    ):
+        ids = [check_ids] if isinstance(check_ids, str) else list(check_ids)
+        failed = []
+        for check_id in ids:
+            outcome = checks.run(check_id, *exchanges, endpoint=endpoint, **ctx)
+            record = self.results.record(outcome, self.target.profile, self.node_id)
+            if record.verdict in ("fail", "drift"):
+                failed.append(f"{check_id}: {record.message}")
+        if failed:
+            pytest.fail("\n".join(failed), pytrace=False)
+
+
+@pytest.fixture
+def verify(target: Target, results: Results, request: pytest.FixtureRequest) -> Verifier:
+    """`verify(check_ids, *exchanges, **context)`: run checks, record findings, fail on failure."""
+    return Verifier(target, results, request.node.nodeid)
+
+
+@pytest.fixture(scope="session")
+def params() -> dict[str, Any]:
+    """Small request defaults: users run this against paid endpoints."""
+    return {"max_tokens": 16, "prompt": "Say hello in three words.", "seed": 1234}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    outcome = yield
+    excinfo = outcome.excinfo
+    if excinfo is not None and isinstance(excinfo[1], RequestBudgetExhausted):
+        outcome.force_exception(pytest.skip.Exception(str(excinfo[1]), _use_item_location=True))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _session_results(session.config)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    report_dir = session.config.getoption("report_dir", None)
+    results = session.config.stash.get(_results_key, None)
+    if not report_dir or results is None:
+        return
+    directory = Path(report_dir)
+    path = results.write(directory)
+    write_junit(path, directory / JUNIT_FILE)

@@ -1,0 +1,153 @@
+"""The results of one run: every finding, as one JSON document written once.
+
+JUnit XML and the HTML report are both built from this JSON, never from a second source.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from ._redact import redact_text
+from .checks import Outcome
+from .profiles import Profile
+
+RESULTS_FILE = "results.json"
+JUNIT_FILE = "junit.xml"
+VERDICTS = ("pass", "fail", "deviation", "drift", "not-applicable", "skip")
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass
+class FindingRecord:
+    check: str
+    verdict: str
+    severity: str
+    endpoint: str
+    message: str
+    description: str
+    test: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    cite: str | None = None
+    expected: str | None = None
+
+
+@dataclass
+class Results:
+    target: dict[str, Any]
+    profile: str
+    started: str = field(default_factory=utc_now)
+    finished: str | None = None
+    findings: list[FindingRecord] = field(default_factory=list)
+    error_matrix: list[dict[str, Any]] = field(default_factory=list)
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record(self, outcome: Outcome, profile: Profile, test: str | None = None) -> FindingRecord:
+        """Judge an outcome under the profile and keep it."""
+        verdict = profile.verdict(outcome.check.id, outcome.passed)
+        exp = profile.expectation(outcome.check.id)
+        message = outcome.message
+        if verdict == "drift" and exp is not None:
+            message = (
+                f"profile drift: {profile.name} documents a deviation here ({exp.observed or exp.reason}) "
+                f"but the check passed; remove expectations.{outcome.check.id} from the profile"
+            )
+        record = FindingRecord(
+            check=outcome.check.id,
+            verdict=verdict,
+            severity=str(outcome.check.severity),
+            endpoint=outcome.endpoint,
+            message=message,
+            description=outcome.check.description,
+            test=test,
+            evidence=_scrub(outcome.evidence, self.secrets),
+            cite=exp.cite if exp else None,
+            expected=(exp.observed or exp.reason) if exp else None,
+        )
+        with self._lock:
+            self.findings.append(record)
+        return record
+
+    def skip(
+        self, check_id: str, endpoint: str, reason: str, severity: str, description: str, test: str | None
+    ):
+        with self._lock:
+            self.findings.append(
+                FindingRecord(check_id, "skip", severity, endpoint, reason, description, test)
+            )
+
+    def summary(self) -> dict[str, Any]:
+        counts = {v: 0 for v in VERDICTS}
+        for f in self.findings:
+            counts[f.verdict] = counts.get(f.verdict, 0) + 1
+        failed = (
+            counts["fail"] + counts["drift"] + sum(1 for r in self.error_matrix if r.get("verdict") == "fail")
+        )
+        return {**counts, "verdict": "fail" if failed else "pass"}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "profile": self.profile,
+            "started": self.started,
+            "finished": self.finished,
+            "findings": [asdict(f) for f in self.findings],
+            "error_matrix": self.error_matrix,
+            "summary": self.summary(),
+        }
+
+    def write(self, directory: Path) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.finished = self.finished or utc_now()
+        path = directory / RESULTS_FILE
+        path.write_text(json.dumps(self.to_json(), indent=2, ensure_ascii=False), encoding="utf-8")
+        return path
+
+
+def _scrub(value: Any, secrets: tuple[str, ...]) -> Any:
+    if isinstance(value, str):
+        return redact_text(value, secrets)
+    if isinstance(value, dict):
+        return {k: _scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v, secrets) for v in value]
+    if isinstance(value, bytes):
+        return redact_text(value.decode("utf-8", errors="backslashreplace"), secrets)
+    return value
+
+
+def write_junit(results_path: Path, out: Path) -> Path:
+    """JUnit XML from results.json: one testcase per finding, classname = endpoint."""
+    data = json.loads(results_path.read_text(encoding="utf-8"))
+    findings = data.get("findings", [])
+    suite = ET.Element(
+        "testsuite",
+        name=f"compat-suite ({data.get('profile')})",
+        tests=str(len(findings)),
+        failures=str(sum(1 for f in findings if f["verdict"] in ("fail", "drift"))),
+        skipped=str(sum(1 for f in findings if f["verdict"] in ("skip", "not-applicable"))),
+        timestamp=data.get("started") or "",
+    )
+    for f in findings:
+        case = ET.SubElement(suite, "testcase", classname=f["endpoint"], name=f["check"])
+        if f["verdict"] in ("fail", "drift"):
+            failure = ET.SubElement(case, "failure", message=f["message"][:500], type=f["severity"])
+            failure.text = json.dumps(f.get("evidence", {}), indent=2)[:20000]
+        elif f["verdict"] in ("skip", "not-applicable"):
+            ET.SubElement(case, "skipped", message=f["message"][:500])
+        elif f["verdict"] == "deviation":
+            ET.SubElement(case, "system-out").text = f"documented deviation: {f.get('cite') or ''}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.ElementTree(root).write(out, encoding="utf-8", xml_declaration=True)
+    return out

@@ -1,0 +1,195 @@
+"""A Target: one endpoint under test, and the one HTTP client that talks to it.
+
+Every request goes through `Target.request`, which records the exchange as bytes and timestamps
+(taken with `perf_counter_ns` as bytes arrive), and never lets a hostile target crash or hang
+the suite: a whole-exchange deadline, a body size cap, and transport errors recorded as data.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from .exchange import Exchange, RecordedRequest, StreamExchange
+from .profiles import Profile
+from .sse import SSEReader
+
+DEFAULT_TIMEOUT_S = 60.0
+DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+WRONG_KEY = "sk-compat-suite-wrong-key-0000000000"
+
+
+class RequestBudgetExhausted(Exception):
+    """`--max-requests` is spent: the scenario must not send more."""
+
+
+@dataclass
+class Target:
+    base_url: str  # up to and including the profile's base path, no trailing slash
+    api_key: str | None
+    profile: Profile
+    model: str | None = None
+    embedding_model: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    max_requests: int | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    sent: int = 0
+    _client: httpx.Client | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        self.base_url = self.base_url.rstrip("/")
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s for s in (self.api_key,) if s)
+
+    @property
+    def client(self) -> httpx.Client:
+        if self._client is None:
+            self._client = httpx.Client(
+                timeout=httpx.Timeout(self.timeout_s, connect=min(10.0, self.timeout_s)),
+                follow_redirects=False,
+            )
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    # -- what a scenario needs -----------------------------------------------------------------
+    def model_for(self, endpoint: str) -> str | None:
+        return self.embedding_model if endpoint == "embeddings" else self.model
+
+    def missing(self, endpoint: str) -> str | None:
+        """Why `endpoint` cannot be tested on this target, or None when it can."""
+        if not self.profile.declares(endpoint):
+            return f"profile {self.profile.name!r} does not declare the {endpoint} endpoint"
+        if endpoint in ("chat", "completions", "embeddings") and not self.model_for(endpoint):
+            if self.profile.model_rule == "required" or endpoint == "embeddings":
+                option = "--embedding-model" if endpoint == "embeddings" else "--model"
+                return f"no model given for {endpoint} ({option})"
+        return None
+
+    def url(self, path: str) -> str:
+        return self.base_url + (path if path.startswith("/") else "/" + path)
+
+    def auth_headers(self, auth: bool | str = True) -> dict[str, str]:
+        if auth is False or (auth is True and not self.api_key):
+            return {}
+        key = WRONG_KEY if auth == "wrong" else (auth if isinstance(auth, str) else self.api_key)
+        return {"Authorization": f"Bearer {key}"}
+
+    def with_model(self, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
+        model = self.model_for(endpoint)
+        if "model" not in body and model:
+            return {"model": model, **body}
+        return body
+
+    def chat(self, body: dict[str, Any], **kw: Any) -> Exchange:
+        return self.request(
+            "chat", "POST", self.profile.endpoint_path("chat"), json=self.with_model("chat", body), **kw
+        )
+
+    def chat_stream(self, body: dict[str, Any], **kw: Any) -> StreamExchange:
+        payload = self.with_model("chat", {**body, "stream": True})
+        return self.request(
+            "chat", "POST", self.profile.endpoint_path("chat"), json=payload, stream=True, **kw
+        )
+
+    def completions(self, body: dict[str, Any], **kw: Any) -> Exchange:
+        path = self.profile.endpoint_path("completions")
+        return self.request("completions", "POST", path, json=self.with_model("completions", body), **kw)
+
+    def completions_stream(self, body: dict[str, Any], **kw: Any) -> StreamExchange:
+        payload = self.with_model("completions", {**body, "stream": True})
+        path = self.profile.endpoint_path("completions")
+        return self.request("completions", "POST", path, json=payload, stream=True, **kw)
+
+    def embeddings(self, body: dict[str, Any], **kw: Any) -> Exchange:
+        path = self.profile.endpoint_path("embeddings")
+        return self.request("embeddings", "POST", path, json=self.with_model("embeddings", body), **kw)
+
+    def get(self, endpoint: str, path: str | None = None, **kw: Any) -> Exchange:
+        return self.request(endpoint, "GET", path or self.profile.endpoint_path(endpoint), **kw)
+
+    # -- the one way a request is sent -----------------------------------------------------------
+    def request(
+        self,
+        endpoint: str,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        auth: bool | str = True,
+        stream: bool = False,
+    ) -> Exchange:
+        with self._lock:
+            if self.max_requests is not None and self.sent >= self.max_requests:
+                raise RequestBudgetExhausted(f"--max-requests {self.max_requests} reached")
+            self.sent += 1
+        body = _encode(json) if json is not None else (content or b"")
+        req_headers = {**self.headers, **self.auth_headers(auth)}
+        if json is not None:
+            req_headers.setdefault("Content-Type", "application/json")
+        req_headers.update(headers or {})
+        url = self.url(path)
+        recorded = RecordedRequest(method, url, req_headers, body)
+        exchange: Exchange = StreamExchange(endpoint, recorded) if stream else Exchange(endpoint, recorded)
+        self._send(exchange, recorded)
+        return exchange
+
+    def _send(self, exchange: Exchange, recorded: RecordedRequest) -> None:
+        reader = SSEReader() if isinstance(exchange, StreamExchange) else None
+        deadline = time.monotonic() + self.timeout_s
+        buf = bytearray()
+        exchange.started_ns = time.perf_counter_ns()
+        try:
+            with self.client.stream(
+                recorded.method, recorded.url, headers=recorded.headers, content=recorded.body or None
+            ) as response:
+                exchange.status = response.status_code
+                exchange.headers = {k.lower(): v for k, v in response.headers.items()}
+                for chunk in response.iter_bytes():
+                    now = time.perf_counter_ns()
+                    if exchange.first_byte_ns is None:
+                        exchange.first_byte_ns = now
+                    room = self.max_body_bytes - len(buf)
+                    if len(chunk) > room:
+                        chunk = chunk[:room]
+                        exchange.truncated = True
+                    buf += chunk
+                    if reader is not None:
+                        reader.feed(chunk, now)
+                    if exchange.truncated:
+                        exchange.transport_error = (
+                            f"body exceeded the suite's limit of {self.max_body_bytes} bytes"
+                        )
+                        break
+                    if time.monotonic() > deadline:
+                        exchange.transport_error = f"no complete response within {self.timeout_s:g} s"
+                        break
+        except httpx.TimeoutException as exc:
+            exchange.transport_error = f"timed out after {self.timeout_s:g} s ({type(exc).__name__})"
+        except httpx.HTTPError as exc:
+            exchange.transport_error = f"{type(exc).__name__}: {exc}"
+        exchange.finished_ns = time.perf_counter_ns()
+        exchange.body = bytes(buf)
+        if reader is not None:
+            assert isinstance(exchange, StreamExchange)
+            reader.close(complete=exchange.transport_error is None)
+            exchange.events = list(reader.events)
+            exchange.problems = list(reader.problems)
+
+
+def _encode(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=False).encode("utf-8")

@@ -1,0 +1,485 @@
+"""The gateway's durable state: accounts, hashed keys, the credit ledger, usage and traces, in SQLite.
+
+One connection, guarded by a lock, is the single writer: every change is one `BEGIN IMMEDIATE`
+transaction, so concurrent requests can neither lose nor double a ledger entry. A debit and its
+usage row are written in the same transaction, keyed by the request id (unique in both tables),
+which makes settling idempotent and a crash unable to leave one without the other.
+
+Durability: WAL mode. With `synchronous=NORMAL` a commit has reached the WAL file (the OS page
+cache) before `COMMIT` returns, so a killed process (SIGKILL) loses nothing that committed; only a
+power loss can drop the last few commits. `synchronous=FULL` adds an fsync per commit for that case.
+
+The balance is stored on the account for a cheap read, and updated in the same transaction as the
+ledger row that changes it; `audit()` proves it equals the sum of the ledger.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (
+    id TEXT PRIMARY KEY,
+    active INTEGER NOT NULL DEFAULT 1,
+    balance_micros INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    key_hash TEXT NOT NULL UNIQUE,
+    display_prefix TEXT NOT NULL,
+    last4 TEXT NOT NULL,
+    name TEXT,
+    model TEXT,
+    rate_limit TEXT,
+    allowed_ips TEXT,
+    created_at REAL NOT NULL,
+    revoked_at REAL,
+    UNIQUE (account_id, name)
+);
+CREATE TABLE IF NOT EXISTS transactions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    key_id TEXT,
+    kind TEXT NOT NULL CHECK (kind IN ('grant', 'adjustment', 'debit')),
+    amount_micros INTEGER NOT NULL,
+    request_id TEXT UNIQUE,
+    note TEXT,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transactions_by_account ON transactions (account_id, id);
+CREATE TABLE IF NOT EXISTS usage (
+    request_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    key_id TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    model TEXT,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    total_tokens INTEGER NOT NULL,
+    cost_micros INTEGER NOT NULL,
+    latency_ms REAL NOT NULL,
+    status INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS usage_by_account ON usage (account_id, created_at);
+CREATE TABLE IF NOT EXISTS traces (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    record TEXT NOT NULL
+);
+"""
+
+
+class Conflict(Exception):
+    """A uniqueness rule was broken (e.g. a key name that exists in the account)."""
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """A stored key: everything but the raw key, which is never stored."""
+
+    id: str
+    account_id: str
+    key_hash: str
+    display_prefix: str
+    last4: str
+    name: str | None
+    model: str | None
+    rate_limit: str | None
+    allowed_ips: tuple[str, ...]
+    created_at: float
+    revoked_at: float | None
+    account_active: bool
+    balance_micros: int
+
+    def public(self) -> dict[str, Any]:
+        """The listing shape: a prefix and last characters, never the raw key or its hash."""
+        return {
+            "id": self.id,
+            "object": "api_key",
+            "name": self.name,
+            "prefix": self.display_prefix,
+            "redacted_value": f"{self.display_prefix}...{self.last4}",
+            "model": self.model,
+            "rate_limit": self.rate_limit,
+            "allowed_ips": list(self.allowed_ips),
+            "created_at": int(self.created_at),
+            "revoked_at": None if self.revoked_at is None else int(self.revoked_at),
+            "status": "revoked" if self.revoked_at is not None else "active",
+        }
+
+
+@dataclass(frozen=True)
+class UsageEntry:
+    """One settled request: what `Store.settle` writes as a usage row plus its debit."""
+
+    request_id: str
+    account_id: str
+    key_id: str
+    endpoint: str
+    model: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    cost_micros: int
+    latency_ms: float
+    status: int
+
+
+_KEY_COLUMNS = (
+    "k.id, k.account_id, k.key_hash, k.display_prefix, k.last4, k.name, k.model, k.rate_limit, "
+    "k.allowed_ips, k.created_at, k.revoked_at, a.active, a.balance_micros"
+)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(8)}"
+
+
+class Store:
+    """Synchronous, thread-safe access to the gateway's SQLite database (call it off the event loop)."""
+
+    def __init__(self, path: str | Path, *, synchronous: str = "NORMAL") -> None:
+        self.path = str(path)
+        self._lock = threading.Lock()
+        # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a writer takes the lock up front.
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA busy_timeout=5000")  # another process on the same file (a replica, a test)
+        with self._lock:
+            self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            yield self._db
+
+    # -- accounts and credits ------------------------------------------------------------------
+    def create_account(self, credit_micros: int = 0, *, account_id: str | None = None) -> str:
+        account_id = account_id or new_id("acct")
+        with self._write() as db:
+            db.execute("INSERT INTO accounts (id, created_at) VALUES (?, ?)", (account_id, time.time()))
+            if credit_micros:
+                _append(db, account_id, None, "grant", credit_micros, None, "initial credit")
+        return account_id
+
+    def account_exists(self, account_id: str) -> bool:
+        with self._read() as db:
+            return db.execute("SELECT 1 FROM accounts WHERE id = ?", (account_id,)).fetchone() is not None
+
+    def grant(self, account_id: str, amount_micros: int, *, key_id: str | None = None, note: str = "grant") -> int:
+        """Add credit (a `grant` ledger row); returns the new balance."""
+        with self._write() as db:
+            _require_account(db, account_id)
+            _append(db, account_id, key_id, "grant", amount_micros, None, note)
+            return _balance(db, account_id)
+
+    def set_balance(self, account_id: str, balance_micros: int, *, key_id: str | None = None) -> int:
+        """Bring the balance to a value with one `adjustment` row (the ledger stays the whole story)."""
+        with self._write() as db:
+            _require_account(db, account_id)
+            delta = balance_micros - _balance(db, account_id)
+            if delta:
+                _append(db, account_id, key_id, "adjustment", delta, None, "balance set by admin")
+            return _balance(db, account_id)
+
+    def set_account_active(self, account_id: str, active: bool) -> None:
+        with self._write() as db:
+            _require_account(db, account_id)
+            db.execute("UPDATE accounts SET active = ? WHERE id = ?", (int(active), account_id))
+
+    def balance(self, account_id: str) -> int:
+        with self._read() as db:
+            return _balance(db, account_id)
+
+    def transactions(
+        self, account_id: str, *, key_id: str | None = None, limit: int = 100, after: int | None = None
+    ) -> list[dict[str, Any]]:
+        query = "SELECT * FROM transactions WHERE account_id = ?"
+        args: list[Any] = [account_id]
+        if key_id is not None:
+            query += " AND key_id = ?"
+            args.append(key_id)
+        if after is not None:
+            query += " AND id > ?"
+            args.append(after)
+        query += " ORDER BY id LIMIT ?"
+        args.append(limit)
+        with self._read() as db:
+            return [_transaction(row) for row in db.execute(query, args)]
+
+    # -- keys -----------------------------------------------------------------------------------
+    def create_key(
+        self,
+        account_id: str,
+        *,
+        key_hash: str,
+        display_prefix: str,
+        last4: str,
+        name: str | None = None,
+        model: str | None = None,
+        rate_limit: str | None = None,
+        allowed_ips: Sequence[str] = (),
+    ) -> KeyRecord:
+        key_id = new_id("key")
+        try:
+            with self._write() as db:
+                _require_account(db, account_id)
+                db.execute(
+                    "INSERT INTO api_keys (id, account_id, key_hash, display_prefix, last4, name, model,"
+                    " rate_limit, allowed_ips, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        key_id,
+                        account_id,
+                        key_hash,
+                        display_prefix,
+                        last4,
+                        name,
+                        model,
+                        rate_limit,
+                        json.dumps(list(allowed_ips)) if allowed_ips else None,
+                        time.time(),
+                    ),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise Conflict(f"an API key named {name!r} already exists in this account") from exc
+        record = self.get_key(key_id)
+        assert record is not None
+        return record
+
+    def find_key_by_hash(self, key_hash: str) -> KeyRecord | None:
+        with self._read() as db:
+            row = db.execute(
+                f"SELECT {_KEY_COLUMNS} FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.key_hash = ?",
+                (key_hash,),
+            ).fetchone()
+        return _key(row) if row else None
+
+    def get_key(self, key_id: str) -> KeyRecord | None:
+        with self._read() as db:
+            row = db.execute(
+                f"SELECT {_KEY_COLUMNS} FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.id = ?",
+                (key_id,),
+            ).fetchone()
+        return _key(row) if row else None
+
+    def list_keys(self, account_id: str) -> list[KeyRecord]:
+        with self._read() as db:
+            rows = db.execute(
+                f"SELECT {_KEY_COLUMNS} FROM api_keys k JOIN accounts a ON a.id = k.account_id"
+                " WHERE k.account_id = ? ORDER BY k.created_at, k.id",
+                (account_id,),
+            ).fetchall()
+        return [_key(row) for row in rows]
+
+    def revoke_key(self, key_id: str) -> KeyRecord | None:
+        """Revoke for good: `revoked_at` is set once and never cleared (no method clears it)."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (time.time(), key_id)
+            )
+        return self.get_key(key_id)
+
+    # -- usage and settlement -------------------------------------------------------------------
+    def settle(self, entry: UsageEntry) -> bool:
+        """Write the usage row and its debit in one transaction; False if this request was settled."""
+        with self._write() as db:
+            inserted = db.execute(
+                "INSERT INTO usage (request_id, account_id, key_id, endpoint, model, prompt_tokens,"
+                " completion_tokens, total_tokens, cost_micros, latency_ms, status, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING",
+                (
+                    entry.request_id,
+                    entry.account_id,
+                    entry.key_id,
+                    entry.endpoint,
+                    entry.model,
+                    entry.prompt_tokens,
+                    entry.completion_tokens,
+                    entry.total_tokens,
+                    entry.cost_micros,
+                    entry.latency_ms,
+                    entry.status,
+                    time.time(),
+                ),
+            ).rowcount
+            if not inserted:
+                return False
+            _append(db, entry.account_id, entry.key_id, "debit", -entry.cost_micros, entry.request_id, entry.endpoint)
+            return True
+
+    def usage(self, account_id: str, *, key_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        query = "SELECT * FROM usage WHERE account_id = ?"
+        args: list[Any] = [account_id]
+        if key_id is not None:
+            query += " AND key_id = ?"
+            args.append(key_id)
+        query += " ORDER BY created_at DESC, request_id LIMIT ?"
+        args.append(limit)
+        with self._read() as db:
+            return [dict(row) for row in db.execute(query, args)]
+
+    def usage_totals(self, account_id: str, *, key_id: str | None = None) -> dict[str, int]:
+        query = (
+            "SELECT COUNT(*) AS requests, COALESCE(SUM(prompt_tokens), 0) AS prompt_tokens,"
+            " COALESCE(SUM(completion_tokens), 0) AS completion_tokens,"
+            " COALESCE(SUM(total_tokens), 0) AS total_tokens, COALESCE(SUM(cost_micros), 0) AS cost_micros"
+            " FROM usage WHERE account_id = ?"
+        )
+        args: list[Any] = [account_id]
+        if key_id is not None:
+            query += " AND key_id = ?"
+            args.append(key_id)
+        with self._read() as db:
+            return dict(db.execute(query, args).fetchone())
+
+    # -- traces ---------------------------------------------------------------------------------
+    def save_trace(self, trace_id: str, account_id: str, key_id: str, record: dict[str, Any]) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO traces (id, account_id, key_id, created_at, record) VALUES (?, ?, ?, ?, ?)",
+                (trace_id, account_id, key_id, time.time(), json.dumps(record)),
+            )
+
+    def get_trace(self, trace_id: str, account_id: str) -> dict[str, Any] | None:
+        with self._read() as db:
+            row = db.execute(
+                "SELECT record FROM traces WHERE id = ? AND account_id = ?", (trace_id, account_id)
+            ).fetchone()
+        return json.loads(row["record"]) if row else None
+
+    # -- audit ----------------------------------------------------------------------------------
+    def audit(self, account_id: str) -> dict[str, Any]:
+        """The ledger's invariants for one account, as numbers a test or an operator can compare."""
+        with self._read() as db:
+            stored = _balance(db, account_id)
+            sums = db.execute(
+                "SELECT COALESCE(SUM(CASE WHEN kind != 'debit' THEN amount_micros END), 0) AS credited,"
+                " COALESCE(SUM(CASE WHEN kind = 'debit' THEN -amount_micros END), 0) AS debited,"
+                " COUNT(CASE WHEN kind = 'debit' THEN 1 END) AS debits"
+                " FROM transactions WHERE account_id = ?",
+                (account_id,),
+            ).fetchone()
+            usage_rows = db.execute("SELECT COUNT(*) FROM usage WHERE account_id = ?", (account_id,)).fetchone()[0]
+            orphan_usage = db.execute(
+                "SELECT COUNT(*) FROM usage u LEFT JOIN transactions t ON t.request_id = u.request_id"
+                " WHERE u.account_id = ? AND t.id IS NULL",
+                (account_id,),
+            ).fetchone()[0]
+            orphan_debits = db.execute(
+                "SELECT COUNT(*) FROM transactions t LEFT JOIN usage u ON u.request_id = t.request_id"
+                " WHERE t.account_id = ? AND t.kind = 'debit' AND u.request_id IS NULL",
+                (account_id,),
+            ).fetchone()[0]
+            mismatched_cost = db.execute(
+                "SELECT COUNT(*) FROM usage u JOIN transactions t ON t.request_id = u.request_id"
+                " WHERE u.account_id = ? AND -t.amount_micros != u.cost_micros",
+                (account_id,),
+            ).fetchone()[0]
+        return {
+            "account_id": account_id,
+            "balance_micros": stored,
+            "credited_micros": sums["credited"],
+            "debited_micros": sums["debited"],
+            "debits": sums["debits"],
+            "usage_rows": usage_rows,
+            "usage_without_debit": orphan_usage,
+            "debits_without_usage": orphan_debits,
+            "debits_not_matching_cost": mismatched_cost,
+            "consistent": stored == sums["credited"] - sums["debited"]
+            and orphan_usage == 0
+            and orphan_debits == 0
+            and mismatched_cost == 0,
+        }
+
+
+def _require_account(db: sqlite3.Connection, account_id: str) -> None:
+    if db.execute("SELECT 1 FROM accounts WHERE id = ?", (account_id,)).fetchone() is None:
+        raise KeyError(account_id)
+
+
+def _balance(db: sqlite3.Connection, account_id: str) -> int:
+    row = db.execute("SELECT balance_micros FROM accounts WHERE id = ?", (account_id,)).fetchone()
+    if row is None:
+        raise KeyError(account_id)
+    return int(row[0])
+
+
+def _append(
+    db: sqlite3.Connection,
+    account_id: str,
+    key_id: str | None,
+    kind: str,
+    amount_micros: int,
+    request_id: str | None,
+    note: str | None,
+) -> None:
+    """One ledger row and the balance it moves, inside the caller's transaction."""
+    db.execute(
+        "INSERT INTO transactions (account_id, key_id, kind, amount_micros, request_id, note, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (account_id, key_id, kind, amount_micros, request_id, note, time.time()),
+    )
+    db.execute("UPDATE accounts SET balance_micros = balance_micros + ? WHERE id = ?", (amount_micros, account_id))
+
+
+def _key(row: sqlite3.Row) -> KeyRecord:
+    return KeyRecord(
+        id=row["id"],
+        account_id=row["account_id"],
+        key_hash=row["key_hash"],
+        display_prefix=row["display_prefix"],
+        last4=row["last4"],
+        name=row["name"],
+        model=row["model"],
+        rate_limit=row["rate_limit"],
+        allowed_ips=tuple(json.loads(row["allowed_ips"])) if row["allowed_ips"] else (),
+        created_at=row["created_at"],
+        revoked_at=row["revoked_at"],
+        account_active=bool(row["active"]),
+        balance_micros=int(row["balance_micros"]),
+    )
+
+
+def _transaction(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "object": "credit_transaction",
+        "type": row["kind"],
+        "amount_micros": row["amount_micros"],
+        "key_id": row["key_id"],
+        "request_id": row["request_id"],
+        "description": row["note"],
+        "created_at": int(row["created_at"]),
+    }

@@ -1,0 +1,108 @@
+"""A run directory as the report sees it: `results.json` (required) and `load.json` (optional).
+
+Everything read here is redacted again, defensively: the writers already redact keys, but the report is
+the one artifact people pass around, so a key that slipped through must stop here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from compat_suite._redact import REDACTED, SECRET_HEADERS, redact_text
+
+RESULTS_FILE = "results.json"
+LOAD_FILE = "load.json"
+REPORT_FILE = "index.html"
+
+
+class RunDirError(ValueError):
+    """A run directory that cannot be reported on (missing, no results.json, unreadable JSON)."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run's inputs, already redacted."""
+
+    path: Path
+    results: dict[str, Any]
+    load: dict[str, Any] | None
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def target(self) -> dict[str, Any]:
+        target = self.results.get("target")
+        return target if isinstance(target, dict) else {}
+
+    @property
+    def findings(self) -> list[dict[str, Any]]:
+        findings = self.results.get("findings")
+        return [f for f in findings if isinstance(f, dict)] if isinstance(findings, list) else []
+
+    @property
+    def profile(self) -> str:
+        return str(self.results.get("profile") or self.target.get("profile") or "")
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """The summary counts, recomputed from the findings when the file lacks them."""
+        given = self.results.get("summary")
+        summary: dict[str, Any] = dict(given) if isinstance(given, dict) else {}
+        for verdict in ("pass", "fail", "deviation", "skip", "drift"):
+            if not isinstance(summary.get(verdict), int):
+                summary[verdict] = sum(1 for f in self.findings if f.get("verdict") == verdict)
+        if summary.get("verdict") not in ("pass", "fail"):
+            summary["verdict"] = "fail" if summary["fail"] else "pass"
+        return summary
+
+    @property
+    def label(self) -> str:
+        """A short name for the run: its target and model."""
+        base_url = self.target.get("base_url") or "embedded"
+        model = self.target.get("model")
+        return f"{base_url} · {model}" if model else str(base_url)
+
+
+def redact(value: Any) -> Any:
+    """A copy of `value` with secret headers blanked and key-shaped strings replaced, at any depth."""
+    if isinstance(value, dict):
+        return {
+            key: REDACTED if isinstance(key, str) and key.lower() in SECRET_HEADERS else redact(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [redact(item) for item in value]
+    if isinstance(value, str):
+        return redact_text(value)
+    return value
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8", errors="replace"))
+    except json.JSONDecodeError as exc:
+        raise RunDirError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except OSError as exc:
+        raise RunDirError(f"{path}: cannot be read ({exc.strerror})") from None
+    if not isinstance(data, dict):
+        raise RunDirError(f"{path}: expected a JSON object at the top level")
+    return data
+
+
+def load_run(run_dir: str | Path) -> Run:
+    """Read and redact one run directory; `RunDirError` says what is wrong with a bad one."""
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise RunDirError(f"{path}: no such run directory")
+    results_path = path / RESULTS_FILE
+    if not results_path.is_file():
+        raise RunDirError(f"{path}: no {RESULTS_FILE} (is this a run directory written by `compat-suite run`?)")
+    results = redact(_read_json(results_path))
+    load_path = path / LOAD_FILE
+    load = redact(_read_json(load_path)) if load_path.is_file() else None
+    return Run(path=path.resolve(), results=results, load=load)
