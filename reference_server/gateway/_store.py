@@ -273,7 +273,9 @@ class Store:
                     ),
                 )
         except sqlite3.IntegrityError as exc:
-            raise Conflict(f"an API key named {name!r} already exists in this account") from exc
+            if "api_keys.name" in str(exc):
+                raise Conflict(f"an API key named {name!r} already exists in this account") from exc
+            raise
         record = self.get_key(key_id)
         assert record is not None
         return record

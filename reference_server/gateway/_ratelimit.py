@@ -1,0 +1,78 @@
+"""Per-key request rate limits on the `limits` library (moving window), with OpenAI's headers."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from limits import RateLimitItem, parse
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+
+from ..errors import APIError
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_s: float  # until the window has room again
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "x-ratelimit-limit-requests": str(self.limit),
+            "x-ratelimit-remaining-requests": str(self.remaining),
+            "x-ratelimit-reset-requests": _duration(self.reset_s),
+        }
+
+
+def parse_limit(text: str) -> RateLimitItem:
+    """`"60/minute"`, `"2 per minute"`, `"1000/hour"`; a bad one is a 400 naming the field."""
+    try:
+        return parse(text)
+    except (ValueError, TypeError) as exc:
+        raise APIError(400, f"rate_limit: {text!r} is not a rate like '60/minute'", param="rate_limit") from exc
+
+
+def async_storage_uri(uri: str) -> str:
+    """`limits` serves asyncio through `async+` URIs; accept the plain form in configuration."""
+    return uri if uri.startswith("async+") else f"async+{uri}"
+
+
+class RateLimiter:
+    """One moving-window limiter for every key; each key may carry its own limit."""
+
+    def __init__(self, default: str = "60/minute", storage_uri: str = "memory://") -> None:
+        self.default = parse_limit(default)
+        self._limiter = MovingWindowRateLimiter(storage_from_string(async_storage_uri(storage_uri)))
+
+    async def hit(self, key_id: str, limit: str | None = None) -> RateDecision:
+        """Count one request for `key_id`; the decision says whether it may proceed."""
+        item = parse_limit(limit) if limit else self.default
+        allowed = await self._limiter.hit(item, "key", key_id)
+        stats = await self._limiter.get_window_stats(item, "key", key_id)
+        reset_s = max(0.0, stats.reset_time - time.time())
+        return RateDecision(allowed=allowed, limit=item.amount, remaining=max(0, stats.remaining), reset_s=reset_s)
+
+
+def refuse(decision: RateDecision) -> APIError:
+    """The 429 for a refused decision, with `Retry-After` in whole seconds (at least 1)."""
+    retry_after = max(1, math.ceil(decision.reset_s))
+    return APIError(
+        429,
+        f"Rate limit reached: {decision.limit} requests per window. Retry after {retry_after}s.",
+        type="requests",
+        code="rate_limit_exceeded",
+        headers={"retry-after": str(retry_after), **decision.headers()},
+    )
+
+
+def _duration(seconds: float) -> str:
+    """OpenAI's reset format: `1s`, `250ms`, `6m0s`."""
+    if seconds < 1:
+        return f"{max(0, round(seconds * 1000))}ms"
+    whole = math.ceil(seconds)
+    minutes, secs = divmod(whole, 60)
+    return f"{minutes}m{secs}s" if minutes else f"{secs}s"
