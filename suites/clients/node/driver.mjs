@@ -1,0 +1,92 @@
+// Drives the official openai Node SDK for compat-suite: reads one job (JSON) on stdin, makes each
+// call, and prints one JSON object with what the SDK parsed or the error class it raised.
+// Keys arrive on stdin, never on the command line, and are never printed.
+import OpenAI from "openai";
+
+async function readStdin() {
+  const parts = [];
+  for await (const part of process.stdin) parts.push(part);
+  return JSON.parse(Buffer.concat(parts).toString("utf8"));
+}
+
+function describeError(err) {
+  return {
+    class: err?.constructor?.name ?? typeof err,
+    status: typeof err?.status === "number" ? err.status : null,
+    message: String(err?.message ?? err).slice(0, 500),
+  };
+}
+
+async function runCall(client, call) {
+  switch (call.kind) {
+    case "chat":
+      return summarise(await client.chat.completions.create(call.body));
+    case "chat_stream":
+    case "completions_stream": {
+      const create = call.kind === "chat_stream"
+        ? client.chat.completions.create({ ...call.body, stream: true })
+        : client.completions.create({ ...call.body, stream: true });
+      const stream = await create;
+      const chunks = [];
+      let text = "";
+      for await (const chunk of stream) {
+        chunks.push(chunk);
+        for (const choice of chunk.choices ?? []) {
+          text += choice.delta?.content ?? choice.text ?? "";
+        }
+      }
+      const last = chunks.at(-1);
+      return { chunks: chunks.length, text, ids: [...new Set(chunks.map((c) => c.id))], usage: last?.usage ?? null };
+    }
+    case "completions":
+      return summarise(await client.completions.create(call.body));
+    case "embeddings": {
+      const res = await client.embeddings.create(call.body);
+      return {
+        object: res.object,
+        count: res.data.length,
+        dims: res.data.map((d) => (Array.isArray(d.embedding) ? d.embedding.length : String(d.embedding).length)),
+        usage: res.usage ?? null,
+      };
+    }
+    case "models": {
+      const ids = [];
+      for await (const model of client.models.list()) ids.push(model.id);
+      return { ids };
+    }
+    case "model":
+      return summarise(await client.models.retrieve(call.body.model));
+    default:
+      throw new Error(`unknown call kind ${call.kind}`);
+  }
+}
+
+function summarise(res) {
+  const out = { object: res.object ?? null, id: res.id ?? null, usage: res.usage ?? null };
+  if (Array.isArray(res.choices)) {
+    out.choices = res.choices.map((c) => ({
+      index: c.index,
+      finish_reason: c.finish_reason ?? null,
+      text: c.message?.content ?? c.text ?? null,
+    }));
+  }
+  return out;
+}
+
+const job = await readStdin();
+const client = new OpenAI({
+  baseURL: job.base_url,
+  apiKey: job.api_key ?? "sk-none",
+  maxRetries: 0,
+  timeout: job.timeout_ms ?? 60000,
+  defaultHeaders: job.headers ?? {},
+});
+const results = [];
+for (const call of job.calls) {
+  try {
+    results.push({ id: call.id, ok: true, result: await runCall(client, call) });
+  } catch (err) {
+    results.push({ id: call.id, ok: false, error: describeError(err) });
+  }
+}
+process.stdout.write(JSON.stringify({ sdk: "openai-node", version: OpenAI.VERSION ?? null, results }) + "\n");
