@@ -149,7 +149,7 @@ class Target:
         return exchange
 
     def _send(self, exchange: Exchange, recorded: RecordedRequest) -> None:
-        reader = SSEReader() if isinstance(exchange, StreamExchange) else None
+        reader = SSEReader(expect_json=True) if isinstance(exchange, StreamExchange) else None
         deadline = time.monotonic() + self.timeout_s
         buf = bytearray()
         exchange.started_ns = time.perf_counter_ns()

@@ -11,6 +11,7 @@ fault-to-check table. A fault is data plus small hooks; the app calls the hooks 
 - `terminator()`                the bytes that end a stream (normally `data: [DONE]\n\n`)
 - `headers(endpoint, headers)`  rewrite response headers (a mutable dict)
 - `error(status, envelope)`     rewrite an error response: returns (status, envelope)
+- `batch_stream`                a flag: send a stream's frames and terminator in one write at the end
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Fault:
     terminator: Callable[[], bytes] | None = None
     headers: Callable[[str, dict[str, str]], None] | None = None
     error: Callable[[int, Json], tuple[int, Json]] | None = None
+    batch_stream: bool = False  # streaming that silently is not: every frame held back, sent at once
 
 
 FAULTS: dict[str, Fault] = {}
@@ -106,6 +108,11 @@ class FaultSet:
             if f.headers:
                 f.headers(endpoint, headers)
         return headers
+
+    @property
+    def batch_stream(self) -> bool:
+        """Whether the app must buffer a stream's frames and send them in one write."""
+        return any(f.batch_stream for f in self.faults)
 
     def error(self, status: int, envelope: Json) -> tuple[int, Json]:
         for f in self.faults:

@@ -84,7 +84,9 @@ class Diff:
         lines = [f"diff {self.run.name} against baseline {self.baseline.name}:"]
         if self.new_failures:
             lines.append(f"  new failures ({len(self.new_failures)}):")
-            lines += [f"    - {c.check} [{c.endpoint}]: {c.baseline or 'absent'} -> fail" for c in self.new_failures]
+            lines += [
+                f"    - {c.check} [{c.endpoint}]: {c.baseline or 'absent'} -> fail" for c in self.new_failures
+            ]
         if self.fixed:
             lines.append(f"  fixed ({len(self.fixed)}):")
             lines += [f"    + {c.check} [{c.endpoint}]: fail -> {c.current or 'absent'}" for c in self.fixed]

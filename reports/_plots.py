@@ -165,7 +165,9 @@ def _merge_bins(bins: list[tuple[float, float]]) -> list[tuple[float, float]]:
     ]
 
 
-def histogram(bins: Sequence[Sequence[float]] | None, *, title: str, x_label: str) -> str:
+def histogram(
+    bins: Sequence[Sequence[float]] | None, *, title: str, x_label: str, y_label: str = "samples"
+) -> str:
     """Bars for `[[upper_bound, count], ...]`, one bar per bin, each bin labelled by its range."""
     clean = sorted(
         (float(b[0]), float(b[1]))
@@ -176,8 +178,9 @@ def histogram(bins: Sequence[Sequence[float]] | None, *, title: str, x_label: st
         return empty(title)
     clean = _merge_bins(clean)
     frame = _Frame([0, len(clean)], nice_ticks(0, max(count for _, count in clean)))
-    parts = frame.axes(x_label, "requests", x_tick_labels=False)
+    parts = frame.axes(x_label, y_label, x_tick_labels=False)
     slot = (frame.right - frame.left) / len(clean)
+    parts.append(f'<text x="{frame.left}" y="{frame.bottom + 17}" text-anchor="middle">0</text>')
     label_every = max(1, math.ceil(len(clean) / 7))
     lower = 0.0
     for index, (upper, count) in enumerate(clean):
@@ -209,8 +212,13 @@ def line_chart(
 ) -> str:
     """Lines for each series, with optional point markers and horizontal reference lines."""
     drawn = [
-        Series(s.name, [(float(x), float(y)) for x, y in s.points if _finite(x, y)], s.color, s.marker_colors,
-               s.marker_titles)
+        Series(
+            s.name,
+            [(float(x), float(y)) for x, y in s.points if _finite(x, y)],
+            s.color,
+            s.marker_colors,
+            s.marker_titles,
+        )
         for s in series
     ]
     drawn = [s for s in drawn if s.points]
@@ -267,6 +275,11 @@ def grouped_bars(
     parts = frame.axes("", y_label, x_tick_labels=False)
     slot = (frame.right - frame.left) / len(categories)
     bar = (slot - 12) / max(len(groups), 1)
+
+    def color_index(c_index: int, g_index: int) -> int:
+        # One group: each category gets its own colour, so run A is the same colour in every chart.
+        return (c_index if len(groups) == 1 else g_index) % len(PALETTE)
+
     for c_index, category in enumerate(categories):
         x0 = frame.left + c_index * slot + 6
         parts.append(
@@ -275,13 +288,23 @@ def grouped_bars(
         )
         for g_index, (name, vals) in enumerate(groups):
             value = vals[c_index] if c_index < len(vals) else None
+            centre = x0 + g_index * bar + (bar - 2) / 2
             if not _finite(value):
+                parts.append(
+                    f'<text x="{centre:.1f}" y="{frame.bottom - 6}" text-anchor="middle" class="axis-label">'
+                    f"no data</text>"
+                )
                 continue
             y = frame.y(value)  # type: ignore[arg-type]
             parts.append(
+                f'<text x="{centre:.1f}" y="{y - 4:.1f}" text-anchor="middle">{escape(fmt(value))}</text>'  # type: ignore[arg-type]
+            )
+            parts.append(
                 f'<rect x="{x0 + g_index * bar:.1f}" y="{y:.1f}" width="{max(bar - 2, 1):.1f}" '
-                f'height="{frame.bottom - y:.1f}" fill="{PALETTE[g_index % len(PALETTE)]}">'
+                f'height="{frame.bottom - y:.1f}" fill="{PALETTE[color_index(c_index, g_index)]}">'
                 f"<title>{escape(name)} · {escape(category)}: {escape(fmt(value))}</title></rect>"  # type: ignore[arg-type]
             )
-    legend = [(name, PALETTE[i % len(PALETTE)]) for i, (name, _) in enumerate(groups)]
+    legend = (
+        [(name, PALETTE[i % len(PALETTE)]) for i, (name, _) in enumerate(groups)] if len(groups) > 1 else []
+    )
     return _svg(title, parts, legend)

@@ -101,7 +101,9 @@ def load_run(run_dir: str | Path) -> Run:
         raise RunDirError(f"{path}: no such run directory")
     results_path = path / RESULTS_FILE
     if not results_path.is_file():
-        raise RunDirError(f"{path}: no {RESULTS_FILE} (is this a run directory written by `compat-suite run`?)")
+        raise RunDirError(
+            f"{path}: no {RESULTS_FILE} (is this a run directory written by `compat-suite run`?)"
+        )
     results = redact(_read_json(results_path))
     load_path = path / LOAD_FILE
     load = redact(_read_json(load_path)) if load_path.is_file() else None

@@ -59,7 +59,9 @@ def choices(exchange: Exchange, payload: dict[str, Any]) -> list[dict[str, Any]]
     """`payload["choices"]` as a non-empty list of objects, or a Finding."""
     items = payload.get("choices")
     if not isinstance(items, list) or not items:
-        raise Finding(f"`choices` is {_short(items)}, not a non-empty list", evidence(exchange, choices=items))
+        raise Finding(
+            f"`choices` is {_short(items)}, not a non-empty list", evidence(exchange, choices=items)
+        )
     bad = [i for i, c in enumerate(items) if not isinstance(c, dict)]
     if bad:
         raise Finding(f"choices {bad} are not objects", evidence(exchange, choices=items))
@@ -82,6 +84,12 @@ def schema_check(exchange: Exchange, component: str, instance: Any) -> None:
 def is_int(value: Any) -> bool:
     """An integer that is not a bool (JSON `true` is not a count)."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def index_of(choice: dict[str, Any], position: int) -> int:
+    """A choice's `index` when it is an integer, else its position (hostile indices stay hashable)."""
+    value = choice.get("index")
+    return value if is_int(value) else position
 
 
 def is_number(value: Any) -> bool:
@@ -142,6 +150,7 @@ def _truncate_json(value: Any, limit: int = 600) -> Any:
 
 
 def _short(value: Any, limit: int = 80) -> str:
+    """`value` as short JSON, for a message."""
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= limit else text[:limit] + "…"
 
@@ -151,7 +160,9 @@ short = _short
 
 def problems_of(exchange: StreamExchange, kinds: Sequence[str]) -> list[dict[str, Any]]:
     """The reader's problems of the given kinds, as evidence."""
-    return [{"kind": p.kind, "offset": p.offset, "detail": p.detail} for p in exchange.problems if p.kind in kinds]
+    return [
+        {"kind": p.kind, "offset": p.offset, "detail": p.detail} for p in exchange.problems if p.kind in kinds
+    ]
 
 
 def excerpt(data: bytes, offset: int, radius: int = 80) -> str:
@@ -186,10 +197,14 @@ def expect_id(exchange: Exchange) -> None:
 def expect_created(exchange: Exchange) -> None:
     value = body(exchange).get("created")
     if not is_int(value):
-        raise Finding(f"`created` is {_short(value)}, expected integer Unix seconds", evidence(exchange, created=value))
+        raise Finding(
+            f"`created` is {_short(value)}, expected integer Unix seconds", evidence(exchange, created=value)
+        )
     if not CREATED_MIN <= value < CREATED_MAX:
         hint = " (milliseconds?)" if value >= CREATED_MAX else ""
-        raise Finding(f"`created` {value} is not plausible Unix seconds{hint}", evidence(exchange, created=value))
+        raise Finding(
+            f"`created` {value} is not plausible Unix seconds{hint}", evidence(exchange, created=value)
+        )
 
 
 def expect_usage(exchange: Exchange, fields: Sequence[str]) -> dict[str, Any]:
@@ -199,7 +214,9 @@ def expect_usage(exchange: Exchange, fields: Sequence[str]) -> dict[str, Any]:
         raise Finding(f"`usage` is {_short(usage)}, expected an object", evidence(exchange, usage=usage))
     bad = {f: usage.get(f) for f in fields if not (is_int(usage.get(f)) and usage[f] >= 0)}
     if bad:
-        raise Finding(f"usage fields not non-negative integers: {_short(bad)}", evidence(exchange, usage=usage))
+        raise Finding(
+            f"usage fields not non-negative integers: {_short(bad)}", evidence(exchange, usage=usage)
+        )
     return usage
 
 
@@ -220,7 +237,7 @@ def expect_usage_sum(exchange: Exchange) -> None:
 
 def expect_finish_reasons(exchange: Exchange) -> None:
     items = choices(exchange, body(exchange))
-    bad = {c.get("index", i): c.get("finish_reason") for i, c in enumerate(items)}
+    bad = {index_of(c, i): c.get("finish_reason") for i, c in enumerate(items)}
     bad = {k: v for k, v in bad.items() if v not in FINISH_REASONS}
     if bad:
         raise Finding(
@@ -269,14 +286,14 @@ def expect_stop_honoured(exchange: Exchange, text_of: TextOf) -> None:
         if isinstance(text, str):
             found = [s for s in stops if s in text]
             if found:
-                hits[choice.get("index", i)] = {"stop": found, "text": text}
+                hits[index_of(choice, i)] = {"stop": found, "text": text}
     if hits:
         raise Finding(f"the output contains a stop sequence: {_short(hits)}", evidence(exchange, hits=hits))
 
 
 def texts_by_index(exchange: Exchange, text_of: TextOf) -> dict[Any, Any]:
     items = choices(exchange, body(exchange))
-    return {c.get("index", i): text_of(c) for i, c in enumerate(items)}
+    return {index_of(c, i): text_of(c) for i, c in enumerate(items)}
 
 
 def expect_same_texts(first: Exchange, second: Exchange, text_of: TextOf) -> None:

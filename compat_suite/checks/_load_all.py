@@ -1,3 +1,12 @@
 """Imports every check module so that each check registers itself once."""
 
-# Each area's module is listed here as it lands.
+from . import (  # noqa: F401  (side effect: registration)
+    _chat,
+    _clients,
+    _completions,
+    _embeddings,
+    _errors,
+    _models,
+    _stream,
+    _transport,
+)

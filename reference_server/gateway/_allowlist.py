@@ -15,7 +15,9 @@ def normalize(entries: Iterable[str]) -> tuple[str, ...]:
     out: list[str] = []
     for entry in entries:
         if not isinstance(entry, str):
-            raise APIError(400, "allowed_ips must be a list of IP addresses or CIDR networks", param="allowed_ips")
+            raise APIError(
+                400, "allowed_ips must be a list of IP addresses or CIDR networks", param="allowed_ips"
+            )
         try:
             out.append(str(ipaddress.ip_network(entry.strip(), strict=False)))
         except ValueError as exc:

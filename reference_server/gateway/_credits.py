@@ -21,7 +21,9 @@ class Pricing:
             raise ValueError("prices must not be negative")
 
     def cost(self, prompt_tokens: int, completion_tokens: int = 0) -> int:
-        thousandths = prompt_tokens * self.prompt_micros_per_1k + completion_tokens * self.completion_micros_per_1k
+        thousandths = (
+            prompt_tokens * self.prompt_micros_per_1k + completion_tokens * self.completion_micros_per_1k
+        )
         return -(-thousandths // 1000)
 
 

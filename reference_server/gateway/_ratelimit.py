@@ -1,14 +1,21 @@
-"""Per-key request rate limits on the `limits` library (moving window), with OpenAI's headers."""
+"""Per-key request rate limits on the `limits` library (moving window), with OpenAI's headers.
+
+The synchronous limiter is used on purpose: `limits`' asyncio memory storage binds its locks to
+the first event loop that touches it, and a gateway outlives loops (test clients, restarts of
+an embedded server). In-memory hits take microseconds and run inline; a networked storage
+(redis, memcached) is called from a worker thread so the event loop never waits on the network.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
-from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 
 from ..errors import APIError
 
@@ -33,12 +40,9 @@ def parse_limit(text: str) -> RateLimitItem:
     try:
         return parse(text)
     except (ValueError, TypeError) as exc:
-        raise APIError(400, f"rate_limit: {text!r} is not a rate like '60/minute'", param="rate_limit") from exc
-
-
-def async_storage_uri(uri: str) -> str:
-    """`limits` serves asyncio through `async+` URIs; accept the plain form in configuration."""
-    return uri if uri.startswith("async+") else f"async+{uri}"
+        raise APIError(
+            400, f"rate_limit: {text!r} is not a rate like '60/minute'", param="rate_limit"
+        ) from exc
 
 
 class RateLimiter:
@@ -46,15 +50,23 @@ class RateLimiter:
 
     def __init__(self, default: str = "60/minute", storage_uri: str = "memory://") -> None:
         self.default = parse_limit(default)
-        self._limiter = MovingWindowRateLimiter(storage_from_string(async_storage_uri(storage_uri)))
+        self._inline = storage_uri.startswith("memory://")
+        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
 
     async def hit(self, key_id: str, limit: str | None = None) -> RateDecision:
         """Count one request for `key_id`; the decision says whether it may proceed."""
         item = parse_limit(limit) if limit else self.default
-        allowed = await self._limiter.hit(item, "key", key_id)
-        stats = await self._limiter.get_window_stats(item, "key", key_id)
+        if self._inline:
+            return self._hit(item, key_id)
+        return await asyncio.to_thread(self._hit, item, key_id)
+
+    def _hit(self, item: RateLimitItem, key_id: str) -> RateDecision:
+        allowed = self._limiter.hit(item, "key", key_id)
+        stats = self._limiter.get_window_stats(item, "key", key_id)
         reset_s = max(0.0, stats.reset_time - time.time())
-        return RateDecision(allowed=allowed, limit=item.amount, remaining=max(0, stats.remaining), reset_s=reset_s)
+        return RateDecision(
+            allowed=allowed, limit=item.amount, remaining=max(0, stats.remaining), reset_s=reset_s
+        )
 
 
 def refuse(decision: RateDecision) -> APIError:
@@ -63,7 +75,6 @@ def refuse(decision: RateDecision) -> APIError:
     return APIError(
         429,
         f"Rate limit reached: {decision.limit} requests per window. Retry after {retry_after}s.",
-        type="requests",
         code="rate_limit_exceeded",
         headers={"retry-after": str(retry_after), **decision.headers()},
     )

@@ -198,7 +198,9 @@ class Store:
         with self._read() as db:
             return db.execute("SELECT 1 FROM accounts WHERE id = ?", (account_id,)).fetchone() is not None
 
-    def grant(self, account_id: str, amount_micros: int, *, key_id: str | None = None, note: str = "grant") -> int:
+    def grant(
+        self, account_id: str, amount_micros: int, *, key_id: str | None = None, note: str = "grant"
+    ) -> int:
         """Add credit (a `grant` ledger row); returns the new balance."""
         with self._write() as db:
             _require_account(db, account_id)
@@ -309,13 +311,14 @@ class Store:
         """Revoke for good: `revoked_at` is set once and never cleared (no method clears it)."""
         with self._write() as db:
             db.execute(
-                "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (time.time(), key_id)
+                "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                (time.time(), key_id),
             )
         return self.get_key(key_id)
 
     # -- usage and settlement -------------------------------------------------------------------
-    def settle(self, entry: UsageEntry) -> bool:
-        """Write the usage row and its debit in one transaction; False if this request was settled."""
+    def settle(self, entry: UsageEntry, trace: tuple[str, dict[str, Any]] | None = None) -> bool:
+        """Write the usage row, its debit (and its trace) in one transaction; False if already settled."""
         with self._write() as db:
             inserted = db.execute(
                 "INSERT INTO usage (request_id, account_id, key_id, endpoint, model, prompt_tokens,"
@@ -338,7 +341,21 @@ class Store:
             ).rowcount
             if not inserted:
                 return False
-            _append(db, entry.account_id, entry.key_id, "debit", -entry.cost_micros, entry.request_id, entry.endpoint)
+            _append(
+                db,
+                entry.account_id,
+                entry.key_id,
+                "debit",
+                -entry.cost_micros,
+                entry.request_id,
+                entry.endpoint,
+            )
+            if trace is not None:
+                trace_id, record = trace
+                db.execute(
+                    "INSERT OR REPLACE INTO traces (id, account_id, key_id, created_at, record) VALUES (?, ?, ?, ?, ?)",
+                    (trace_id, entry.account_id, entry.key_id, time.time(), json.dumps(record)),
+                )
             return True
 
     def usage(self, account_id: str, *, key_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
@@ -367,13 +384,6 @@ class Store:
             return dict(db.execute(query, args).fetchone())
 
     # -- traces ---------------------------------------------------------------------------------
-    def save_trace(self, trace_id: str, account_id: str, key_id: str, record: dict[str, Any]) -> None:
-        with self._write() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO traces (id, account_id, key_id, created_at, record) VALUES (?, ?, ?, ?, ?)",
-                (trace_id, account_id, key_id, time.time(), json.dumps(record)),
-            )
-
     def get_trace(self, trace_id: str, account_id: str) -> dict[str, Any] | None:
         with self._read() as db:
             row = db.execute(
@@ -393,7 +403,9 @@ class Store:
                 " FROM transactions WHERE account_id = ?",
                 (account_id,),
             ).fetchone()
-            usage_rows = db.execute("SELECT COUNT(*) FROM usage WHERE account_id = ?", (account_id,)).fetchone()[0]
+            usage_rows = db.execute(
+                "SELECT COUNT(*) FROM usage WHERE account_id = ?", (account_id,)
+            ).fetchone()[0]
             orphan_usage = db.execute(
                 "SELECT COUNT(*) FROM usage u LEFT JOIN transactions t ON t.request_id = u.request_id"
                 " WHERE u.account_id = ? AND t.id IS NULL",
@@ -453,7 +465,9 @@ def _append(
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (account_id, key_id, kind, amount_micros, request_id, note, time.time()),
     )
-    db.execute("UPDATE accounts SET balance_micros = balance_micros + ? WHERE id = ?", (amount_micros, account_id))
+    db.execute(
+        "UPDATE accounts SET balance_micros = balance_micros + ? WHERE id = ?", (amount_micros, account_id)
+    )
 
 
 def _key(row: sqlite3.Row) -> KeyRecord:

@@ -2,6 +2,7 @@
 // call, and prints one JSON object with what the SDK parsed or the error class it raised.
 // Keys arrive on stdin, never on the command line, and are never printed.
 import OpenAI from "openai";
+import { VERSION } from "openai/version";
 
 async function readStdin() {
   const parts = [];
@@ -89,4 +90,4 @@ for (const call of job.calls) {
     results.push({ id: call.id, ok: false, error: describeError(err) });
   }
 }
-process.stdout.write(JSON.stringify({ sdk: "openai-node", version: OpenAI.VERSION ?? null, results }) + "\n");
+process.stdout.write(JSON.stringify({ sdk: "openai-node", version: VERSION, results }) + "\n");

@@ -1,0 +1,189 @@
+"""Checks of unary chat completions (`POST /chat/completions`, no `stream`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError as JSONSchemaDefinitionError
+
+from ..exchange import Exchange
+from . import _common as c
+from ._registry import MUST, SHOULD, Finding, check
+
+ENDPOINTS = ("chat",)
+LOGPROB_EPSILON = 1e-6  # float rounding may put a certain token's logprob a hair above 0
+
+
+def message_content(choice: dict[str, Any]) -> Any:
+    """The text of one chat choice (None when it has no message or content)."""
+    message = choice.get("message")
+    return message.get("content") if isinstance(message, dict) else None
+
+
+@check("chat.response.schema", severity=MUST, endpoints=ENDPOINTS)
+def chat_response_schema(exchange: Exchange) -> None:
+    """The response body validates against CreateChatCompletionResponse."""
+    c.schema_check(exchange, "CreateChatCompletionResponse", c.body(exchange))
+
+
+@check("chat.response.object", severity=MUST, endpoints=ENDPOINTS)
+def chat_response_object(exchange: Exchange) -> None:
+    """`object` is "chat.completion"."""
+    c.expect_object(exchange, "chat.completion")
+
+
+@check("chat.response.id", severity=MUST, endpoints=ENDPOINTS)
+def chat_response_id(exchange: Exchange) -> None:
+    """`id` is a non-empty string."""
+    c.expect_id(exchange)
+
+
+@check("chat.response.created", severity=MUST, endpoints=ENDPOINTS)
+def chat_response_created(exchange: Exchange) -> None:
+    """`created` is an integer of plausible Unix seconds (not milliseconds, not a string)."""
+    c.expect_created(exchange)
+
+
+@check("chat.usage.present", severity=MUST, endpoints=ENDPOINTS)
+def chat_usage_present(exchange: Exchange) -> None:
+    """`usage` reports prompt, completion and total tokens as non-negative integers."""
+    c.expect_usage(exchange, ("prompt_tokens", "completion_tokens", "total_tokens"))
+
+
+@check("chat.usage.sum", severity=MUST, endpoints=ENDPOINTS)
+def chat_usage_sum(exchange: Exchange) -> None:
+    """`usage.total_tokens` equals prompt_tokens + completion_tokens."""
+    c.expect_usage_sum(exchange)
+
+
+@check("chat.finish-reason.enum", severity=MUST, endpoints=ENDPOINTS)
+def chat_finish_reason_enum(exchange: Exchange) -> None:
+    """Every choice's finish_reason is one of the documented values."""
+    c.expect_finish_reasons(exchange)
+
+
+@check("chat.n.indexed", severity=MUST, endpoints=ENDPOINTS)
+def chat_n_indexed(exchange: Exchange) -> None:
+    """A request for n choices gets exactly n, indexed 0..n-1."""
+    c.expect_n_indexed(exchange)
+
+
+@check("chat.max-tokens.respected", severity=MUST, endpoints=ENDPOINTS)
+def chat_max_tokens_respected(exchange: Exchange) -> None:
+    """completion_tokens does not exceed max_completion_tokens / max_tokens (times n)."""
+    c.expect_max_tokens(exchange, "max_completion_tokens", "max_tokens")
+
+
+@check("chat.stop.honoured", severity=MUST, endpoints=ENDPOINTS)
+def chat_stop_honoured(exchange: Exchange) -> None:
+    """No choice's content contains a requested stop sequence."""
+    c.expect_stop_honoured(exchange, message_content)
+
+
+@check("chat.seed.determinism", severity=SHOULD, endpoints=ENDPOINTS)
+def chat_seed_determinism(first: Exchange, second: Exchange) -> None:
+    """The same request with the same seed gives the same content twice."""
+    c.expect_same_texts(first, second, message_content)
+
+
+@check("chat.logprobs.valid", severity=SHOULD, endpoints=ENDPOINTS)
+def chat_logprobs_valid(exchange: Exchange) -> None:
+    """Requested logprobs come per token, each <= 0, with the requested number of alternatives."""
+    request = c.request_body(exchange)
+    if request.get("logprobs") is not True:
+        return  # not requested
+    k = request.get("top_logprobs")
+    k = k if c.is_int(k) and k > 0 else 0
+    problems: list[str] = []
+    for i, choice in enumerate(c.choices(exchange, c.body(exchange))):
+        where = f"choices[{c.index_of(choice, i)}].logprobs"
+        logprobs = choice.get("logprobs")
+        content = logprobs.get("content") if isinstance(logprobs, dict) else None
+        if not isinstance(content, list):
+            problems.append(f"{where}.content is {c.short(content)}, expected a list")
+            continue
+        if not content and message_content(choice):
+            problems.append(f"{where}.content is empty but the message has content")
+        for j, entry in enumerate(content):
+            problems += _token_logprob_problems(f"{where}.content[{j}]", entry, k)
+            if len(problems) >= c.MAX_SCHEMA_ERRORS:
+                break
+    if problems:
+        raise Finding(
+            f"{len(problems)} logprobs problem(s); first: {problems[0]}",
+            c.evidence(exchange, problems=problems),
+        )
+
+
+def _token_logprob_problems(where: str, entry: Any, k: int) -> list[str]:
+    if not isinstance(entry, dict):
+        return [f"{where} is {c.short(entry)}, expected an object"]
+    out = []
+    if not isinstance(entry.get("token"), str):
+        out.append(f"{where}.token is {c.short(entry.get('token'))}")
+    logprob = entry.get("logprob")
+    if not c.is_number(logprob) or logprob > LOGPROB_EPSILON:
+        out.append(f"{where}.logprob is {c.short(logprob)}, expected a number <= 0")
+    top = entry.get("top_logprobs")
+    if not isinstance(top, list):
+        out.append(f"{where}.top_logprobs is {c.short(top)}, expected a list")
+    else:
+        if k and not 1 <= len(top) <= k:
+            out.append(f"{where}.top_logprobs has {len(top)} entries, requested {k}")
+        for alt in top:
+            value = alt.get("logprob") if isinstance(alt, dict) else None
+            if not c.is_number(value) or value > LOGPROB_EPSILON:
+                out.append(f"{where}.top_logprobs has logprob {c.short(value)}, expected a number <= 0")
+                break
+    return out
+
+
+@check("chat.response-format.json", severity=SHOULD, endpoints=ENDPOINTS)
+def chat_response_format_json(exchange: Exchange) -> None:
+    """With response_format json_object/json_schema, finished content parses as (valid) JSON."""
+    fmt = c.request_body(exchange).get("response_format")
+    kind = fmt.get("type") if isinstance(fmt, dict) else None
+    if kind not in ("json_object", "json_schema"):
+        return  # not requested
+    schema = _requested_schema(fmt) if kind == "json_schema" else None
+    problems = {}
+    for i, choice in enumerate(c.choices(exchange, c.body(exchange))):
+        if choice.get("finish_reason") == "length":
+            continue  # documented: output cut at the token limit may be incomplete JSON
+        text = message_content(choice)
+        index = c.index_of(choice, i)
+        try:
+            value = json.loads(text) if isinstance(text, str) else None
+        except (ValueError, RecursionError) as exc:
+            problems[index] = {"content": text, "error": str(exc)}
+            continue
+        if value is None and text != "null":
+            problems[index] = {"content": text, "error": "no content"}
+        elif kind == "json_object" and not isinstance(value, dict):
+            problems[index] = {"content": text, "error": "json_object mode, but the JSON is not an object"}
+        elif schema is not None:
+            errs = [e.message for e in Draft202012Validator(schema).iter_errors(value)]
+            if errs:
+                problems[index] = {
+                    "content": text,
+                    "error": f"does not match the requested schema: {errs[0]}",
+                }
+    if problems:
+        raise Finding(
+            f"response_format {kind}: content of choice(s) {list(problems)} is not valid JSON for the request",
+            c.evidence(exchange, problems=problems),
+        )
+
+
+def _requested_schema(fmt: dict[str, Any]) -> dict[str, Any] | None:
+    spec = fmt.get("json_schema")
+    schema = spec.get("schema") if isinstance(spec, dict) else None
+    if not isinstance(schema, dict):
+        return None
+    try:
+        Draft202012Validator.check_schema(schema)
+    except JSONSchemaDefinitionError:
+        return None  # the request's own schema is broken: nothing fair to hold the answer to
+    return schema

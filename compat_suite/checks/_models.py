@@ -1,0 +1,46 @@
+"""Checks of the model list (`GET /models`) and one model (`GET /models/{model}`)."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+from ..exchange import Exchange
+from . import _common as c
+from ._registry import MUST, Finding, check
+
+
+@check("models.list.schema", severity=MUST, endpoints=("models",))
+def models_list_schema(exchange: Exchange) -> None:
+    """The model list validates against ListModelsResponse."""
+    c.schema_check(exchange, "ListModelsResponse", c.body(exchange))
+
+
+@check("models.list.contains-model", severity=MUST, endpoints=("models",))
+def models_list_contains_model(exchange: Exchange, *, model: str, embedding_model: str | None = None) -> None:
+    """The model list names the configured model(s)."""
+    data = c.body(exchange).get("data")
+    items = data if isinstance(data, list) else []
+    ids = [item.get("id") for item in items if isinstance(item, dict)]
+    missing = [m for m in (model, embedding_model) if m and m not in ids]
+    if missing:
+        raise Finding(
+            f"model(s) {missing} not in the list of {len(ids)} model(s)",
+            c.evidence(exchange, missing=missing, ids=ids[:50]),
+        )
+
+
+@check("models.retrieve.schema", severity=MUST, endpoints=("model",))
+def models_retrieve_schema(exchange: Exchange) -> None:
+    """One model validates against Model, and its id is the one asked for."""
+    payload = c.body(exchange)
+    c.schema_check(exchange, "Model", payload)
+    asked = exchange.request.url.rstrip("/").rsplit("/models/", 1)
+    if len(asked) == 2 and payload.get("id") != _unquote(asked[1]):
+        raise Finding(
+            f"asked for model {_unquote(asked[1])!r}, got id {c.short(payload.get('id'))}",
+            c.evidence(exchange, id=payload.get("id")),
+        )
+
+
+def _unquote(segment: str) -> str:
+    return unquote(segment.split("?", 1)[0])

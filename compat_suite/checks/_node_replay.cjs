@@ -1,0 +1,32 @@
+// Replays one recorded response into the official Node SDK and prints a one-line JSON verdict.
+// Input (stdin): {path, body, stream, status, headers, response_b64, base_url}. No socket is opened.
+const OpenAI = require("openai");
+
+async function main() {
+  const job = JSON.parse(require("fs").readFileSync(0, "utf8"));
+  const bytes = Buffer.from(job.response_b64, "base64");
+  const fetchRecorded = async () => new Response(bytes, { status: job.status, headers: job.headers });
+  const client = new OpenAI({ apiKey: "recorded", baseURL: job.base_url, fetch: fetchRecorded, maxRetries: 0 });
+  try {
+    if (job.path.startsWith("/models")) {
+      const id = job.path.slice("/models/".length);
+      if (id) await client.models.retrieve(id);
+      else for await (const _ of client.models.list()) { /* walk the page */ }
+    } else {
+      const result = await client.post(job.path, { body: job.body, stream: job.stream });
+      if (job.stream) for await (const _ of result) { /* consume every chunk */ }
+    }
+    console.log(JSON.stringify({ ok: true }));
+  } catch (err) {
+    const apiError = err instanceof OpenAI.APIError;
+    console.log(JSON.stringify({
+      ok: false,
+      error: (err && err.constructor && err.constructor.name) || "Error",
+      message: String((err && err.message) || err),
+      api_error: apiError,
+      api_status_error: apiError && typeof err.status === "number",
+    }));
+  }
+}
+
+main().catch((err) => { console.error(String(err)); process.exit(2); });

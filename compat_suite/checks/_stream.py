@@ -1,0 +1,374 @@
+"""Checks of streamed chat and completions: the SSE framing, the chunks, and how they arrived.
+
+Framing checks read the strict reader's problems (compat_suite/sse.py) and, where the raw bytes
+allow it, confirm them independently, so a reader bug cannot hide a broken stream. Chunk checks
+skip error events (`{"error": ...}`): those are judged by `stream.error.event` alone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+from ..exchange import Exchange, StreamExchange
+from . import _common as c
+from ._registry import MUST, SHOULD, Finding, check
+
+ENDPOINTS = ("chat", "completions")
+CHUNK_COMPONENT = {
+    "chat": "CreateChatCompletionStreamResponse",
+    "completions": "CreateCompletionStreamResponse",
+}
+CHUNK_OBJECT = {"chat": "chat.completion.chunk", "completions": "text_completion"}
+DONE = "[DONE]"
+
+
+def _stream(exchange: Exchange) -> StreamExchange:
+    if not isinstance(exchange, StreamExchange):
+        raise Finding("not a streamed exchange (no events were read)", c.evidence(exchange))
+    return exchange
+
+
+def _kind(exchange: Exchange) -> str:
+    return "completions" if exchange.endpoint == "completions" else "chat"
+
+
+def delta_text(chunk: dict[str, Any], choice: dict[str, Any]) -> str:
+    """The text one streamed choice adds (chat: delta.content; completions: text)."""
+    delta = choice.get("delta")
+    text = delta.get("content") if isinstance(delta, dict) else choice.get("text")
+    return text if isinstance(text, str) else ""
+
+
+def _choices(chunk: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    items = chunk.get("choices")
+    if not isinstance(items, list):
+        return []
+    return [(c.index_of(ch, i), ch) for i, ch in enumerate(items) if isinstance(ch, dict)]
+
+
+def _include_usage(exchange: Exchange) -> bool:
+    options = c.request_body(exchange).get("stream_options")
+    return isinstance(options, dict) and options.get("include_usage") is True
+
+
+def _problems(exchange: StreamExchange, *kinds: str) -> list[dict[str, Any]]:
+    return c.problems_of(exchange, kinds)
+
+
+# -- HTTP and SSE framing -------------------------------------------------------------------------
+@check("stream.content-type", severity=MUST, endpoints=ENDPOINTS)
+def stream_content_type(exchange: Exchange) -> None:
+    """A stream is served as `text/event-stream`."""
+    media = exchange.content_type.split(";", 1)[0].strip().lower()
+    if media != "text/event-stream":
+        raise Finding(
+            f"Content-Type is {exchange.content_type!r}, expected text/event-stream",
+            c.evidence(exchange, content_type=exchange.content_type),
+        )
+
+
+@check("stream.done-terminator", severity=MUST, endpoints=ENDPOINTS)
+def stream_done_terminator(exchange: Exchange) -> None:
+    """The stream ends with `data: [DONE]`."""
+    stream = _stream(exchange)
+    if not stream.done:
+        raise Finding("no `data: [DONE]` terminator", c.evidence(stream, tail=stream.tail(512)))
+
+
+@check("stream.sse.utf8", severity=MUST, endpoints=ENDPOINTS)
+def stream_sse_utf8(exchange: Exchange) -> None:
+    """The event stream is valid UTF-8."""
+    stream = _stream(exchange)
+    found = _problems(stream, "invalid-utf8")
+    if not found and not stream.truncated:  # a body cut at our size limit may end mid-character
+        try:
+            stream.body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            found = [{"kind": "invalid-utf8", "offset": exc.start, "detail": exc.reason}]
+    if found:
+        offset = found[0]["offset"]
+        raise Finding(
+            f"invalid UTF-8 at byte {offset}",
+            c.evidence(stream, problems=found, around=c.excerpt(stream.body, offset)),
+        )
+
+
+@check("stream.sse.blank-line", severity=MUST, endpoints=ENDPOINTS)
+def stream_sse_blank_line(exchange: Exchange) -> None:
+    """Each event ends with a blank line (no two JSON payloads run together in one event)."""
+    stream = _stream(exchange)
+    found = _problems(stream, "missing-blank-line")
+    for event in stream.events:
+        lines = event.data.split("\n")
+        # Several lines that are each a JSON payload: the blank line between events is missing.
+        if len(lines) > 1 and all(_is_json_payload(line) for line in lines):
+            found.append({"kind": "missing-blank-line", "offset": event.offset, "detail": "joined payloads"})
+    if found:
+        offset = found[0]["offset"]
+        raise Finding(
+            f"an event does not end with a blank line (byte {offset})",
+            c.evidence(stream, problems=found[:10], around=c.excerpt(stream.body, offset)),
+        )
+
+
+def _is_json_payload(line: str) -> bool:
+    try:
+        return line == DONE or isinstance(json.loads(line), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
+@check("stream.sse.json-data", severity=MUST, endpoints=ENDPOINTS)
+def stream_sse_json_data(exchange: Exchange) -> None:
+    """Every data event before [DONE] is a JSON object."""
+    stream = _stream(exchange)
+    found = _problems(stream, "non-json-data")
+    for event, chunk in zip(stream.data_events, stream.chunks, strict=False):
+        if not isinstance(chunk, dict) and event.data.strip():
+            found.append({"kind": "non-json-data", "offset": event.offset, "detail": event.data[:200]})
+    if found:
+        raise Finding(
+            f"{len(found)} data event(s) are not JSON objects", c.evidence(stream, problems=found[:10])
+        )
+
+
+@check("stream.sse.after-done", severity=MUST, endpoints=ENDPOINTS)
+def stream_sse_after_done(exchange: Exchange) -> None:
+    """Nothing follows `data: [DONE]`."""
+    stream = _stream(exchange)
+    found = _problems(stream, "data-after-done")
+    seen_done = False
+    for event in stream.events:
+        if seen_done:
+            found.append({"kind": "data-after-done", "offset": event.offset, "detail": event.data[:200]})
+        seen_done = seen_done or event.data == DONE
+    if found:
+        raise Finding(f"{len(found)} event(s) after [DONE]", c.evidence(stream, problems=found[:10]))
+
+
+@check("stream.sse.complete", severity=MUST, endpoints=ENDPOINTS)
+def stream_sse_complete(exchange: Exchange) -> None:
+    """The stream is not cut off mid-event or mid-body."""
+    stream = _stream(exchange)
+    found = _problems(stream, "truncated", "oversized-event")
+    if stream.transport_error:
+        found.append({"kind": "transport", "offset": len(stream.body), "detail": stream.transport_error})
+    if stream.truncated:
+        found.append(
+            {"kind": "size-limit", "offset": len(stream.body), "detail": "cut at the suite's size limit"}
+        )
+    if found:
+        raise Finding(
+            f"the stream is incomplete: {found[0]['detail']}",
+            c.evidence(stream, problems=found, tail=stream.tail(256)),
+        )
+
+
+# -- the chunks ------------------------------------------------------------------------------------
+@check("stream.chunk.schema", severity=MUST, endpoints=ENDPOINTS)
+def stream_chunk_schema(exchange: Exchange) -> None:
+    """Every chunk validates against the endpoint's stream-response schema."""
+    stream = _stream(exchange)
+    component = CHUNK_COMPONENT[_kind(stream)]
+    for position, chunk in enumerate(c.stream_chunks(stream)):
+        try:
+            c.schema_check(stream, component, chunk)
+        except Finding as finding:
+            finding.evidence.update(c.chunk_ref(chunk, position))
+            raise Finding(f"chunk {position}: {finding.message}", finding.evidence) from None
+
+
+@check("stream.chunk.object", severity=MUST, endpoints=ENDPOINTS)
+def stream_chunk_object(exchange: Exchange) -> None:
+    """Every chunk's `object` is "chat.completion.chunk" (chat) or "text_completion" (completions)."""
+    stream = _stream(exchange)
+    expected = CHUNK_OBJECT[_kind(stream)]
+    for position, chunk in enumerate(c.stream_chunks(stream)):
+        if chunk.get("object") != expected:
+            raise Finding(
+                f"chunk {position}: `object` is {c.short(chunk.get('object'))}, expected {expected!r}",
+                c.evidence(stream, **c.chunk_ref(chunk, position)),
+            )
+
+
+def _expect_same(exchange: Exchange, field: str) -> None:
+    stream = _stream(exchange)
+    distinct: list[Any] = []
+    first_change = None
+    for position, chunk in enumerate(c.stream_chunks(stream)):
+        value = chunk.get(field)
+        if value not in distinct:
+            distinct.append(value)
+            if len(distinct) == 2:
+                first_change = position
+    if len(distinct) > 1:
+        raise Finding(
+            f"`{field}` takes {len(distinct)} values across the stream: {c.short(distinct[0], 60)} until chunk "
+            f"{first_change}, then {c.short(distinct[1], 60)}",
+            c.evidence(stream, values=distinct[:10]),
+        )
+    if distinct[0] in (None, ""):
+        raise Finding(f"`{field}` is {c.short(distinct[0])} in every chunk", c.evidence(stream))
+
+
+@check("stream.id.consistent", severity=MUST, endpoints=ENDPOINTS)
+def stream_id_consistent(exchange: Exchange) -> None:
+    """Every chunk carries the same non-empty `id`."""
+    _expect_same(exchange, "id")
+
+
+@check("stream.created.consistent", severity=MUST, endpoints=ENDPOINTS)
+def stream_created_consistent(exchange: Exchange) -> None:
+    """Every chunk carries the same `created`."""
+    _expect_same(exchange, "created")
+
+
+@check("stream.role.first", severity=MUST, endpoints=("chat",))
+def stream_role_first(exchange: Exchange) -> None:
+    """Each choice's first chunk has `delta.role` "assistant"."""
+    stream = _stream(exchange)
+    firsts: dict[int, tuple[int, dict[str, Any]]] = {}
+    for position, chunk in enumerate(c.stream_chunks(stream)):
+        for index, choice in _choices(chunk):
+            firsts.setdefault(index, (position, choice))
+    if not firsts:
+        raise Finding("no chunk carries a choice", c.evidence(stream))
+    for index, (position, choice) in sorted(firsts.items()):
+        delta = choice.get("delta")
+        role = delta.get("role") if isinstance(delta, dict) else None
+        if role != "assistant":
+            raise Finding(
+                f'choice {index}\'s first delta (chunk {position}) has role {c.short(role)}, expected "assistant"',
+                c.evidence(stream, position=position, choice=choice),
+            )
+
+
+@check("stream.finish-reason.once-last", severity=MUST, endpoints=ENDPOINTS)
+def stream_finish_reason_once_last(exchange: Exchange) -> None:
+    """Each choice gets exactly one non-null finish_reason, and no content after it."""
+    stream = _stream(exchange)
+    finished: dict[int, int] = {}
+    problems: list[str] = []
+    seen: set[int] = set()
+    for position, chunk in enumerate(c.stream_chunks(stream)):
+        for index, choice in _choices(chunk):
+            seen.add(index)
+            reason = choice.get("finish_reason")
+            if index in finished and (reason is not None or delta_text(chunk, choice)):
+                problems.append(
+                    f"choice {index}: chunk {position} follows its finish_reason (chunk {finished[index]})"
+                )
+            if reason is not None and index not in finished:
+                finished[index] = position
+    problems += [f"choice {index}: no finish_reason" for index in sorted(seen - set(finished))]
+    if not seen:
+        problems.append("no chunk carries a choice")
+    if problems:
+        raise Finding(problems[0], c.evidence(stream, problems=problems[:10]))
+
+
+@check("stream.usage.final-chunk", severity=MUST, endpoints=ENDPOINTS)
+def stream_usage_final_chunk(exchange: Exchange) -> None:
+    """With stream_options.include_usage, the last chunk has `usage` and empty `choices`."""
+    stream = _stream(exchange)
+    if not _include_usage(stream):
+        return  # not requested
+    last = c.stream_chunks(stream)[-1]
+    usage = last.get("usage")
+    fields = ("prompt_tokens", "completion_tokens", "total_tokens")
+    if not isinstance(usage, dict) or not all(c.is_int(usage.get(f)) and usage[f] >= 0 for f in fields):
+        raise Finding(f"the last chunk's usage is {c.short(usage)}", c.evidence(stream, last_chunk=last))
+    if last.get("choices") != []:
+        raise Finding(
+            f"the usage chunk's choices is {c.short(last.get('choices'))}, expected []",
+            c.evidence(stream, last_chunk=last),
+        )
+
+
+@check("stream.usage.null-elsewhere", severity=MUST, endpoints=ENDPOINTS)
+def stream_usage_null_elsewhere(exchange: Exchange) -> None:
+    """Every chunk but the last has no usage (absent or null)."""
+    stream = _stream(exchange)
+    chunks = c.stream_chunks(stream)
+    bad = [position for position, chunk in enumerate(chunks[:-1]) if chunk.get("usage") is not None]
+    if bad:
+        raise Finding(
+            f"usage on {len(bad)} chunk(s) before the last (first: chunk {bad[0]})",
+            c.evidence(stream, **c.chunk_ref(chunks[bad[0]], bad[0])),
+        )
+
+
+@check("stream.error.event", severity=MUST, endpoints=ENDPOINTS)
+def stream_error_event(exchange: Exchange) -> None:
+    """An error inside a started stream is `data: {"error": {...}}` with the OpenAI envelope."""
+    stream = _stream(exchange)
+    for position, event in enumerate(stream.data_events):
+        chunk = stream.chunks[position]
+        if not c.is_error_chunk(chunk) and event.event != "error":
+            continue
+        if not isinstance(chunk, dict):
+            raise Finding(
+                f"event {position} is an `event: error` whose data is not a JSON error envelope",
+                c.evidence(stream, data=event.data[:500]),
+            )
+        try:
+            c.schema_check(stream, "ErrorResponse", chunk)
+        except Finding as finding:
+            raise Finding(
+                f"error event {position}: {finding.message}", {**finding.evidence, "event": chunk}
+            ) from None
+
+
+# -- comparisons and timing ---------------------------------------------------------------------------
+def streamed_texts(exchange: StreamExchange) -> dict[int, str]:
+    """Each choice's text, joined from its deltas."""
+    texts: dict[int, str] = defaultdict(str)
+    for chunk in c.stream_chunks(exchange):
+        for index, choice in _choices(chunk):
+            texts[index] += delta_text(chunk, choice)
+    return dict(texts)
+
+
+@check("stream.text.matches-unary", severity=SHOULD, endpoints=ENDPOINTS)
+def stream_text_matches_unary(stream_exchange: Exchange, unary_exchange: Exchange) -> None:
+    """The streamed text equals the unary answer to the same (deterministic) request."""
+    stream = _stream(stream_exchange)
+    streamed = streamed_texts(stream)
+    unary = {}
+    for i, choice in enumerate(c.choices(unary_exchange, c.body(unary_exchange))):
+        message = choice.get("message")
+        text = message.get("content") if isinstance(message, dict) else choice.get("text")
+        unary[c.index_of(choice, i)] = text if isinstance(text, str) else ""
+    if streamed != unary:
+        raise Finding(
+            "streamed text differs from the unary answer",
+            {
+                "streamed": streamed,
+                "unary": unary,
+                "stream": c.evidence(stream),
+                "unary_exchange": c.evidence(unary_exchange),
+            },
+        )
+
+
+@check("stream.is-streamed", severity=SHOULD, endpoints=ENDPOINTS)
+def stream_is_streamed(exchange: Exchange) -> None:
+    """Content arrives in more than one event, spread over more than one read (not one buffered burst)."""
+    stream = _stream(exchange)
+    arrivals = []
+    for event, chunk in zip(stream.data_events, stream.chunks, strict=False):
+        if isinstance(chunk, dict) and not c.is_error_chunk(chunk):
+            if any(delta_text(chunk, choice) for _, choice in _choices(chunk)):
+                arrivals.append(event.received_ns)
+    if len(arrivals) < 2:
+        raise Finding(
+            f"{len(arrivals)} content event(s); a stream sends content in several", c.evidence(stream)
+        )
+    spread_ms = (max(arrivals) - min(arrivals)) / 1e6
+    if len(set(arrivals)) < 2:
+        raise Finding(
+            f"all {len(arrivals)} content events arrived at once (spread {spread_ms:.3f} ms): the answer was buffered",
+            c.evidence(stream, content_events=len(arrivals), spread_ms=spread_ms),
+        )

@@ -1,0 +1,170 @@
+"""Turn the raw results of a locust run into `load.json` (format: compat_suite/load/README.md)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from ._budgets import evaluate
+from ._metrics import FORMULAS, goodput_count, summarize
+from ._samples import HISTOGRAM_METRICS, SampleTable, histogram_buckets, merge_encoded
+from ._schedule import DEFAULT_LAG_THRESHOLD_MS, schedule_stats
+
+LOAD_JSON_VERSION = 1
+CANCELLED = "cancelled"
+
+
+def build_result(
+    raw: Mapping[str, Any],
+    *,
+    target: Mapping[str, Any],
+    scenario: str,
+    shape: Mapping[str, Any],
+    duration_s: float,
+    budget: Mapping[str, Any] | None = None,
+    lag_threshold_ms: float = DEFAULT_LAG_THRESHOLD_MS,
+) -> dict[str, Any]:
+    """The load.json document of one run. `budget`: {"name", "shape", "limits"} or None."""
+    table = SampleTable.from_json(raw["samples"])
+    cols = table.columns
+    n = len(table)
+    errors = cols["error"]
+    cancelled = sum(1 for e in errors if e == CANCELLED)
+    failed = sum(1 for e in errors if e is not None and e != CANCELLED)
+    completed = n - failed - cancelled
+    finished = completed + failed
+    t0 = min(cols["t"]) if n else float(raw.get("started_unix", 0.0))
+    ok = [e is None for e in errors]
+    out_tokens = sum(tok for tok, good in zip(cols["output_tokens"], ok, strict=True) if good)
+    usage_seen = any(u is not None for u, good in zip(cols["usage_tokens"], ok, strict=True) if good)
+    streamed = [i for i in range(n) if ok[i] and cols["content_events"][i] > 0]
+    mismatched = [
+        i
+        for i in streamed
+        if cols["usage_tokens"][i] is not None and cols["usage_tokens"][i] != cols["content_events"][i]
+    ]
+    metrics = {m: summarize(table.values(m)) for m in HISTOGRAM_METRICS}
+    hists: dict = {}
+    merge_encoded(hists, raw.get("histograms", {}))
+    slos = {
+        k.replace("_p95", ""): v
+        for k, v in (budget or {}).get("limits", {}).items()
+        if k in ("ttft_p95_ms", "tpot_p95_ms", "e2e_p95_ms")
+    }
+    good = goodput_count(_samples_for_goodput(table), slos) if slos else None
+    throughput = {
+        "requests_per_s": round(completed / duration_s, 4) if duration_s else None,
+        "output_tokens_per_s": round(out_tokens / duration_s, 4) if duration_s and usage_seen else None,
+        "output_tokens": out_tokens,
+        "error_rate": round(failed / finished, 6) if finished else None,
+        "goodput_rps": round(good / duration_s, 4) if good is not None and duration_s else None,
+        "goodput_slos_ms": slos or None,
+    }
+    lags = [v for v in cols["lag_ms"] if v is not None]
+    schedule = schedule_stats(lags, lag_threshold_ms)
+    result: dict[str, Any] = {
+        "version": LOAD_JSON_VERSION,
+        "target": dict(target),
+        "scenario": scenario,
+        "shape": dict(shape),
+        "started": datetime.fromtimestamp(t0, UTC).isoformat(timespec="seconds") if t0 else None,
+        "duration_s": duration_s,
+        "requests": {
+            "sent": raw.get("sent", n),
+            "recorded": n,
+            "completed": completed,
+            "failed": failed,
+            "cancelled": cancelled,
+        },
+        "workers": raw.get("workers", {}),
+        "metrics": metrics,
+        "throughput": throughput,
+        "tokens": {
+            "usage_reported": usage_seen,
+            "streamed_requests": len(streamed),
+            "usage_vs_events_mismatch": len(mismatched),
+            "mismatch_examples": [
+                {"usage": cols["usage_tokens"][i], "content_events": cols["content_events"][i]}
+                for i in mismatched[:5]
+            ],
+        },
+        "histograms": {m: histogram_buckets(h) for m, h in sorted(hists.items())},
+        "timeline": _timeline(table, t0),
+        "errors": _error_counts(errors),
+        "samples": {
+            **{k: v for k, v in cols.items() if k != "t"},
+            "t": [round(t - t0, 6) for t in cols["t"]],
+            "itl_ms": table.itl_ms,
+        },
+        "schedule": schedule,
+        "valid": schedule["valid"],
+        "budget": None,
+        "sweep": [],
+        "formulas": FORMULAS,
+    }
+    if budget is not None:
+        result["budget"] = {
+            "name": budget.get("name"),
+            "shape": budget.get("shape"),
+            "results": evaluate(budget.get("limits", {}), result),
+        }
+    return result
+
+
+def budget_passed(result: Mapping[str, Any]) -> bool | None:
+    """False if any budget metric was missed, True if all evaluable ones passed, None without a budget."""
+    budget = result.get("budget")
+    if not budget:
+        return None
+    return all(r["passed"] is not False for r in budget["results"])
+
+
+def _samples_for_goodput(table: SampleTable) -> list[Any]:
+    from ._metrics import RequestSample
+
+    cols = table.columns
+    return [
+        RequestSample(
+            kind=cols["kind"][i],
+            ok=cols["error"][i] is None,
+            status=cols["status"][i],
+            error=cols["error"][i],
+            ttfb_ms=None,
+            tfe_ms=None,
+            ttft_ms=cols["ttft_ms"][i],
+            tpot_ms=cols["tpot_ms"][i],
+            e2e_ms=cols["e2e_ms"][i],
+            itl_ms=(),
+            output_tokens=cols["output_tokens"][i],
+            content_events=cols["content_events"][i],
+            usage_tokens=cols["usage_tokens"][i],
+            lag_ms=cols["lag_ms"][i],
+        )
+        for i in range(len(table))
+    ]
+
+
+def _timeline(table: SampleTable, t0: float) -> list[dict[str, Any]]:
+    """Per-second buckets by request start: requests started, output tokens, errors."""
+    cols = table.columns
+    if not len(table):
+        return []
+    last = max(math.floor(t - t0) for t in cols["t"])
+    rows = [{"t": s, "requests": 0, "output_tokens": 0, "errors": 0} for s in range(last + 1)]
+    for t, tokens, err in zip(cols["t"], cols["output_tokens"], cols["error"], strict=True):
+        row = rows[math.floor(t - t0)]
+        row["requests"] += 1
+        row["output_tokens"] += tokens or 0
+        if err is not None and err != CANCELLED:
+            row["errors"] += 1
+    return rows
+
+
+def _error_counts(errors: list[str | None]) -> list[dict[str, Any]]:
+    counts: dict[str, int] = {}
+    for e in errors:
+        if e is not None:
+            counts[e] = counts.get(e, 0) + 1
+    return [{"error": k, "count": v} for k, v in sorted(counts.items(), key=lambda kv: -kv[1])]

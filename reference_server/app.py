@@ -1,0 +1,601 @@
+"""The reference server's HTTP layer: routes that parse, validate, call the engine and shape.
+
+Request bodies are validated against `schemas/openapi.yaml` (the same document the suite checks
+responses with, and the one served at `/openapi.json`); OpenAI's generation semantics live in
+`generation.py`; every error, router errors included, is OpenAI's error envelope. The active
+`FaultSet`'s hooks are called at fixed points so that a fault can change exactly the bytes it means to.
+
+A `gateway` (keys, credits, rate limits; a later issue) plugs in through two calls: `authorize`
+once the requested model is known, and `settle` once the response, or the stream, has ended.
+Without one, a fixed set of bearer keys guards every route but `/openapi.json` and model health.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import math
+import struct
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from compat_suite import schemas
+
+from . import generation as gen
+from .auth import KeyAuth
+from .engines.base import Engine
+from .errors import APIError
+from .faults import FaultSet
+
+Json = dict[str, Any]
+MiB = 1024 * 1024
+DEFAULT_MAX_BODY_BYTES = 4 * MiB
+MAX_EMBEDDING_INPUTS = 2048
+OWNER = "compat-suite"
+logger = logging.getLogger("reference_server")
+
+
+class Gateway(Protocol):
+    """What the app needs from a gateway: permission before serving, an account after. A grant
+    with a `headers` dict has those headers added to the response."""
+
+    async def authorize(self, request: Request, endpoint: str, model: str | None) -> Any:
+        """Return a grant, or raise `APIError` (401, 402, 403, 429, ...)."""
+        ...
+
+    async def settle(self, grant: Any, usage: Json | None, status: int, latency_ms: float) -> None: ...
+
+
+@dataclass
+class _Call:
+    """One request's bookkeeping for the gateway."""
+
+    endpoint: str
+    started: float
+    grant: Any = None
+    authorized: bool = False
+    deferred: bool = False  # a stream settles when it ends, not when the route returns
+    usage: Json | None = None
+
+
+Handler = Callable[["_Server", Request, _Call], Awaitable[Response]]
+
+
+def _endpoint(name: str, *, public: bool = False) -> Callable[[Handler], Callable[[_Server, Request], Any]]:
+    """Run a handler with the key check, the error envelope, and the gateway's settle."""
+
+    def wrap(handler: Handler) -> Callable[[_Server, Request], Any]:
+        async def route(self: _Server, request: Request) -> Response:
+            call = _Call(name, time.perf_counter())
+            request.state.endpoint = name
+            try:
+                if not public:
+                    await self.authorize(request, call, None, early=True)
+                response = await handler(self, request, call)
+            except APIError as exc:
+                response = self.error_response(exc, name)
+            except Exception:
+                logger.exception("internal error serving %s", name)
+                response = self.error_response(_internal_error(), name)
+            grant_headers = getattr(call.grant, "headers", None)  # e.g. a gateway's rate-limit headers
+            if isinstance(grant_headers, dict):
+                response.headers.update(grant_headers)
+            if not call.deferred:
+                await self.settle(call, response.status_code)
+            return response
+
+        route.__name__ = handler.__name__
+        route.__doc__ = handler.__doc__
+        return route
+
+    return wrap
+
+
+class _Server:
+    """The routes of one app, over one engine."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        keys: KeyAuth | None,
+        faults: FaultSet,
+        max_body_bytes: int,
+        gateway: Gateway | None,
+    ) -> None:
+        self.engine = engine
+        self.keys = keys
+        self.faults = faults
+        self.max_body_bytes = max_body_bytes
+        self.gateway = gateway
+        self.created = int(time.time())
+        self._background: set[asyncio.Task[None]] = set()  # settles that outlive a cancelled stream
+
+    # -- gateway seam ---------------------------------------------------------------------------
+    async def authorize(
+        self, request: Request, call: _Call, model: str | None, *, early: bool = False
+    ) -> None:
+        """Without a gateway: the key check, first thing. With one: its authorize, once the model is
+        known (generation routes call this again after parsing)."""
+        if self.gateway is None:
+            if early and self.keys is not None:
+                self.keys.check(request)
+            return
+        if early:
+            return  # each route asks the gateway itself, once it knows the model
+        call.grant = await self.gateway.authorize(request, call.endpoint, model)
+        call.authorized = True
+
+    async def settle(self, call: _Call, status: int) -> None:
+        if self.gateway is None or not call.authorized:
+            return
+        latency_ms = (time.perf_counter() - call.started) * 1000.0
+        try:
+            await self.gateway.settle(call.grant, call.usage, status, latency_ms)
+        except Exception:  # the response is already decided; a bookkeeping failure must not change it
+            logger.exception("gateway settle failed for %s", call.endpoint)
+
+    def settle_soon(self, call: _Call, status: int) -> None:
+        """Settle in a task of its own, so that a cancelled stream (client gone) still settles."""
+        task = asyncio.get_running_loop().create_task(self.settle(call, status))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # -- responses ------------------------------------------------------------------------------
+    def json_response(
+        self, endpoint: str, payload: Any, status: int = 200, headers: dict[str, str] | None = None
+    ) -> Response:
+        headers = self.faults.headers(endpoint, {"x-request-id": _request_id(), **(headers or {})})
+        return Response(_dumps(payload), status_code=status, headers=headers, media_type="application/json")
+
+    def error_response(self, exc: APIError, endpoint: str) -> Response:
+        status, envelope = self.faults.error(exc.status, exc.envelope())
+        return self.json_response(endpoint, envelope, status, dict(exc.headers))
+
+    # -- request parsing ------------------------------------------------------------------------
+    async def read_json(self, request: Request, endpoint: str) -> Json:
+        """The body as a JSON object: 415 for another media type, 413 past the size limit, 400 for
+        anything that is not a JSON object. Then the fault set's request hook."""
+        content_type = request.headers.get("content-type")
+        if content_type is not None and not _is_json_media_type(content_type):
+            raise APIError(
+                415,
+                f"Unsupported Content-Type {content_type.split(';')[0]!r}; send application/json.",
+                code="unsupported_media_type",
+            )
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise _too_large(self.max_body_bytes)
+        parts, size = [], 0
+        async for part in request.stream():
+            size += len(part)
+            if size > self.max_body_bytes:  # a lying or absent Content-Length
+                raise _too_large(self.max_body_bytes)
+            parts.append(part)
+        raw = b"".join(parts)
+        try:
+            body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise APIError(
+                400,
+                "We could not parse the JSON body of your request. The body must be a JSON object.",
+                code="invalid_json",
+            ) from None
+        if not isinstance(body, dict):
+            raise APIError(400, "The request body must be a JSON object.", code="invalid_json")
+        return self.faults.request(endpoint, body)
+
+    def validate(self, component: str, body: Json) -> None:
+        """400 naming the first parameter the schema rejects (request schemas are closed, so an
+        unknown argument is one)."""
+        found = schemas.errors(component, body)
+        if found:
+            first = found[0]
+            label = f"'{first.param}'" if first.param else "the request body"
+            raise APIError(
+                400,
+                f"Invalid value for {label}: {_clip(first.message)}",
+                param=first.param,
+                code=_VALIDATION_CODES.get(first.validator, "invalid_value"),
+            )
+
+    def require_model(self, body: Json, kind: str) -> str:
+        """The requested model, which must be this engine's model of `kind` (chat or embedding)."""
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            raise APIError(400, "model must be a non-empty string", param="model")
+        wanted, other = (
+            (self.engine.model_name, self.engine.embedding_model_name)
+            if kind == "chat"
+            else (self.engine.embedding_model_name, self.engine.model_name)
+        )
+        if model == other:
+            raise APIError(400, f"The model `{model}` is not a {kind} model; use `{wanted}`.", param="model")
+        if model != wanted:
+            raise APIError(
+                404,
+                f"The model `{model}` does not exist or you do not have access to it.",
+                param="model",
+                code="model_not_found",
+            )
+        status = self.engine.status()
+        if status != "ready":
+            raise APIError(
+                503,
+                f"The model `{model}` is {status}; try again shortly.",
+                code="model_not_ready",
+                headers={"retry-after": "5"},
+            )
+        return model
+
+    async def generation_request(self, request: Request, call: _Call, component: str, kind: str) -> Json:
+        body = await self.read_json(request, call.endpoint)
+        model = body.get("model") if isinstance(body.get("model"), str) else None
+        await self.authorize(request, call, model)
+        self.validate(component, body)
+        self.require_model(body, kind)
+        return body
+
+    # -- routes ---------------------------------------------------------------------------------
+    @_endpoint("chat")
+    async def chat(self, request: Request, call: _Call) -> Response:
+        """POST /v1/chat/completions"""
+        body = await self.generation_request(request, call, "CreateChatCompletionRequest", "chat")
+        job = gen.chat_job(body, self.engine)
+        if job.stream:
+            return self.stream_response(call, body, self._chat_events(job, call, body))
+        created, id_ = gen.now(), gen.new_id("chatcmpl")
+        results = await gen.run_unary(self.engine, job)
+        payload = gen.chat_body(job, results, id=id_, created=created)
+        call.usage = payload["usage"]
+        return self.json_response(call.endpoint, self.faults.response(call.endpoint, payload, body))
+
+    @_endpoint("completions")
+    async def completions(self, request: Request, call: _Call) -> Response:
+        """POST /v1/completions"""
+        body = await self.generation_request(request, call, "CreateCompletionRequest", "chat")
+        job = gen.completion_job(body, self.engine)
+        if job.stream:
+            return self.stream_response(call, body, self._completion_events(job, call, body))
+        created, id_ = gen.now(), gen.new_id("cmpl")
+        results = await gen.run_unary(self.engine, job)
+        payload = gen.completion_body(job, self.engine, results, id=id_, created=created)
+        call.usage = payload["usage"]
+        return self.json_response(call.endpoint, self.faults.response(call.endpoint, payload, body))
+
+    @_endpoint("embeddings")
+    async def embeddings(self, request: Request, call: _Call) -> Response:
+        """POST /v1/embeddings"""
+        body = await self.generation_request(request, call, "CreateEmbeddingRequest", "embedding")
+        inputs = _embedding_inputs(body.get("input"))
+        encoding = body.get("encoding_format") or "float"
+        if encoding not in ("float", "base64"):
+            raise APIError(400, "encoding_format must be 'float' or 'base64'", param="encoding_format")
+        full = self.engine.embedding_dimensions()
+        dimensions = body.get("dimensions")
+        if dimensions is not None and (
+            isinstance(dimensions, bool) or not isinstance(dimensions, int) or not 1 <= dimensions <= full
+        ):
+            raise APIError(400, f"dimensions must be an integer between 1 and {full}", param="dimensions")
+        try:
+            vectors = await self.engine.embed(inputs)
+        except (IndexError, KeyError, ValueError, OverflowError) as exc:
+            if all(isinstance(item, str) for item in inputs):
+                raise  # text the engine cannot embed is the server's failure, not the client's
+            raise APIError(400, "input holds token ids this model does not know", param="input") from exc
+        if dimensions is not None and dimensions < full:
+            vectors = [_truncate(v, dimensions) for v in vectors]
+        tokens = self.engine.count_embedding_tokens(inputs)
+        payload = {
+            "object": "list",
+            "data": [
+                {"object": "embedding", "index": i, "embedding": _base64(v) if encoding == "base64" else v}
+                for i, v in enumerate(vectors)
+            ],
+            "model": body["model"],
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
+        call.usage = payload["usage"]
+        return self.json_response(call.endpoint, self.faults.response(call.endpoint, payload, body))
+
+    @_endpoint("models")
+    async def list_models(self, request: Request, call: _Call) -> Response:
+        """GET /v1/models"""
+        await self.authorize(request, call, None)
+        payload = {"object": "list", "data": [self._model(m) for m in self._model_ids()]}
+        return self.json_response(call.endpoint, self.faults.response(call.endpoint, payload, {}))
+
+    @_endpoint("model")
+    async def get_model(self, request: Request, call: _Call) -> Response:
+        """GET /v1/models/{model}"""
+        model = self._known_model(request.path_params["model"])
+        await self.authorize(request, call, model)
+        return self.json_response(call.endpoint, self.faults.response(call.endpoint, self._model(model), {}))
+
+    @_endpoint("health", public=True)
+    async def model_health(self, request: Request, call: _Call) -> Response:
+        """GET /v1/models/{model}/health (public, for readiness probes)"""
+        model = self._known_model(request.path_params["model"])
+        payload = {"model": model, "status": self.engine.status()}
+        return self.json_response(call.endpoint, self.faults.response(call.endpoint, payload, {}))
+
+    @_endpoint("openapi", public=True)
+    async def openapi(self, request: Request, call: _Call) -> Response:
+        """GET /openapi.json: schemas/openapi.yaml, with this server's URL."""
+        base = str(request.base_url).rstrip("/")
+        document = {**schemas.load_openapi(), "servers": [{"url": f"{base}/v1"}]}
+        return self.json_response(call.endpoint, document)
+
+    def _model_ids(self) -> list[str]:
+        return list(dict.fromkeys([self.engine.model_name, self.engine.embedding_model_name]))
+
+    def _known_model(self, model: str) -> str:
+        if model not in self._model_ids():
+            raise APIError(
+                404,
+                f"The model `{model}` does not exist or you do not have access to it.",
+                param="model",
+                code="model_not_found",
+            )
+        return model
+
+    def _model(self, model: str) -> Json:
+        return {"id": model, "object": "model", "created": self.created, "owned_by": OWNER}
+
+    # -- streaming ------------------------------------------------------------------------------
+    def stream_response(self, call: _Call, body: Json, events: AsyncIterator[bytes]) -> Response:
+        call.deferred = True
+        headers = {"x-request-id": _request_id(), "cache-control": "no-cache", "x-accel-buffering": "no"}
+        headers = self.faults.headers(call.endpoint, headers)
+        return StreamingResponse(events, headers=headers, media_type="text/event-stream")
+
+    def _frame(self, call: _Call, body: Json, chunk: Json, position: int) -> bytes | None:
+        shaped = self.faults.chunk(call.endpoint, chunk, position, body)
+        return None if shaped is None else self.faults.frame(_dumps(shaped))
+
+    async def _framed(self, call: _Call, body: Json, chunks: AsyncIterator[Json]) -> AsyncIterator[bytes]:
+        """Frame each chunk, end with the terminator; an error mid-stream is a last `error` event."""
+        status = 200
+        try:
+            position = 0
+            async for chunk in chunks:
+                frame = self._frame(call, body, chunk, position)
+                position += 1
+                if frame is not None:
+                    yield frame
+            yield self.faults.terminator()
+        except Exception as exc:  # the status line is sent: the error goes in the stream
+            if not isinstance(exc, APIError):
+                logger.exception("internal error while streaming %s", call.endpoint)
+                exc = _internal_error()
+            status, envelope = self.faults.error(exc.status, exc.envelope())
+            yield self.faults.frame(_dumps(envelope))
+        except BaseException:  # the client went away (cancelled): nothing more can be sent
+            status = 499
+            raise
+        finally:
+            self.settle_soon(call, status)
+
+    def _chat_events(self, job: gen.Job, call: _Call, body: Json) -> AsyncIterator[bytes]:
+        return self._framed(call, body, self._chat_chunks(job, call))
+
+    async def _chat_chunks(self, job: gen.Job, call: _Call) -> AsyncIterator[Json]:
+        id_, created = gen.new_id("chatcmpl"), gen.now()
+        count = len(job.prompts) * job.n
+        generated = [0] * count
+
+        def chunk(choices: list[Json], usage: Json | None = None) -> Json:
+            return gen.chat_chunk(job, choices, id=id_, created=created, usage_=usage)
+
+        for i in range(count):
+            yield chunk([gen.chat_delta(i, {"role": "assistant", "content": ""})])
+        async for i, piece in gen.run_stream(self.engine, job):
+            generated[i] = piece.generated
+            call.usage = gen.usage(job.prompt_tokens, sum(generated))
+            if piece.text or piece.tokens:
+                logprobs = gen.chat_logprobs(piece.tokens) if job.logprobs else None
+                yield chunk([gen.chat_delta(i, {"content": piece.text}, logprobs=logprobs)])
+            if piece.finish_reason:
+                yield chunk([gen.chat_delta(i, {}, finish_reason=piece.finish_reason)])
+        if job.include_usage:
+            yield chunk([], call.usage)
+
+    def _completion_events(self, job: gen.Job, call: _Call, body: Json) -> AsyncIterator[bytes]:
+        return self._framed(call, body, self._completion_chunks(job, call))
+
+    async def _completion_chunks(self, job: gen.Job, call: _Call) -> AsyncIterator[Json]:
+        id_, created = gen.new_id("cmpl"), gen.now()
+        count = len(job.prompts) * job.n
+        generated = [0] * count
+        offsets = [0] * count  # characters of each choice's text sent so far (logprobs text_offset)
+
+        def chunk(choices: list[Json], usage: Json | None = None) -> Json:
+            return gen.completion_chunk(job, choices, id=id_, created=created, usage_=usage)
+
+        def choice(i: int, text: str, logprobs: Json | None = None, finish: str | None = None) -> Json:
+            return {"index": i, "text": text, "logprobs": logprobs, "finish_reason": finish}
+
+        if job.echo_texts is not None:
+            for i in range(count):
+                prompt = job.echo_texts[i // job.n]
+                logprobs = None
+                if job.logprobs:
+                    logprobs = gen.completion_logprobs([], 0, gen.echo_tokens(job, self.engine, i // job.n))
+                offsets[i] = len(prompt)
+                yield chunk([choice(i, prompt, logprobs)])
+        async for i, piece in gen.run_stream(self.engine, job):
+            generated[i] = piece.generated
+            call.usage = gen.usage(job.prompt_tokens, sum(generated))
+            if piece.text or piece.tokens:
+                logprobs = gen.completion_logprobs(piece.tokens, offsets[i]) if job.logprobs else None
+                offsets[i] += len(piece.text)
+                yield chunk([choice(i, piece.text, logprobs)])
+            if piece.finish_reason:
+                yield chunk([choice(i, "", None, piece.finish_reason)])
+        if job.include_usage:
+            yield chunk([], call.usage)
+
+
+_VALIDATION_CODES = {
+    "required": "missing_required_parameter",
+    "type": "invalid_type",
+    "additionalProperties": "unknown_parameter",
+    "unevaluatedProperties": "unknown_parameter",
+}
+
+
+def create_app(
+    engine: Engine,
+    *,
+    api_keys: Sequence[str],
+    faults: FaultSet | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    gateway: Gateway | None = None,
+) -> Starlette:
+    """The OpenAI-compatible app over `engine`. Without a `gateway`, `api_keys` guard it."""
+    if gateway is None and not api_keys:
+        raise ValueError("create_app needs api_keys (or a gateway)")
+    if max_body_bytes < 1:
+        raise ValueError("max_body_bytes must be positive")
+    server = _Server(
+        engine, KeyAuth(api_keys) if api_keys else None, faults or FaultSet(), max_body_bytes, gateway
+    )
+
+    def bind(method: Callable[[_Server, Request], Any]) -> Callable[[Request], Any]:
+        async def endpoint(request: Request) -> Response:
+            return await method(server, request)
+
+        endpoint.__name__ = method.__name__
+        return endpoint
+
+    routes = [
+        Route("/v1/chat/completions", bind(_Server.chat), methods=["POST"]),
+        Route("/v1/completions", bind(_Server.completions), methods=["POST"]),
+        Route("/v1/embeddings", bind(_Server.embeddings), methods=["POST"]),
+        Route("/v1/models", bind(_Server.list_models), methods=["GET"]),
+        # Model ids may contain "/" (Hugging Face names), so health is matched first.
+        Route("/v1/models/{model:path}/health", bind(_Server.model_health), methods=["GET"]),
+        Route("/v1/models/{model:path}", bind(_Server.get_model), methods=["GET"]),
+        Route("/v1/openapi.json", bind(_Server.openapi), methods=["GET"]),
+        Route("/openapi.json", bind(_Server.openapi), methods=["GET"]),
+    ]
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return server.error_response(_router_error(request, exc), "unknown")
+
+    async def internal_error(request: Request, exc: Exception) -> Response:
+        logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return server.error_response(_internal_error(), "unknown")
+
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: internal_error})
+    app.state.server = server
+    return app
+
+
+def _router_error(request: Request, exc: HTTPException) -> APIError:
+    headers = dict(exc.headers or {})
+    if exc.status_code == 404:
+        return APIError(
+            404,
+            f"Unknown request URL: {request.method} {request.url.path}.",
+            code="unknown_url",
+            headers=headers,
+        )
+    if exc.status_code == 405:
+        allowed = headers.get("Allow") or headers.get("allow") or ""
+        return APIError(
+            405,
+            f"Method {request.method} is not allowed on {request.url.path} (allowed: {allowed}).",
+            code="method_not_allowed",
+            headers=headers,
+        )
+    return APIError(exc.status_code, str(exc.detail), headers=headers)
+
+
+def _internal_error() -> APIError:
+    return APIError(
+        500,
+        "The server had an error while processing your request.",
+        type="server_error",
+        code="server_error",
+    )
+
+
+def _too_large(limit: int) -> APIError:
+    return APIError(413, f"The request body is larger than {limit} bytes.", code="request_too_large")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _is_json_media_type(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def _dumps(payload: Any) -> str:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _request_id() -> str:
+    return "req_" + uuid.uuid4().hex
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _embedding_inputs(value: Any) -> list[str | list[int]]:
+    """A string, strings, a token array or token arrays, none of them empty."""
+    if isinstance(value, str):
+        items: list[Any] = [value]
+    elif isinstance(value, list) and value and all(_is_token(v) for v in value):
+        items = [value]
+    elif isinstance(value, list):
+        items = value
+    else:
+        raise APIError(
+            400, "input must be a string, an array of strings or an array of token arrays", param="input"
+        )
+    if not items:
+        raise APIError(400, "input must not be empty", param="input")
+    if len(items) > MAX_EMBEDDING_INPUTS:
+        raise APIError(400, f"input takes at most {MAX_EMBEDDING_INPUTS} items", param="input")
+    for i, item in enumerate(items):
+        where = "input" if len(items) == 1 and not isinstance(value, list) else f"input[{i}]"
+        if isinstance(item, str):
+            if not item:
+                raise APIError(400, f"{where} must not be an empty string", param=where)
+        elif isinstance(item, list) and item and all(_is_token(t) for t in item):
+            continue
+        else:
+            raise APIError(400, f"{where} must be a non-empty string or token array", param=where)
+    return items
+
+
+def _is_token(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _truncate(vector: Sequence[float], dimensions: int) -> list[float]:
+    """The first `dimensions` components, scaled back to unit length."""
+    head = list(vector[:dimensions])
+    norm = math.sqrt(sum(x * x for x in head)) or 1.0
+    return [x / norm for x in head]
+
+
+def _base64(vector: Sequence[float]) -> str:
+    """Little-endian float32 bytes, base64: what the openai SDK decodes."""
+    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")

