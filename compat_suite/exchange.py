@@ -52,7 +52,7 @@ class Exchange:
         """The body parsed as JSON, or None when it is not JSON."""
         try:
             return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # a hostile body may nest deeply
             return None
 
     @property
@@ -110,7 +110,7 @@ class StreamExchange(Exchange):
         for event in self.data_events:
             try:
                 out.append(json.loads(event.data))
-            except ValueError:
+            except (ValueError, RecursionError):
                 out.append(None)
         return out
 

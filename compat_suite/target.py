@@ -78,6 +78,14 @@ class Target:
                 return f"no model given for {endpoint} ({option})"
         return None
 
+    def require(self, endpoint: str) -> None:
+        """Skip the calling test, with the reason, when `endpoint` cannot be tested here."""
+        reason = self.missing(endpoint)
+        if reason:
+            import pytest
+
+            pytest.skip(reason)
+
     def url(self, path: str) -> str:
         return self.base_url + (path if path.startswith("/") else "/" + path)
 

@@ -13,6 +13,12 @@ from typing import Any
 
 from compat_suite._redact import REDACTED, SECRET_HEADERS, redact_text
 
+# The report shows at most this many characters of any one string (a body, a header); a hostile target
+# can send 100 MB, and redacting or rendering all of it would make the report slow and unreadable.
+MAX_TEXT = 64 * 1024
+# Redaction runs over a little more than is kept, so a key that straddles the cut is still caught.
+_REDACT_MARGIN = 512
+
 RESULTS_FILE = "results.json"
 LOAD_FILE = "load.json"
 REPORT_FILE = "index.html"
@@ -68,8 +74,18 @@ class Run:
         return f"{base_url} · {model}" if model else str(base_url)
 
 
+def _cut_and_redact(text: str) -> str:
+    if len(text) <= MAX_TEXT:
+        return redact_text(text)
+    kept = redact_text(text[: MAX_TEXT + _REDACT_MARGIN])[:MAX_TEXT]
+    return f"{kept}\n… ({len(text) - MAX_TEXT:,} more characters not shown)"
+
+
 def redact(value: Any) -> Any:
-    """A copy of `value` with secret headers blanked and key-shaped strings replaced, at any depth."""
+    """A copy of `value` with secret headers blanked and key-shaped strings replaced, at any depth.
+
+    Strings longer than `MAX_TEXT` are cut, with a note saying how much was left out.
+    """
     if isinstance(value, dict):
         return {
             key: REDACTED if isinstance(key, str) and key.lower() in SECRET_HEADERS else redact(item)
@@ -78,7 +94,7 @@ def redact(value: Any) -> Any:
     if isinstance(value, list):
         return [redact(item) for item in value]
     if isinstance(value, str):
-        return redact_text(value)
+        return _cut_and_redact(value)
     return value
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from . import _plots
 from ._diff import VERDICT_RANK, p95, verdicts_by_check, worst_verdict
-from ._runs import Run
+from ._runs import MAX_TEXT, Run
 
 ENDPOINT_ORDER = ("chat", "completions", "embeddings", "models", "model")
 METRIC_LABELS = {
@@ -27,8 +27,9 @@ METRIC_LABELS = {
 }
 STAT_COLUMNS = ("p50", "p90", "p95", "p99", "mean", "count")
 PLOTTED_METRICS = ("ttft_ms", "itl_ms", "e2e_ms")
-# Evidence is hostile input: it is shown escaped, with control bytes made visible and long bodies cut.
-EVIDENCE_LIMIT = 64 * 1024
+# Evidence is hostile input: it is shown escaped, with control bytes made visible and long bodies cut
+# (strings are cut when the run is read; a pretty-printed JSON value can still grow past the limit).
+EVIDENCE_LIMIT = MAX_TEXT + 1024
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 

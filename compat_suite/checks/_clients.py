@@ -19,7 +19,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from .._paths import REPO_ROOT
+from .._paths import REPO_ROOT, SUITES_DIR
 from ..exchange import Exchange, StreamExchange
 from . import _common as c
 from ._registry import MUST, Finding, check
@@ -197,9 +197,9 @@ async def _async_replay(exchange: Exchange) -> BaseException | None:
 
 # -- Node ---------------------------------------------------------------------------------------------
 def node_modules_dirs() -> list[Path]:
-    """Where the Node SDK is looked for: $COMPAT_NODE_MODULES, then the checkout's node_modules."""
+    """Where the Node SDK is looked for: $COMPAT_NODE_MODULES, then the clients suite's and the checkout's."""
     dirs = [Path(p) for p in os.environ.get("COMPAT_NODE_MODULES", "").split(os.pathsep) if p]
-    return [*dirs, REPO_ROOT / "node_modules"]
+    return [*dirs, SUITES_DIR / "clients" / "node" / "node_modules", REPO_ROOT / "node_modules"]
 
 
 def node_sdk_unavailable() -> str | None:
