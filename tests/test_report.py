@@ -14,7 +14,7 @@ import pytest
 
 from compat_suite._paths import REPO_ROOT
 from reports import RunDirError, _plots, build_report, compare_runs, diff_runs, main
-from reports._runs import load_run
+from reports._runs import MAX_TEXT, load_run
 from reports._view import matrix, printable, sweep_value
 
 DATA = Path(__file__).parent / "data" / "report"
@@ -374,3 +374,17 @@ def test_sweep_values_resolve_flat_and_nested_names() -> None:
 def test_printable_cuts_long_text() -> None:
     shown = printable("a" * 100, limit=10)
     assert shown.startswith("a" * 10) and "90 more characters not shown" in shown
+
+
+def test_huge_bodies_are_cut_and_a_key_on_the_cut_is_still_redacted(runs: Path) -> None:
+    path = runs / "run-fail" / "results.json"
+    results = json.loads(path.read_text())
+    failure = next(f for f in results["findings"] if f["verdict"] == "fail")
+    failure["evidence"]["body"] = "a" * (MAX_TEXT - 5) + "sk-straddling0123456789" + "b" * 1_000_000
+    path.write_text(json.dumps(results))
+
+    html = build_report(runs / "run-fail").read_text()
+
+    assert "straddling" not in html and "sk-stra" not in html
+    assert "1,000,018 more characters not shown" in html
+    assert len(html) < 400_000

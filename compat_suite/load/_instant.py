@@ -169,6 +169,8 @@ class InstantServer:
     # -- answers ---------------------------------------------------------------------------------
     async def answer(self, conn: _Protocol, method: str, path: str, body: bytes, read_ns: int) -> None:
         self.stats.requests += 1
+        if method == "GET" and path.rstrip("/").endswith("/health"):  # what guidellm validates first
+            return self._json(conn, 200, {"status": "ok"}, read_ns)
         if method == "GET" and path.rstrip("/").endswith("/models"):
             data = {
                 "object": "list",
