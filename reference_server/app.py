@@ -78,7 +78,6 @@ def _endpoint(name: str, *, public: bool = False) -> Callable[[Handler], Callabl
     def wrap(handler: Handler) -> Callable[[_Server, Request], Any]:
         async def route(self: _Server, request: Request) -> Response:
             call = _Call(name, time.perf_counter())
-            request.state.endpoint = name
             try:
                 if not public:
                     await self.authorize(request, call, None, early=True)

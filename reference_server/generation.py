@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import math
 import secrets
 import time
@@ -51,8 +52,8 @@ UNSUPPORTED_CHAT_PARAMS = (
     "logit_bias",
 )
 UNSUPPORTED_COMPLETION_PARAMS = ("suffix", "logit_bias")
-# Accepted with no effect on the output: tags, hints and identifiers.
-INERT_PARAMS = ("user", "metadata", "service_tier", "safety_identifier", "prompt_cache_key", "store")
+# Accepted with no effect on the output (tags, hints, identifiers): user, metadata, service_tier,
+# safety_identifier, prompt_cache_key, store=false.
 
 
 # -- jobs ------------------------------------------------------------------------------------------
@@ -275,7 +276,7 @@ def _stream_flags(body: Json) -> tuple[bool, bool, bool]:
 def _refuse_unsupported(body: Json, names: Sequence[str]) -> None:
     for name in names:
         value = body.get(name)
-        if value is not None and value != {} and value != []:
+        if value is not None and value not in ("", {}, []):
             raise _unsupported(name, f"{name} is not supported by this server")
 
 
@@ -559,6 +560,7 @@ def completion_logprobs(tokens: Sequence[TokenDelta], offset: int, prompt: Seque
     return out
 
 
+@functools.cache
 def fingerprint(model: str) -> str:
     return "fp_" + uuid.uuid5(uuid.NAMESPACE_URL, model).hex[:10]
 

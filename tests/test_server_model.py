@@ -84,7 +84,7 @@ def test_chat_seed_n_stop_and_logprobs(served: tuple[OpenAI, str, str]) -> None:
 def test_json_mode_and_completions(served: tuple[OpenAI, str, str]) -> None:
     client, chat, _ = served
     answer = client.chat.completions.create(
-        model=chat, messages=HELLO, response_format={"type": "json_object"}, max_tokens=48, temperature=0
+        model=chat, messages=HELLO, response_format={"type": "json_object"}, max_tokens=24, temperature=0
     )
     if answer.choices[0].finish_reason == "stop":
         json.loads(answer.choices[0].message.content)

@@ -5,6 +5,9 @@ The recorded response is replayed, byte for byte, into the SDK through an in-mem
 Python SDK runs with strict response validation, so a body it would silently mis-read fails.
 The Node SDK runs in a `node` child process fed over stdin; `node_sdk_unavailable()` says why it
 cannot run (no node, no `openai` package), so a suite can skip instead of failing.
+
+Each check also takes `record=`, a live call of the same request through that SDK
+(`compat_suite.clients`): the SDK failing where the raw exchange was accepted is a finding too.
 """
 
 from __future__ import annotations
@@ -108,11 +111,34 @@ def _judge(exchange: Exchange, exc: BaseException | None, sdk: str) -> None:
 def _strict(exchange: Exchange) -> bool:
     """Strict validation, except where the SDK's own type is stricter than the API it models.
 
-    A completions stream is typed as `Completion`, the unary shape, whose `finish_reason` is
+    Base64 embeddings: the SDK types `embedding` as a list of floats. A completions stream is typed as `Completion`, the unary shape, whose `finish_reason` is
     required; OpenAI's own chunks carry `null` there until the last, so strict mode would fail
     OpenAI itself. Those streams are parsed the way users run the SDK (lenient).
     """
-    return not (_path_of(exchange) == "/completions" and _wants_stream(exchange))
+    path, request = _path_of(exchange), c.request_body(exchange)
+    if path == "/completions" and _wants_stream(exchange):
+        return False
+    # `Embedding.embedding` is typed as a list of floats; a base64 answer is a string there.
+    return not (path == "/embeddings" and request.get("encoding_format") == "base64")
+
+
+def _judge_record(exchange: Exchange, record: Any, sdk: str) -> None:
+    """A live SDK call (a `compat_suite.clients.ClientRecord`) of the request the raw exchange made.
+
+    The SDK must succeed where the raw exchange got a complete 2xx answer; where the raw answer
+    was an error, the SDK must have raised its API error for an HTTP status, not a parse failure.
+    """
+    status = exchange.status or 0
+    accepted = exchange.transport_error is None and 200 <= status < 300
+    if record.ok:
+        return
+    if not accepted and record.error_status is not None and record.error_status >= 400:
+        return
+    what = "a response the suite accepted" if accepted else f"the request (raw status {exchange.status})"
+    raise Finding(
+        f"{sdk} failed on {what}: {record.error_class}: {str(record.error_message)[:300]}",
+        c.evidence(exchange, sdk_error=record.error_class, client=record.evidence()),
+    )
 
 
 def _handler(exchange: Exchange) -> Any:
@@ -127,10 +153,13 @@ def _handler(exchange: Exchange) -> Any:
 
 
 @check("clients.python-sdk.parse", severity=MUST, endpoints=ENDPOINTS)
-def python_sdk_parse(exchange: Exchange) -> None:
+def python_sdk_parse(exchange: Exchange, *, record: Any = None) -> None:
     """The official Python SDK (strict validation) parses the response, or raises its API error for an error."""
     import httpx2
     import openai
+
+    if record is not None:  # a live call of the same request (compat_suite.clients.run_python)
+        _judge_record(exchange, record, "the Python SDK")
 
     http = httpx2.Client(transport=httpx2.MockTransport(_handler(exchange)))
     client = openai.OpenAI(
@@ -156,8 +185,10 @@ def python_sdk_parse(exchange: Exchange) -> None:
 
 
 @check("clients.python-async-sdk.parse", severity=MUST, endpoints=ENDPOINTS)
-def python_async_sdk_parse(exchange: Exchange) -> None:
+def python_async_sdk_parse(exchange: Exchange, *, record: Any = None) -> None:
     """The official async Python SDK (strict validation) parses the response, or raises its API error."""
+    if record is not None:  # a live call of the same request (compat_suite.clients.run_python_async)
+        _judge_record(exchange, record, "the async Python SDK")
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -212,8 +243,10 @@ def node_sdk_unavailable() -> str | None:
 
 
 @check("clients.node-sdk.parse", severity=MUST, endpoints=ENDPOINTS)
-def node_sdk_parse(exchange: Exchange) -> None:
+def node_sdk_parse(exchange: Exchange, *, record: Any = None) -> None:
     """The official Node SDK parses the response, or raises its API error for an error answer."""
+    if record is not None:  # a live call of the same request (compat_suite.clients.run_node)
+        _judge_record(exchange, record, "the Node SDK")
     why = node_sdk_unavailable()
     if why:
         raise ClientUnavailable(why)

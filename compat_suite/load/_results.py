@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ._budgets import evaluate
-from ._metrics import FORMULAS, goodput_count, summarize
+from ._metrics import FORMULAS, goodput_count, percentile, summarize
 from ._samples import HISTOGRAM_METRICS, SampleTable, histogram_buckets, merge_encoded
 from ._schedule import DEFAULT_LAG_THRESHOLD_MS, schedule_stats
 
 LOAD_JSON_VERSION = 1
 CANCELLED = "cancelled"
+CURVE_POINTS = (*range(0, 100, 5), 99, 99.9, 100)
 
 
 def build_result(
@@ -91,6 +92,7 @@ def build_result(
             ],
         },
         "histograms": {m: histogram_buckets(h) for m, h in sorted(hists.items())},
+        "percentile_curves": {m: _curve(table.values(m)) for m in HISTOGRAM_METRICS},
         "timeline": _timeline(table, t0),
         "errors": _error_counts(errors),
         "samples": {
@@ -144,6 +146,14 @@ def _samples_for_goodput(table: SampleTable) -> list[Any]:
         )
         for i in range(len(table))
     ]
+
+
+def _curve(values: list[float]) -> list[list[float]]:
+    """`[[percentile, value_ms], ...]` from p0 to p100 (the report's percentile plot)."""
+    data = sorted(values)
+    if not data:
+        return []
+    return [[q, round(percentile(data, q), 4)] for q in CURVE_POINTS]
 
 
 def _timeline(table: SampleTable, t0: float) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ from .._paths import REPO_ROOT, SUITES_DIR
 from .._redact import redact_text
 from ._budgets import BudgetError, LoadShape, load_budget
 from ._client import KINDS
+from ._ramp import parse_ramp
 from ._results import budget_passed, build_result
 
 LOCUSTFILE = SUITES_DIR / "load" / "locustfile.py"
@@ -135,8 +136,6 @@ def resolve_shape(args: argparse.Namespace) -> tuple[LoadShape, dict[str, Any] |
     if shape.workers < 0 or shape.workers > 64:
         raise UsageError("--workers must be between 0 and 64")
     if shape.ramp:
-        from ._ramp import parse_ramp
-
         try:
             parse_ramp(shape.ramp)
         except ValueError as exc:
@@ -159,7 +158,7 @@ def shape_summary(shape: LoadShape) -> dict[str, Any]:
     out: dict[str, Any] = {
         "kind": kind,
         "name": shape.name,
-        "duration_s": shape.duration_s,
+        "duration_s": float(sum(s for _, s in parse_ramp(shape.ramp))) if shape.ramp else shape.duration_s,
         "workers": shape.workers,
         "max_tokens": shape.max_tokens,
     }
@@ -314,8 +313,6 @@ def locust_commands(
             "OpenLoop",
         ]
     elif shape.ramp:
-        from ._ramp import parse_ramp
-
         total = sum(s for _, s in parse_ramp(shape.ramp))
         cmd += ["--run-time", f"{total + 5:.0f}s", USER_CLASS[shape.scenario]]
     else:
@@ -368,9 +365,7 @@ def run_locust(
         if target.api_key:
             env["COMPAT_API_KEY"] = target.api_key
         if shape.ramp:
-            from ._ramp import parse_ramp
-
-            budget_s = sum(s for _, s in parse_ramp(shape.ramp)) + 5
+                budget_s = sum(s for _, s in parse_ramp(shape.ramp)) + 5
         else:
             budget_s = shape.duration_s + (float(options.get("drain_s", 5.0)) if rate is not None else 0)
         deadline = time.monotonic() + budget_s + STARTUP_GRACE_S
@@ -550,8 +545,6 @@ def run_shape(
 
 def _duration(shape: LoadShape, raw: Mapping[str, Any], started: float) -> float:
     if shape.ramp:
-        from ._ramp import parse_ramp
-
         return float(sum(s for _, s in parse_ramp(shape.ramp)))
     return shape.duration_s
 
@@ -604,6 +597,8 @@ def _client_cpu(result: Mapping[str, Any]) -> dict[str, Any]:
 
 def _maybe_report(run_dir: Path) -> None:
     """Build the HTML report when the reports package can (its load section reads load.json)."""
+    if not (run_dir / "results.json").exists():  # the report builder wants a conformance run beside it
+        return
     try:
         from reports import build_report
     except ImportError:
