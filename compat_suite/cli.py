@@ -112,10 +112,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if rc == pytest.ExitCode.NO_TESTS_COLLECTED or not results_path.exists():
         print("compat-suite run: no checks ran (nothing collected or selected)", file=sys.stderr)
         return EXIT_USAGE
-    return finish_run(run_dir)
+    return finish_run(run_dir, tests_failed=rc == pytest.ExitCode.TESTS_FAILED)
 
 
-def finish_run(run_dir: Path) -> int:
+def finish_run(run_dir: Path, *, tests_failed: bool = False) -> int:
     """Build the report for a run directory, publish it as latest, and return the exit code."""
     import json
 
@@ -127,7 +127,18 @@ def finish_run(run_dir: Path) -> int:
     counts = ", ".join(f"{summary.get(v, 0)} {v}" for v in ("pass", "fail", "deviation", "drift", "skip"))
     print(f"compat-suite: {summary['verdict'].upper()} ({counts})")
     print(f"report: {index}")
-    return EXIT_OK if summary["verdict"] == "pass" else EXIT_FAIL
+    if summary["verdict"] != "pass":
+        return EXIT_FAIL
+    if not any(summary.get(v, 0) for v in ("pass", "deviation")):
+        print("compat-suite run: no check passed or deviated: nothing was verified", file=sys.stderr)
+        return EXIT_FAIL
+    if tests_failed:
+        # A scenario broke before its checks could judge (an error in the suite, not a finding).
+        print(
+            "compat-suite run: some tests errored outside any check; see the pytest output", file=sys.stderr
+        )
+        return EXIT_FAIL
+    return EXIT_OK
 
 
 # -- serve / load / report / faults: each delegates to its own module ---------------------------

@@ -451,7 +451,7 @@ def python_sdk_condition(
     invoke: Callable[[Any], Any]
     api_key: str | None = None
     if condition == "no-key":
-        invoke = (lambda c: _sdk_method(c, endpoint, body, extra_headers=no_auth)) 
+        invoke = (lambda c: _sdk_method(c, endpoint, body, extra_headers=no_auth))
     elif condition == "bad-key":
         api_key = WRONG_KEY
         invoke = lambda c: _sdk_method(c, endpoint, body)  # noqa: E731

@@ -73,6 +73,7 @@ def parse_headers(values: Sequence[str]) -> dict[str, str]:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "endpoint(name): the endpoint a scenario tests")
+    config.pluginmanager.register(_ScenarioErrors(config), "compat-suite-scenario-errors")
 
 
 @pytest.fixture(scope="session")
@@ -179,6 +180,20 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     excinfo = outcome.excinfo
     if excinfo is not None and isinstance(excinfo[1], RequestBudgetExhausted):
         outcome.force_exception(pytest.skip.Exception(str(excinfo[1]), _use_item_location=True))
+
+
+class _ScenarioErrors:
+    """Records tests that failed outside any check: such a run cannot pass."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if not report.failed:
+            return
+        results = _session_results(self.config)
+        if report.nodeid not in results.failed_tests:
+            results.test_error(report.nodeid, report.when, report.longreprtext)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

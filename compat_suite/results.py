@@ -48,6 +48,8 @@ class Results:
     finished: str | None = None
     findings: list[FindingRecord] = field(default_factory=list)
     error_matrix: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)  # scenarios that broke outside any check
+    failed_tests: set[str] = field(default_factory=set, repr=False)  # node ids failed by a check
     secrets: tuple[str, ...] = field(default=(), repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -75,7 +77,16 @@ class Results:
         )
         with self._lock:
             self.findings.append(record)
+            if verdict in ("fail", "drift") and test:
+                self.failed_tests.add(test)
         return record
+
+    def test_error(self, test: str, phase: str, text: str) -> None:
+        """A scenario that failed outside any check: the run cannot pass."""
+        with self._lock:
+            self.errors.append(
+                {"test": test, "phase": phase, "message": redact_text(text[-4000:], self.secrets)}
+            )
 
     def skip(
         self, check_id: str, endpoint: str, reason: str, severity: str, description: str, test: str | None
@@ -92,7 +103,7 @@ class Results:
         failed = (
             counts["fail"] + counts["drift"] + sum(1 for r in self.error_matrix if r.get("verdict") == "fail")
         )
-        return {**counts, "verdict": "fail" if failed else "pass"}
+        return {**counts, "errors": len(self.errors), "verdict": "fail" if failed or self.errors else "pass"}
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -102,6 +113,7 @@ class Results:
             "finished": self.finished,
             "findings": [asdict(f) for f in self.findings],
             "error_matrix": self.error_matrix,
+            "errors": self.errors,
             "summary": self.summary(),
         }
 

@@ -2,14 +2,17 @@
 
 Every request goes through `Target.request`, which records the exchange as bytes and timestamps
 (taken with `perf_counter_ns` as bytes arrive), and never lets a hostile target crash or hang
-the suite: a whole-exchange deadline, a body size cap, and transport errors recorded as data.
+the suite: a whole-exchange deadline (enforced by a watchdog, not only per read), a body size
+cap, and transport errors recorded as data.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +45,8 @@ class Target:
     sent: int = 0
     _client: httpx.Client | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # every socket this target's client opened, for the deadline watchdog (see `_Watchdog`)
+    _sockets: weakref.WeakSet[socket.socket] = field(default_factory=weakref.WeakSet, repr=False)
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
@@ -160,11 +165,17 @@ class Target:
         reader = SSEReader(expect_json=True) if isinstance(exchange, StreamExchange) else None
         deadline = time.monotonic() + self.timeout_s
         buf = bytearray()
+        watchdog = _Watchdog(self.timeout_s, self._sockets)
         exchange.started_ns = time.perf_counter_ns()
         try:
             with self.client.stream(
-                recorded.method, recorded.url, headers=recorded.headers, content=recorded.body or None
+                recorded.method,
+                recorded.url,
+                headers=recorded.headers,
+                content=recorded.body or None,
+                extensions={"trace": watchdog.trace},
             ) as response:
+                watchdog.watch(response.extensions.get("network_stream"))
                 exchange.status = response.status_code
                 exchange.headers = {k.lower(): v for k, v in response.headers.items()}
                 for chunk in response.iter_bytes():
@@ -183,13 +194,19 @@ class Target:
                             f"body exceeded the suite's limit of {self.max_body_bytes} bytes"
                         )
                         break
-                    if time.monotonic() > deadline:
+                    if time.monotonic() > deadline or watchdog.fired:
                         exchange.transport_error = f"no complete response within {self.timeout_s:g} s"
                         break
         except httpx.TimeoutException as exc:
             exchange.transport_error = f"timed out after {self.timeout_s:g} s ({type(exc).__name__})"
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, OSError) as exc:  # OSError: a socket the watchdog shut mid-call
             exchange.transport_error = f"{type(exc).__name__}: {exc}"
+        finally:
+            watchdog.cancel()
+        if watchdog.fired and not exchange.truncated:
+            exchange.transport_error = (
+                f"no complete response within {self.timeout_s:g} s (cut by the deadline)"
+            )
         exchange.finished_ns = time.perf_counter_ns()
         exchange.body = bytes(buf)
         if reader is not None:
@@ -197,6 +214,47 @@ class Target:
             reader.close(complete=exchange.transport_error is None)
             exchange.events = list(reader.events)
             exchange.problems = list(reader.problems)
+
+
+class _Watchdog:
+    """The whole-exchange deadline. httpx times out per read, so a target that drips a byte a second
+    (even before its status line) never trips it; at the deadline this shuts the exchange's socket
+    down, which wakes the blocked read at once.
+
+    The socket is learnt from httpcore's `trace` extension when the exchange opens a connection, or
+    from the response's `network_stream` once headers arrive. An exchange still waiting for headers
+    on a reused keep-alive connection has no socket of its own to name: then every socket this
+    target opened is shut (the pool reconnects; only a hostile target gets that far).
+    """
+
+    def __init__(self, timeout_s: float, known: weakref.WeakSet[socket.socket]) -> None:
+        self.fired = False
+        self._own: socket.socket | None = None
+        self._known = known
+        self._timer = threading.Timer(timeout_s, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            self.watch(info.get("return_value"))
+
+    def watch(self, network_stream: Any) -> None:
+        sock = network_stream.get_extra_info("socket") if network_stream is not None else None
+        if isinstance(sock, socket.socket):
+            self._own = sock
+            self._known.add(sock)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def _fire(self) -> None:
+        self.fired = True
+        for sock in [self._own] if self._own is not None else list(self._known):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed: nothing left to wake
 
 
 def _encode(payload: Any) -> bytes:

@@ -249,11 +249,13 @@ class TargetSpec:
         return body
 
     def paths(self) -> dict[str, str]:
-        return {
-            e: self.profile.endpoint_path(e)
-            for e in ("chat", "completions", "embeddings")
-            if self.profile.declares(e)
-        }
+        out = {}
+        for endpoint in ("chat", "completions", "embeddings"):
+            if self.profile.declares(endpoint):
+                entry = self.profile.endpoint_path(endpoint)
+                # profiles give a path, or (newer format) a mapping with one
+                out[endpoint] = entry["path"] if isinstance(entry, dict) else str(entry)
+        return out
 
 
 def _parse_headers(values: Sequence[str]) -> dict[str, str]:
@@ -365,7 +367,7 @@ def run_locust(
         if target.api_key:
             env["COMPAT_API_KEY"] = target.api_key
         if shape.ramp:
-                budget_s = sum(s for _, s in parse_ramp(shape.ramp)) + 5
+            budget_s = sum(s for _, s in parse_ramp(shape.ramp)) + 5
         else:
             budget_s = shape.duration_s + (float(options.get("drain_s", 5.0)) if rate is not None else 0)
         deadline = time.monotonic() + budget_s + STARTUP_GRACE_S
