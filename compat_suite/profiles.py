@@ -536,9 +536,14 @@ def _field(error: ValidationError) -> str:
 
 def _message(error: ValidationError) -> str:
     if error.validator in ("oneOf", "anyOf") and error.context:
-        # Say why the closest alternative failed rather than "is not valid under any of the given schemas".
-        best = min(error.context, key=lambda e: (len(e.absolute_path), e.validator == "type"))
-        return best.message
+        # Say why the alternative of the value's own kind failed, not "is not valid under any of ...".
+        by_alternative: dict[Any, list[ValidationError]] = {}
+        for sub in error.context:
+            by_alternative.setdefault(sub.schema_path[0] if sub.schema_path else None, []).append(sub)
+        for subs in by_alternative.values():
+            mismatched = any(not s.path and s.validator in ("type", "const", "enum") for s in subs)
+            if not mismatched:
+                return "; ".join(_message(s) for s in subs)
     return error.message
 
 

@@ -147,14 +147,19 @@ class InvalidRequest:
 
 
 # -- valid requests -----------------------------------------------------------------------------------
-def narrowed_schema(endpoint: str, model: str, limits: RequestLimits = RequestLimits()) -> Json:
-    """The request component of `endpoint`, narrowed to cheap requests for `model` (a JSON Schema)."""
+def narrowed_schema(endpoint: str, model: str | None, limits: RequestLimits = RequestLimits()) -> Json:
+    """The request component of `endpoint`, narrowed to cheap requests for `model` (a JSON Schema).
+
+    With `model=None` (a target that serves one model and makes the field optional) no `model` is sent.
+    """
     full = component_schema(REQUEST_COMPONENTS[endpoint])
     props = full["properties"]
     text = {"type": "string", "minLength": 1, "maxLength": limits.max_text}
     kept: Json = {name: copy.deepcopy(props[name]) for name in KEPT[endpoint]}
-    kept["model"] = {"const": model}
-    required = ["model"]
+    required = []
+    if model is not None:
+        kept["model"] = {"const": model}
+        required.append("model")
     for name in ("n",):
         if name in kept:
             kept[name] = {**kept[name], "type": "integer", "minimum": 1, "maximum": limits.max_n}
@@ -228,7 +233,7 @@ def _message_schema(text: Json) -> Json:
 
 def valid_requests(
     endpoint: str,
-    model: str,
+    model: str | None,
     *,
     limits: RequestLimits = RequestLimits(),
     stream: bool = False,
@@ -258,11 +263,11 @@ def valid_requests(
 
 
 @cache
-def _schema_text(endpoint: str, model: str, limits: RequestLimits) -> str:
+def _schema_text(endpoint: str, model: str | None, limits: RequestLimits) -> str:
     return json.dumps(narrowed_schema(endpoint, model, limits))
 
 
-def _schema_for_hypothesis(endpoint: str, model: str, limits: RequestLimits) -> Json:
+def _schema_for_hypothesis(endpoint: str, model: str | None, limits: RequestLimits) -> Json:
     # hypothesis-jsonschema resolves every `$ref` it meets; carrying only the definitions the
     # narrowed schema uses keeps it away from the recursive ones (tool parameters, JSON schemas).
     schema = json.loads(_schema_text(endpoint, model, limits))
@@ -332,7 +337,7 @@ def applicable_kinds(endpoint: str) -> tuple[str, ...]:
 
 def invalid_requests(
     endpoint: str,
-    model: str,
+    model: str | None,
     *,
     kinds: tuple[str, ...] | None = None,
     model_required: bool = True,
@@ -349,7 +354,7 @@ def invalid_requests(
     builders = {
         "wrong-type": lambda: _replaced(base, _wrong_type_candidates(endpoint), "wrong-type"),
         "out-of-range": lambda: _replaced(base, _out_of_range_candidates(endpoint), "out-of-range"),
-        "missing-required": lambda: _missing_required(base, endpoint, model_required),
+        "missing-required": lambda: _missing_required(base, endpoint, model_required and model is not None),
         "unknown-role": lambda: _unknown_role(base),
         "malformed-json": lambda: _malformed_json(base),
         "wrong-content-type": lambda: _wrong_content_type(base),
@@ -544,7 +549,8 @@ def _malformed_json(base: st.SearchStrategy[Json]) -> st.SearchStrategy[InvalidR
         elif how == "nan":
             body = b'{"temperature": NaN, ' + raw[1:]
         elif how == "invalid-utf8":
-            body = raw.replace(b'"model": "', b'"model": "\xff\xfe', 1)
+            at = raw.index(b'"') + 1  # inside the first key
+            body = raw[:at] + b"\xff\xfe" + raw[at:]
         elif how == "not-an-object":
             body = draw(st.sampled_from((b"[]", b'"text"', b"42", b"null", b"true", b"[" + raw + b"]")))
         else:
@@ -571,3 +577,12 @@ def _wrong_content_type(base: st.SearchStrategy[Json]) -> st.SearchStrategy[Inva
         )
 
     return build()
+
+
+# -- running properties within the request budget ----------------------------------------------------
+def examples_within_budget(sent: int, max_requests: int | None, wanted: int, per_example: int = 1) -> int:
+    """How many examples of `per_example` requests each fit in what is left of `max_requests`
+    (at most `wanted`; all `wanted` when there is no cap)."""
+    if max_requests is None:
+        return wanted
+    return max(0, min(wanted, (max_requests - sent) // per_example))

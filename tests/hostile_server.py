@@ -131,6 +131,11 @@ async def _sse_endless(writer: Writer) -> None:
         await asyncio.sleep(0.05)
 
 
+async def _ok(writer: Writer) -> None:
+    """A well-formed keep-alive answer (the first half of `keepalive-drip`)."""
+    await _send(writer, _head(extra="content-length: 2\r\n") + b"{}")
+
+
 MODES: dict[str, Mode] = {
     "garbage": _garbage_body,
     "not-http": _not_http,
@@ -142,6 +147,8 @@ MODES: dict[str, Mode] = {
     "reset": _reset,
     "headers-only": _headers_only,
     "sse-endless": _sse_endless,
+    # a good answer on a keep-alive connection, then the next request on it gets a dripped head
+    "keepalive-drip": _drip_head,
 }
 
 
@@ -212,6 +219,9 @@ class HostileServer:
         self._tasks.add(task)
         try:
             mode = await self._read_request(reader)
+            if mode == "keepalive-drip":  # answer once, keep the connection, then turn hostile
+                await _ok(writer)
+                await self._read_request(reader)
             await asyncio.wait_for(MODES.get(mode, _not_http)(writer), MAX_SECONDS + 5)
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
             pass  # the client went away, or sent what we do not read: either way, done

@@ -2,8 +2,9 @@
 
 It speaks httpx's synchronous API, which locust's gevent patching turns cooperative, and reads
 streams with the suite's strict SSE reader over `iter_raw()` chunks, so every timestamp is taken
-as the chunk leaves the socket. (geventhttpclient's `read(n)` blocks until n bytes are buffered,
-which would move the timestamps; see benchmarks/bench_load_client.py for the measured cost.)
+as the chunk leaves the socket. geventhttpclient (locust's FastHttpUser) was not used: its
+`read(n)` blocks until n bytes are buffered, which would move the timestamps; it has not been
+measured against httpx here.
 """
 
 from __future__ import annotations

@@ -191,7 +191,9 @@ class ScriptedEngine:
         if request.top_logprobs:
             order = sorted(range(len(probs)), key=lambda k: -probs[k])[: request.top_logprobs]
             top = [
-                TokenLogprob(self._vocab[offset + k], math.log(probs[k]), list(self._vocab[offset + k].encode()))
+                TokenLogprob(
+                    self._vocab[offset + k], math.log(probs[k]), list(self._vocab[offset + k].encode())
+                )
                 for k in order
             ]
         return offset + choice, math.log(probs[choice]), top
@@ -226,4 +228,3 @@ def _softmax(logits: list[float], temperature: float) -> list[float]:
     exps = [math.exp(x - peak) for x in scaled]
     total = sum(exps)
     return [e / total for e in exps]
-

@@ -322,6 +322,11 @@ class _Sequence:
     json: JsonPrefix | None = None
 
 
+def _layers(cache: DynamicCache | None) -> list[Any]:
+    """The cache's per-layer holders of `keys` and `values` ([batch, heads, length, head_dim])."""
+    return list(cache.layers) if cache is not None else []
+
+
 class _CausalBatch:
     """The `StepBackend` over a causal LM: left-padded rows, one KV cache, per-row sampling."""
 
@@ -330,7 +335,8 @@ class _CausalBatch:
         self.vocab = vocab
         self.device = device
         self.rows: list[_Sequence] = []
-        self.cache: list[tuple[torch.Tensor, torch.Tensor]] = []  # per layer (keys, values)
+        # Kept from step to step (rebuilding one per step would copy every layer's tensors).
+        self.cache: DynamicCache | None = None
         self.mask = torch.zeros((0, 0), dtype=torch.long, device=device)
 
     # -- StepBackend -----------------------------------------------------------------------------
@@ -355,7 +361,7 @@ class _CausalBatch:
             logits_to_keep=1,
         )
         joiners = [self._new_sequence(r, len(p)) for r, p in zip(requests, prompts, strict=True)]
-        self._merge([(layer.keys, layer.values) for layer in out.past_key_values.layers], mask)
+        self._merge(out.past_key_values, mask)
         self.rows.extend(joiners)
         return [self._choose(seq, logits) for seq, logits in zip(joiners, out.logits[:, -1, :], strict=True)]
 
@@ -364,22 +370,20 @@ class _CausalBatch:
         ids = torch.tensor([[seq.last_token] for seq in self.rows], dtype=torch.long, device=self.device)
         self.mask = torch.cat([self.mask, self.mask.new_ones((len(self.rows), 1))], dim=1)
         positions = self.mask.sum(1, keepdim=True) - 1
-        cache = DynamicCache(ddp_cache_data=self.cache)
         out = self.model(
             input_ids=ids,
             attention_mask=self.mask,
             position_ids=positions,
-            past_key_values=cache,
+            past_key_values=self.cache,
             use_cache=True,
         )
-        self.cache = [(layer.keys, layer.values) for layer in out.past_key_values.layers]
         return [
             self._choose(seq, logits) for seq, logits in zip(self.rows, out.logits[:, -1, :], strict=True)
         ]
 
     def keep(self, rows: Sequence[int]) -> None:
         if not rows:
-            self.rows, self.cache = [], []
+            self.rows, self.cache = [], None
             self.mask = self.mask[:0, :0]
             return
         index = torch.tensor(list(rows), dtype=torch.long, device=self.device)
@@ -388,10 +392,9 @@ class _CausalBatch:
         # Columns that are padding in every remaining row cost attention time and hold no data.
         start = int((self.mask.sum(0) > 0).nonzero()[0, 0]) if self.mask.numel() else 0
         self.mask = self.mask[:, start:]
-        self.cache = [
-            (k.index_select(0, index)[:, :, start:], v.index_select(0, index)[:, :, start:])
-            for k, v in self.cache
-        ]
+        for layer in _layers(self.cache):
+            layer.keys = layer.keys.index_select(0, index)[:, :, start:]
+            layer.values = layer.values.index_select(0, index)[:, :, start:]
 
     # -- rows ------------------------------------------------------------------------------------
     def _new_sequence(self, request: GenerationRequest, prompt_length: int) -> _Sequence:
@@ -400,9 +403,9 @@ class _CausalBatch:
         limit = min(request.max_tokens, self.vocab.context_length - prompt_length)
         return _Sequence(request, generator, limit, json=JsonPrefix() if request.json_mode else None)
 
-    def _merge(self, cache: list[tuple[torch.Tensor, torch.Tensor]], mask: torch.Tensor) -> None:
+    def _merge(self, cache: DynamicCache, mask: torch.Tensor) -> None:
         """Append rows to the batch, left-padding whichever side is shorter."""
-        if not self.rows:
+        if self.cache is None or not self.rows:
             self.cache, self.mask = cache, mask
             return
         width = max(self.mask.shape[1], mask.shape[1])
@@ -414,10 +417,9 @@ class _CausalBatch:
             return F.pad(t, (0, 0, missing, 0) if dim_from_end == 2 else (missing, 0))
 
         self.mask = torch.cat([pad(self.mask, 1), pad(mask, 1)], dim=0)
-        self.cache = [
-            (torch.cat([pad(k0, 2), pad(k1, 2)], dim=0), torch.cat([pad(v0, 2), pad(v1, 2)], dim=0))
-            for (k0, v0), (k1, v1) in zip(self.cache, cache, strict=True)
-        ]
+        for mine, theirs in zip(_layers(self.cache), _layers(cache), strict=True):
+            mine.keys = torch.cat([pad(mine.keys, 2), pad(theirs.keys, 2)], dim=0)
+            mine.values = torch.cat([pad(mine.values, 2), pad(theirs.values, 2)], dim=0)
 
     # -- sampling --------------------------------------------------------------------------------
     def _choose(self, seq: _Sequence, logits: torch.Tensor) -> TokenDelta:
