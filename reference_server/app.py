@@ -5,9 +5,11 @@ responses with, and the one served at `/openapi.json`); OpenAI's generation sema
 `generation.py`; every error, router errors included, is OpenAI's error envelope. The active
 `FaultSet`'s hooks are called at fixed points so that a fault can change exactly the bytes it means to.
 
-A `gateway` (keys, credits, rate limits; a later issue) plugs in through two calls: `authorize`
-once the requested model is known, and `settle` once the response, or the stream, has ended.
-Without one, a fixed set of bearer keys guards every route but `/openapi.json` and model health.
+A `gateway` (keys, credits, rate limits) plugs in through two calls: `authorize` once the requested
+model is known (before the model check, so that a key bound to one model is served that model when it
+asks for "default" or for none), and `settle` once the response, or the stream, has ended; its own
+routes (`gateway.routes()`) are mounted beside the API's. Without one, a fixed set of bearer keys
+guards every route but `/openapi.json` and model health.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import math
 import struct
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -50,8 +52,11 @@ class Gateway(Protocol):
     """What the app needs from a gateway: permission before serving, an account after. A grant
     with a `headers` dict has those headers added to the response."""
 
-    async def authorize(self, request: Request, endpoint: str, model: str | None) -> Any:
-        """Return a grant, or raise `APIError` (401, 402, 403, 429, ...)."""
+    async def authorize(
+        self, request: Request, endpoint: str, model: str | None, *, prompt_tokens: int | None = None
+    ) -> Any:
+        """Return a grant, or raise `APIError` (401, 402, 403, 429, ...). A grant with a `model`
+        names the model to serve (a key bound to one model)."""
         ...
 
     async def settle(self, grant: Any, usage: Json | None, status: int, latency_ms: float) -> None: ...
@@ -111,28 +116,44 @@ class _Server:
         faults: FaultSet,
         max_body_bytes: int,
         gateway: Gateway | None,
+        authenticate_first: bool = False,
+        open_endpoints: Collection[str] = (),
     ) -> None:
         self.engine = engine
         self.keys = keys
         self.faults = faults
         self.max_body_bytes = max_body_bytes
         self.gateway = gateway
+        self.authenticate_first = authenticate_first
+        self.open_endpoints = frozenset(open_endpoints)
         self.created = int(time.time())
         self._background: set[asyncio.Task[None]] = set()  # settles that outlive a cancelled stream
 
     # -- gateway seam ---------------------------------------------------------------------------
     async def authorize(
-        self, request: Request, call: _Call, model: str | None, *, early: bool = False
+        self,
+        request: Request,
+        call: _Call,
+        model: str | None,
+        *,
+        early: bool = False,
+        prompt_tokens: int | None = None,
     ) -> None:
         """Without a gateway: the key check, first thing. With one: its authorize, once the model is
-        known (generation routes call this again after parsing)."""
+        known (generation routes call this again after parsing); with `authenticate_first`, the key is
+        also checked before the body is read (a 401 before a 400, as OpenAI answers)."""
+        if call.endpoint in self.open_endpoints:
+            return  # served without a key (e.g. a public model list)
         if self.gateway is None:
             if early and self.keys is not None:
                 self.keys.check(request)
             return
         if early:
+            authenticate = getattr(self.gateway, "authenticate", None)
+            if self.authenticate_first and authenticate is not None:
+                await authenticate(request)
             return  # each route asks the gateway itself, once it knows the model
-        call.grant = await self.gateway.authorize(request, call.endpoint, model)
+        call.grant = await self.gateway.authorize(request, call.endpoint, model, prompt_tokens=prompt_tokens)
         call.authorized = True
 
     async def settle(self, call: _Call, status: int) -> None:
@@ -240,10 +261,34 @@ class _Server:
     async def generation_request(self, request: Request, call: _Call, component: str, kind: str) -> Json:
         body = await self.read_json(request, call.endpoint)
         model = body.get("model") if isinstance(body.get("model"), str) else None
-        await self.authorize(request, call, model)
+        await self.authorize(request, call, model, prompt_tokens=self.prompt_tokens(body, kind))
+        served = getattr(call.grant, "model", None)
+        if isinstance(served, str) and served:
+            body = {**body, "model": served}  # a bound key's model, asked for as "default" or not at all
         self.validate(component, body)
         self.require_model(body, kind)
         return body
+
+    def prompt_tokens(self, body: Json, kind: str) -> int | None:
+        """The prompt's token count where the body makes it plain (for the gateway's credit check);
+        None for anything odd, which validation then refuses."""
+        try:
+            if kind == "embedding":
+                inputs = body.get("input")
+                items = [inputs] if isinstance(inputs, str) else inputs
+                if isinstance(items, list) and all(isinstance(i, str) for i in items):
+                    return sum(len(self.engine.tokenize(i)) for i in items)
+                return None
+            if isinstance(body.get("messages"), list):
+                texts = [m.get("content") for m in body["messages"] if isinstance(m, dict)]
+                return sum(len(self.engine.tokenize(t)) for t in texts if isinstance(t, str))
+            prompt = body.get("prompt")
+            prompts = [prompt] if isinstance(prompt, str) else prompt
+            if isinstance(prompts, list) and all(isinstance(p, str) for p in prompts):
+                return sum(len(self.engine.tokenize(p)) for p in prompts)
+        except (ValueError, TypeError, KeyError):
+            return None
+        return None
 
     # -- routes ---------------------------------------------------------------------------------
     @_endpoint("chat")
@@ -311,7 +356,9 @@ class _Server:
     async def list_models(self, request: Request, call: _Call) -> Response:
         """GET /v1/models"""
         await self.authorize(request, call, None)
-        payload = {"object": "list", "data": [self._model(m) for m in self._model_ids()]}
+        bound = getattr(call.grant, "model", None)  # a key bound to one model lists that model only
+        ids = [bound] if isinstance(bound, str) and bound in self._model_ids() else self._model_ids()
+        payload = {"object": "list", "data": [self._model(m) for m in ids]}
         return self.json_response(call.endpoint, self.faults.response(call.endpoint, payload, {}))
 
     @_endpoint("model")
@@ -325,7 +372,11 @@ class _Server:
     async def model_health(self, request: Request, call: _Call) -> Response:
         """GET /v1/models/{model}/health (public, for readiness probes)"""
         model = self._known_model(request.path_params["model"])
-        payload = {"model": model, "status": self.engine.status()}
+        status = self.engine.status()
+        model_status = getattr(self.gateway, "model_status", None)
+        if model_status is not None:  # the gateway's say (cold start set by its admin API) comes first
+            status = model_status(model) or status
+        payload = {"model": model, "status": status}
         return self.json_response(call.endpoint, self.faults.response(call.endpoint, payload, {}))
 
     @_endpoint("openapi", public=True)
@@ -460,14 +511,25 @@ def create_app(
     faults: FaultSet | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     gateway: Gateway | None = None,
+    authenticate_first: bool = False,
+    open_endpoints: Collection[str] = (),
 ) -> Starlette:
-    """The OpenAI-compatible app over `engine`. Without a `gateway`, `api_keys` guard it."""
+    """The OpenAI-compatible app over `engine`. Without a `gateway`, `api_keys` guard it.
+
+    With a gateway, `authenticate_first` checks the key before the body is read, and the endpoints
+    named in `open_endpoints` (e.g. "models") are served without a key."""
     if gateway is None and not api_keys:
         raise ValueError("create_app needs api_keys (or a gateway)")
     if max_body_bytes < 1:
         raise ValueError("max_body_bytes must be positive")
     server = _Server(
-        engine, KeyAuth(api_keys) if api_keys else None, faults or FaultSet(), max_body_bytes, gateway
+        engine,
+        KeyAuth(api_keys) if api_keys else None,
+        faults or FaultSet(),
+        max_body_bytes,
+        gateway,
+        authenticate_first=authenticate_first,
+        open_endpoints=open_endpoints,
     )
 
     def bind(method: Callable[[_Server, Request], Any]) -> Callable[[Request], Any]:
@@ -488,6 +550,9 @@ def create_app(
         Route("/v1/openapi.json", bind(_Server.openapi), methods=["GET"]),
         Route("/openapi.json", bind(_Server.openapi), methods=["GET"]),
     ]
+    gateway_routes = getattr(gateway, "routes", None)
+    if gateway_routes is not None:
+        routes += gateway_routes()  # keys, credits, usage, traces, /admin
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

@@ -1,4 +1,4 @@
-"""A run directory as the report sees it: `results.json` (required) and `load.json` (optional).
+"""A run directory as the report sees it: `results.json` and/or `load.json` (at least one).
 
 Everything read here is redacted again, defensively: the writers already redact keys, but the report is
 the one artifact people pass around, so a key that slipped through must stop here.
@@ -115,12 +115,28 @@ def load_run(run_dir: str | Path) -> Run:
     path = Path(run_dir)
     if not path.is_dir():
         raise RunDirError(f"{path}: no such run directory")
-    results_path = path / RESULTS_FILE
-    if not results_path.is_file():
+    results_path, load_path = path / RESULTS_FILE, path / LOAD_FILE
+    if not results_path.is_file() and not load_path.is_file():
         raise RunDirError(
-            f"{path}: no {RESULTS_FILE} (is this a run directory written by `compat-suite run`?)"
+            f"{path}: neither {RESULTS_FILE} nor {LOAD_FILE} (is this a directory written by "
+            "`compat-suite run` or `compat-suite load`?)"
         )
-    results = redact(_read_json(results_path))
-    load_path = path / LOAD_FILE
     load = redact(_read_json(load_path)) if load_path.is_file() else None
+    results = redact(_read_json(results_path)) if results_path.is_file() else _load_only_results(load or {})
     return Run(path=path.resolve(), results=results, load=load)
+
+
+def _load_only_results(load: dict[str, Any]) -> dict[str, Any]:
+    """The results of a load-only run: no findings; the verdict is the budget's and the schedule's."""
+    budget = load.get("budget") if isinstance(load.get("budget"), dict) else {}
+    missed = [r for r in budget.get("results") or [] if isinstance(r, dict) and r.get("passed") is False]
+    schedule = load.get("schedule") if isinstance(load.get("schedule"), dict) else {}
+    invalid = schedule.get("valid") is False
+    target = load.get("target") if isinstance(load.get("target"), dict) else {}
+    return {
+        "target": target,
+        "profile": target.get("profile") or load.get("profile") or "",
+        "started": load.get("started"),
+        "findings": [],
+        "summary": {"verdict": "fail" if missed or invalid else "pass"},
+    }
