@@ -88,10 +88,38 @@ def param_path(path: Any) -> str | None:
     return out or None
 
 
+def _discriminated(error: ValidationError) -> list[ValidationError]:
+    """The errors inside the variant that an `anyOf`/`oneOf` with a `discriminator` picks, if one matches.
+
+    OpenAPI's `discriminator` names the property whose value selects the variant (`role`, `type`); an
+    error in that variant names the offending field (`messages[0].content`) where the bare `anyOf`
+    error could only name the whole object (`messages[0]`).
+    """
+    if error.validator not in ("anyOf", "oneOf") or not isinstance(error.schema, dict):
+        return []
+    name = (error.schema.get("discriminator") or {}).get("propertyName")
+    if not name or not isinstance(error.instance, dict) or name not in error.instance:
+        return []
+    by_variant: dict[Any, list[ValidationError]] = {}
+    for sub in error.context or ():
+        by_variant.setdefault(sub.relative_schema_path[0], []).append(sub)
+    for variant, subs in by_variant.items():
+        # the variant whose discriminator accepted the value is the one the client meant
+        if not any(list(sub.relative_path) == [name] for sub in subs):
+            return [deeper for sub in by_variant[variant] for deeper in [sub, *_discriminated(sub)]]
+    return []
+
+
 def errors(component: str, instance: Any) -> list[SchemaError]:
-    """All validation errors of `instance` against a component, most specific first."""
+    """All validation errors of `instance` against a component, most specific first.
+
+    Inside a discriminated union (`discriminator` beside `anyOf`), the errors of the variant that the
+    discriminator picks are included, so the first error names the offending field.
+    """
+    top = list(validator(component).iter_errors(instance))
     found: list[ValidationError] = sorted(
-        validator(component).iter_errors(instance), key=lambda e: (-len(e.absolute_path), str(e.message))
+        [deeper for err in top for deeper in [err, *_discriminated(err)]],
+        key=lambda e: (-len(e.absolute_path), str(e.message)),
     )
     out = []
     for err in found:

@@ -281,7 +281,7 @@ def test_main_exit_codes(runs: Path, capsys: pytest.CaptureFixture[str]) -> None
     [
         (["{runs}/missing"], "no such run directory"),
         (["{runs}/run-pass", "--baseline", "{runs}/missing"], "no such run directory"),
-        (["{runs}"], "no results.json"),
+        (["{runs}"], "neither results.json nor load.json"),
         (["{runs}/run-pass", "--latency-threshold", "-1"], "must be zero or more"),
         (["{runs}/run-pass", "--latency-threshold", "ten"], "not a number"),
         ([], "RUN_DIR"),

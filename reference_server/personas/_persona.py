@@ -21,7 +21,7 @@ from ..faults import FaultSet
 from ..gateway import Gateway, GatewayConfig
 
 Json = dict[str, Any]
-JsonShaper = Callable[[str, Json, Json], Json]  # (endpoint, payload, request body) -> payload
+JsonShaper = Callable[[str, Json], Json]  # (endpoint, payload) -> payload
 
 
 @dataclass(frozen=True)
