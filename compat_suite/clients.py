@@ -43,6 +43,17 @@ NODE_STARTUP_S = 20.0  # node's own start and the SDK's import, on top of the ca
 MESSAGE_CHARS = 500  # an SDK's error message, as evidence
 UNKNOWN_MODEL = "compat-suite-no-such-model"
 UNKNOWN_PATH_SUFFIX = "-compat-suite-no-such-path"
+# The ids of the calls `standard_calls` can make, in order (a target that cannot take one omits it).
+STANDARD_CALL_IDS = (
+    "chat",
+    "chat_stream",
+    "completions",
+    "completions_stream",
+    "embeddings_float",
+    "embeddings_base64",
+    "models",
+    "model",
+)
 _ENDPOINT_OF_KIND = {
     "chat": "chat",
     "chat_stream": "chat",
@@ -65,6 +76,14 @@ class ClientCall:
     @property
     def endpoint(self) -> str:
         return _ENDPOINT_OF_KIND[self.kind]
+
+    @property
+    def sdk_body(self) -> dict[str, Any]:
+        """The body as the SDK is given it. Base64 embeddings are asked for the way SDK users get them:
+        with `encoding_format` left out, both SDKs request base64 on the wire and decode it to floats."""
+        if self.kind == "embeddings" and self.body.get("encoding_format") == "base64":
+            return {k: v for k, v in self.body.items() if k != "encoding_format"}
+        return dict(self.body)
 
     @property
     def strict(self) -> bool:
@@ -107,7 +126,9 @@ class ClientRecord:
         return out
 
 
-def standard_calls(target: Target, *, max_tokens: int = 16, prompt: str = "Say hello in three words.") -> list[ClientCall]:
+def standard_calls(
+    target: Target, *, max_tokens: int = 16, prompt: str = "Say hello in three words."
+) -> list[ClientCall]:
     """The calls every SDK makes against `target`: those of the endpoints the target can be tested on."""
     calls: list[ClientCall] = []
     chat = {
@@ -214,7 +235,7 @@ def _dump(value: Any) -> Any:
 
 def _invoke(client: Any, call: ClientCall) -> Any:
     """Start the SDK method for `call` (sync client: the result; async client: an awaitable)."""
-    body = dict(call.body)
+    body = call.sdk_body
     if call.kind in ("chat", "chat_stream"):
         return client.chat.completions.create(**body, stream=call.kind == "chat_stream")
     if call.kind in ("completions", "completions_stream"):
@@ -226,7 +247,9 @@ def _invoke(client: Any, call: ClientCall) -> Any:
     return client.models.retrieve(body["model"])
 
 
-def _error_record(sdk: str, version: str, call: ClientCall, exc: BaseException, started: float) -> ClientRecord:
+def _error_record(
+    sdk: str, version: str, call: ClientCall, exc: BaseException, started: float
+) -> ClientRecord:
     return ClientRecord(
         sdk,
         version,
@@ -240,7 +263,9 @@ def _error_record(sdk: str, version: str, call: ClientCall, exc: BaseException, 
     )
 
 
-def _timeout_record(sdk: str, version: str, call: ClientCall, deadline_s: float, started: float) -> ClientRecord:
+def _timeout_record(
+    sdk: str, version: str, call: ClientCall, deadline_s: float, started: float
+) -> ClientRecord:
     return ClientRecord(
         sdk,
         version,
@@ -253,7 +278,9 @@ def _timeout_record(sdk: str, version: str, call: ClientCall, deadline_s: float,
     )
 
 
-def _run_bounded(work: Callable[[], Any], deadline_s: float, on_deadline: Callable[[], None]) -> tuple[bool, Any]:
+def _run_bounded(
+    work: Callable[[], Any], deadline_s: float, on_deadline: Callable[[], None]
+) -> tuple[bool, Any]:
     """Run `work` on a daemon thread for at most `deadline_s`; (finished, result or exception).
 
     At the deadline `on_deadline` runs (it closes the client's connections, which ends a blocked
@@ -261,13 +288,13 @@ def _run_bounded(work: Callable[[], Any], deadline_s: float, on_deadline: Callab
     """
     box: dict[str, Any] = {}
 
-    def target() -> None:
+    def run() -> None:
         try:
             box["result"] = work()
         except BaseException as exc:  # handed back to the caller as data
             box["error"] = exc
 
-    thread = threading.Thread(target=target, name="compat-suite-sdk-call", daemon=True)
+    thread = threading.Thread(target=run, name="compat-suite-sdk-call", daemon=True)
     thread.start()
     thread.join(deadline_s)
     if thread.is_alive():
@@ -381,7 +408,7 @@ def run_node(target: Target, calls: list[ClientCall]) -> list[ClientRecord]:
         "api_key": target.api_key or "sk-compat-suite-none",
         "headers": dict(target.headers),
         "timeout_ms": int(target.timeout_s * 1000),
-        "calls": [{"id": c.id, "kind": c.kind, "body": c.body} for c in calls],
+        "calls": [{"id": c.id, "kind": c.kind, "body": c.sdk_body} for c in calls],
     }
     env = {**os.environ, "NODE_PATH": os.pathsep.join(str(d) for d in node_modules_dirs())}
     limit = NODE_STARTUP_S + target.timeout_s * max(1, len(calls))
@@ -400,8 +427,15 @@ def run_node(target: Target, calls: list[ClientCall]) -> list[ClientRecord]:
     except subprocess.TimeoutExpired:
         elapsed = time.monotonic() - started
         return [
-            ClientRecord(SDK_NODE, "?", c, False, error_class="DeadlineExceeded",
-                         error_message=f"the node driver did not finish within {limit:g} s", elapsed_s=elapsed)
+            ClientRecord(
+                SDK_NODE,
+                "?",
+                c,
+                False,
+                error_class="DeadlineExceeded",
+                error_message=f"the node driver did not finish within {limit:g} s",
+                elapsed_s=elapsed,
+            )
             for c in calls
         ]
     secrets = target.secrets
@@ -414,7 +448,9 @@ def run_node(target: Target, calls: list[ClientCall]) -> list[ClientRecord]:
     elapsed = (time.monotonic() - started) / max(1, len(calls))  # the driver does not time each call
     records = []
     for c in calls:
-        row = by_id.get(c.id, {"ok": False, "error": {"class": "Missing", "message": "no result from the driver"}})
+        row = by_id.get(
+            c.id, {"ok": False, "error": {"class": "Missing", "message": "no result from the driver"}}
+        )
         error = row.get("error") or {}
         records.append(
             ClientRecord(
@@ -434,51 +470,77 @@ def run_node(target: Target, calls: list[ClientCall]) -> list[ClientRecord]:
 
 
 # -- the error matrix through the SDK -------------------------------------------------------------------
+# The conditions the SDK can send: those of the generation endpoints, and those a GET can make.
+SDK_CONDITIONS = {
+    "generation": frozenset(
+        {
+            "no-key",
+            "bad-key",
+            "unknown-model",
+            "malformed-json",
+            "wrong-content-type",
+            "invalid-param",
+            "unknown-path",
+            "wrong-method",
+            "oversized-body",
+        }
+    ),
+    "models": frozenset({"no-key", "bad-key", "unknown-model", "unknown-path", "wrong-method"}),
+}
+MALFORMED_JSON = b'{"model": "compat-suite", "messages": ['
+
+
 def python_sdk_condition(
     target: Target, endpoint: str, condition: str, body: dict[str, Any], *, padding: int = 0
 ) -> ClientRecord | None:
     """Send one error-matrix condition through the sync Python SDK; None where it cannot express it.
 
-    `body` is the valid request the raw cell altered (chat, completions, embeddings); `padding` is
-    the size of the `user` field for an oversized body.
+    `body` is the valid request the raw cell started from (for invalid-param, the invalid one);
+    `padding` is the size of the `user` field for an oversized body.
     """
+    kind = "models" if endpoint == "models" else "generation"
+    if condition not in SDK_CONDITIONS[kind]:
+        return None
+    call = ClientCall(f"{endpoint}-{condition}", "models" if endpoint == "models" else endpoint, body)  # type: ignore[arg-type]
+    api_key = WRONG_KEY if condition == "bad-key" else None
+    spend(target, 1)
+
+    def invoke(client: Any) -> None:
+        _send_condition(client, target.profile.endpoint_path(endpoint), endpoint, condition, body, padding)
+
+    return _python_sync(target, call, invoke, api_key=api_key)
+
+
+def _send_condition(
+    client: Any, path: str, endpoint: str, condition: str, body: dict[str, Any], padding: int
+) -> None:
+    """Make the SDK call that carries `condition` (the SDK raises for the error answer)."""
     import openai
 
-    no_auth = {"Authorization": openai.Omit()}
-    path = target.profile.endpoint_path(endpoint)
-    generation = endpoint in ("chat", "completions", "embeddings")
-    call = ClientCall(f"{endpoint}-{condition}", "models" if endpoint == "models" else endpoint, body)  # type: ignore[arg-type]
-    invoke: Callable[[Any], Any]
-    api_key: str | None = None
+    generation = endpoint != "models"
     if condition == "no-key":
-        invoke = (lambda c: _sdk_method(c, endpoint, body, extra_headers=no_auth))
-    elif condition == "bad-key":
-        api_key = WRONG_KEY
-        invoke = lambda c: _sdk_method(c, endpoint, body)  # noqa: E731
+        _sdk_method(client, endpoint, body, extra_headers={"Authorization": openai.Omit()})
+    elif condition == "unknown-model" and not generation:
+        client.models.retrieve(UNKNOWN_MODEL)
     elif condition == "unknown-model":
-        if generation:
-            invoke = lambda c: _sdk_method(c, endpoint, {**body, "model": UNKNOWN_MODEL})  # noqa: E731
-        else:
-            invoke = lambda c: c.models.retrieve(UNKNOWN_MODEL)  # noqa: E731
-    elif condition == "malformed-json" and generation:
+        _sdk_method(client, endpoint, {**body, "model": UNKNOWN_MODEL})
+    elif condition == "malformed-json":
         headers = {"Content-Type": "application/json"}
-        invoke = lambda c: c.post(path, cast_to=object, content=b'{"model": "x", "messages": [', options={"headers": headers})  # noqa: E731
-    elif condition == "wrong-content-type" and generation:
-        invoke = lambda c: _sdk_method(c, endpoint, body, extra_headers={"Content-Type": "text/plain"})  # noqa: E731
-    elif condition == "invalid-param" and generation:
-        invoke = lambda c: _sdk_method(c, endpoint, body)  # noqa: E731  (the cell's body holds the bad value)
+        client.post(path, cast_to=object, content=MALFORMED_JSON, options={"headers": headers})
+    elif condition == "wrong-content-type":
+        _sdk_method(client, endpoint, body, extra_headers={"Content-Type": "text/plain"})
+    elif condition == "unknown-path" and generation:
+        client.post(path + UNKNOWN_PATH_SUFFIX, cast_to=object, body=body)
     elif condition == "unknown-path":
-        verb = "post" if generation else "get"
-        kwargs = {"body": body} if generation else {}
-        invoke = lambda c: getattr(c, verb)(path + UNKNOWN_PATH_SUFFIX, cast_to=object, **kwargs)  # noqa: E731
+        client.get(path + UNKNOWN_PATH_SUFFIX, cast_to=object)
+    elif condition == "wrong-method" and generation:
+        client.get(path, cast_to=object)
     elif condition == "wrong-method":
-        invoke = (lambda c: c.get(path, cast_to=object)) if generation else (lambda c: c.post(path, cast_to=object, body={}))
-    elif condition == "oversized-body" and generation:
-        invoke = lambda c: _sdk_method(c, endpoint, {**body, "user": "x" * padding})  # noqa: E731
-    else:
-        return None
-    spend(target, 1)
-    return _python_sync(target, call, lambda client: (invoke(client), None)[1], api_key=api_key)
+        client.post(path, cast_to=object, body={})
+    elif condition == "oversized-body":
+        _sdk_method(client, endpoint, {**body, "user": "x" * padding})
+    else:  # bad-key (the client's key is wrong), invalid-param (the body is)
+        _sdk_method(client, endpoint, body)
 
 
 def _sdk_method(client: Any, endpoint: str, body: dict[str, Any], **options: Any) -> Any:

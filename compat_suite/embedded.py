@@ -1,4 +1,8 @@
-"""The embedded default target: the reference server in a child process on a free loopback port."""
+"""The embedded default target: the reference server in a child process on a free loopback port.
+
+With a `persona`, the server stands in for that provider (its paths, key format, shapes, statuses)
+over a gateway on a temporary database, and the admin API makes the keys and states a run needs.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,17 @@ import os
 import queue
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
 
 from ._paths import REPO_ROOT
 
@@ -32,13 +40,25 @@ class EmbeddedServer:
     faults: Sequence[str] = ()
     extra_args: Sequence[str] = ()
     api_key: str = field(default_factory=lambda: "sk-embedded-" + secrets.token_urlsafe(18))
+    persona: str | None = None
+    admin_key: str = field(default_factory=lambda: "adm_embedded_" + secrets.token_urlsafe(18))
     start_timeout_s: float = DEFAULT_START_TIMEOUT_S
     base_url: str | None = None
     _proc: subprocess.Popen | None = None
     _lines: list[str] = field(default_factory=list)
+    _state_dir: str | None = None
 
     def start(self) -> EmbeddedServer:
         cmd = [sys.executable, "-m", "reference_server", "--host", "127.0.0.1", "--port", "0"]
+        if self.persona:
+            from reference_server.personas import load_persona
+
+            prefix = load_persona(self.persona).gateway.key_prefix  # ValueError for an unknown name
+            if not self.api_key.startswith(prefix):
+                self.api_key = prefix + "embedded_" + secrets.token_urlsafe(18)
+            self._state_dir = tempfile.mkdtemp(prefix="compat-suite-persona-")
+            cmd += ["--persona", self.persona, "--admin-key", self.admin_key]
+            cmd += ["--gateway-db", os.path.join(self._state_dir, "gateway.db")]
         cmd += ["--engine", self.engine, "--api-key", self.api_key]
         for fault_id in self.faults:
             cmd += ["--fault", fault_id]
@@ -86,7 +106,42 @@ class EmbeddedServer:
     def output(self) -> list[str]:
         return list(self._lines)
 
+    @property
+    def root_url(self) -> str:
+        """scheme://host:port, where `/admin/*` lives."""
+        assert self.base_url is not None, "the server is not started"
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def admin(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Call the persona's admin API; raises EmbeddedServerError on a refusal."""
+        import httpx
+
+        response = httpx.request(
+            method,
+            self.root_url + path,
+            json=body,
+            headers={"X-Admin-Key": self.admin_key},
+            timeout=10.0,
+        )
+        if response.status_code >= 400:
+            raise EmbeddedServerError(f"admin {method} {path}: {response.status_code} {response.text[:300]}")
+        return response.json()
+
+    def issue_key(self, **options: Any) -> dict[str, Any]:
+        """A new key through the admin API (options: credit_micros, model, rate_limit, allowed_ips,
+        name); the answer holds the raw `key` and its `id`."""
+        return self.admin("POST", "/admin/keys", options)
+
     def stop(self) -> None:
+        if self._state_dir is not None:
+            state_dir, self._state_dir = self._state_dir, None
+            self._stop_process()
+            shutil.rmtree(state_dir, ignore_errors=True)
+            return
+        self._stop_process()
+
+    def _stop_process(self) -> None:
         if self._proc is None or self._proc.poll() is not None:
             return
         self._proc.send_signal(signal.SIGTERM)

@@ -23,6 +23,16 @@ EMBEDDED_MODELS = {
     "transformers": ("SmolLM2-135M-Instruct", "all-MiniLM-L6-v2"),
     "scripted": ("scripted-chat", "scripted-embed"),
 }
+# Keys in the states the governance suite's error-matrix rows need, for a target it cannot set up.
+GOVERNANCE_KEY_OPTIONS = {
+    "exhausted-key": "a key whose credit is spent (402 or the profile's status)",
+    "revoked-key": "a revoked key (401/403)",
+    "ip-blocked-key": "a key whose IP allowlist excludes this machine (403)",
+    "disabled-key": "a key of a deactivated account or locked instance (403)",
+    "rate-limited-key": "a key with a low request limit, e.g. 2 per minute (429)",
+}
+RUN_KEY_RATE_LIMIT = "1000000/minute"  # the run's own key: the documented limits are tested by their row
+RUN_KEY_CREDIT_MICROS = 10**12
 _results_key = pytest.StashKey[Results]()
 _embedded_key = pytest.StashKey[EmbeddedServer]()
 
@@ -59,6 +69,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="ID",
         help="serve the embedded server with a fault",
     )
+    group.addoption(
+        "--embedded-persona",
+        metavar="NAME",
+        help="the embedded server stands in for a provider (carrot, carpathian, karta, inferbase, openai)",
+    )
+    governance = parser.getgroup("compat-suite governance", "keys and states for the governance suite")
+    governance.addoption("--admin-key", help="the target's admin key (a reference server's /admin API)")
+    governance.addoption("--admin-url", help="where /admin lives (default: the base URL's origin)")
+    for state, help_text in GOVERNANCE_KEY_OPTIONS.items():
+        governance.addoption(f"--{state}", metavar="KEY", help=help_text)
+    governance.addoption(
+        "--loading-model", metavar="NAME", help="a model that is cold starting (for 502/503)"
+    )
 
 
 def parse_headers(values: Sequence[str]) -> dict[str, str]:
@@ -90,15 +113,19 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     model, embedding_model = opt("model"), opt("embedding_model")
     server: EmbeddedServer | None = None
     if not base_url:
-        engine = opt("embedded_engine")
-        server = EmbeddedServer(engine=engine, faults=opt("embedded_fault"))
+        engine, persona = opt("embedded_engine"), opt("embedded_persona")
+        server = EmbeddedServer(engine=engine, faults=opt("embedded_fault"), persona=persona)
+        default_chat, default_embed = EMBEDDED_MODELS[engine]
         try:
             server.start()
-        except EmbeddedServerError as exc:
+            api_key = server.api_key
+            if persona:
+                api_key = _persona_run_key(server, persona, default_chat)
+        except (EmbeddedServerError, ValueError) as exc:
+            server.stop()
             pytest.exit(str(exc), returncode=2)
         config.stash[_embedded_key] = server
-        base_url, api_key = server.base_url, server.api_key
-        default_chat, default_embed = EMBEDDED_MODELS[engine]
+        base_url = server.base_url
         model, embedding_model = model or default_chat, embedding_model or default_embed
     tgt = Target(
         base_url=base_url,
@@ -118,6 +145,7 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
             "embedding_model": embedding_model,
             "profile": profile.name,
             "embedded": server is not None,
+            "persona": server.persona if server is not None else None,
         }
         results.secrets = tgt.secrets
     try:
@@ -126,6 +154,22 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
         tgt.close()
         if server is not None:
             server.stop()
+
+
+def _persona_run_key(server: EmbeddedServer, persona: str, chat_model: str) -> str:
+    """The run's key: funded, unthrottled, and bound to the chat model where the persona binds keys."""
+    from reference_server.personas import load_persona
+
+    options: dict[str, Any] = {"credit_micros": RUN_KEY_CREDIT_MICROS, "rate_limit": RUN_KEY_RATE_LIMIT}
+    if load_persona(persona).bind_keys_to_model:
+        options["model"] = chat_model
+    return server.issue_key(**options)["key"]
+
+
+@pytest.fixture(scope="session")
+def embedded_server(target: Target, request: pytest.FixtureRequest) -> EmbeddedServer | None:
+    """The embedded reference server behind `target`, or None for a `--base-url` target."""
+    return request.config.stash.get(_embedded_key, None)
 
 
 @pytest.fixture(scope="session")

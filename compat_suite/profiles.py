@@ -379,7 +379,9 @@ def _validate(path: Path, data: dict[str, Any]) -> None:
         more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
         raise ProfileError(f"{path.name}: invalid profile: {shown}{more}")
     if path.parent.resolve() == PROFILES_DIR.resolve() and data["provider"] != path.stem:
-        raise ProfileError(f"{path.name}: provider: {data['provider']!r} must match the file name {path.stem!r}")
+        raise ProfileError(
+            f"{path.name}: provider: {data['provider']!r} must match the file name {path.stem!r}"
+        )
     endpoints, absent = set(data.get("endpoints") or {}), set(data.get("absent_endpoints") or {})
     if both := endpoints & absent:
         raise ProfileError(f"{path.name}: absent_endpoints: {sorted(both)} are also in endpoints")
@@ -446,7 +448,9 @@ def _build(path: Path, data: dict[str, Any]) -> Profile:
             )
             for code, row in (data.get("statuses") or {}).items()
         },
-        error_matrix={cond: _status_rule(cond, entry) for cond, entry in (data.get("error_matrix") or {}).items()},
+        error_matrix={
+            cond: _status_rule(cond, entry) for cond, entry in (data.get("error_matrix") or {}).items()
+        },
         limits=dict(data.get("limits") or {}),
         headers=dict(data.get("headers") or {}),
         parameters=dict(data.get("parameters") or {}),
@@ -480,7 +484,12 @@ def _status_rule(condition: str, entry: str | dict[str, Any]) -> StatusRule:
         return StatusRule(condition, None, "undocumented", note=entry.get("note"))
     if status == "not-applicable":
         return StatusRule(
-            condition, None, "not-applicable", cite=entry.get("cite"), reason=entry.get("reason"), note=entry.get("note")
+            condition,
+            None,
+            "not-applicable",
+            cite=entry.get("cite"),
+            reason=entry.get("reason"),
+            note=entry.get("note"),
         )
     return StatusRule(
         condition,

@@ -125,7 +125,11 @@ def errors(component: str, instance: Any) -> list[SchemaError]:
     for err in found:
         path = list(err.absolute_path)
         if err.validator == "required" and isinstance(err.validator_value, list):
-            missing = next((f for f in err.validator_value if f not in (err.instance or {})), None)
+            # jsonschema reports each missing property as its own error, named only in the message
+            absent = [f for f in err.validator_value if f not in (err.instance or {})]
+            missing = next(
+                (f for f in absent if err.message.startswith(repr(f))), absent[0] if absent else None
+            )
             if missing is not None:
                 path.append(missing)
         if err.validator == "additionalProperties" and isinstance(err.instance, dict):

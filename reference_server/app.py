@@ -415,7 +415,7 @@ class _Server:
 
     async def _framed(self, call: _Call, body: Json, chunks: AsyncIterator[Json]) -> AsyncIterator[bytes]:
         """Frame each chunk, end with the terminator; an error mid-stream is a last `error` event."""
-        status = 200
+        status, settled = 200, False
         try:
             position = 0
             async for chunk in chunks:
@@ -423,6 +423,9 @@ class _Server:
                 position += 1
                 if frame is not None:
                     yield frame
+            # Settled before the terminator: a client that saw [DONE] was logged and debited.
+            await self.settle(call, status)
+            settled = True
             yield self.faults.terminator()
         except Exception as exc:  # the status line is sent: the error goes in the stream
             if not isinstance(exc, APIError):
@@ -434,7 +437,8 @@ class _Server:
             status = 499
             raise
         finally:
-            self.settle_soon(call, status)
+            if not settled:
+                self.settle_soon(call, status)
 
     def _chat_events(self, job: gen.Job, call: _Call, body: Json) -> AsyncIterator[bytes]:
         return self._framed(call, body, self._chat_chunks(job, call))

@@ -81,6 +81,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--device", help="transformers engine only: torch device (default: cuda if present, else cpu)"
     )
     parser.add_argument(
+        "--persona",
+        metavar="NAME",
+        help="stand in for a provider's documented surface (openai, carrot, carpathian, karta, inferbase): "
+        "its paths, key format, shapes, limits and statuses, over a gateway",
+    )
+    parser.add_argument(
+        "--admin-key",
+        metavar="KEY",
+        help="--persona only: the gateway's admin key (default: generated, printed)",
+    )
+    parser.add_argument(
+        "--gateway-db",
+        metavar="PATH",
+        help="--persona only: the gateway's SQLite file (default: a temporary one)",
+    )
+    parser.add_argument(
         "--log-level",
         default="info",
         choices=("critical", "error", "warning", "info", "debug"),
@@ -121,7 +137,16 @@ def main(argv: list[str] | None = None) -> int:
         engine = load_engine(
             args.engine, model_name=args.model_name, embedding_model_name=args.embedding_model_name, **options
         )
-        app = create_app(engine, api_keys=keys.keys, faults=faults, max_body_bytes=args.max_body_bytes)
+        if args.persona:
+            from .personas import persona_app
+
+            try:
+                app, keys = persona_app(args, engine, keys, faults)
+            except ValueError as exc:
+                print(f"compat-suite serve: {exc}", file=sys.stderr)
+                return 2
+        else:
+            app = create_app(engine, api_keys=keys.keys, faults=faults, max_body_bytes=args.max_body_bytes)
         if keys.generated:
             print(KEY_PREFIX + keys.keys[0], flush=True)
         return asyncio.run(_serve(app, engine, args, keys.keys))
@@ -144,6 +169,10 @@ async def _serve(app: ASGIApp, engine: Any, args: argparse.Namespace, secrets: S
     server = _Server(config)
     sock = config.bind_socket()
     base_url = _base_url(args.host, sock.getsockname()[1])
+    if getattr(args, "persona", None):  # the persona's documented base path, not /v1
+        from .personas import load_persona
+
+        base_url = base_url.removesuffix("/v1") + load_persona(args.persona).base_path
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         if await _wait_ready(server, serving, f"{base_url}/models/{engine.model_name}/health"):

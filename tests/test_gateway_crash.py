@@ -1,7 +1,7 @@
 """Crash safety: SIGKILL a serving gateway under 240 concurrent requests, restart it, audit the ledger.
 
-The server is `reference_server.gateway._testserver` (scripted engine, the same authorize/settle
-seam as the reference app) in a uvicorn subprocess on a free loopback port.
+The server is the reference app itself (`python -m reference_server --engine scripted --persona openai`:
+`create_app(..., gateway=...)` behind the persona's adapter) in a subprocess on a free loopback port.
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ import pytest
 from compat_suite._paths import REPO_ROOT
 
 ADMIN = {"X-Admin-Key": "adm_crash_test_admin"}
+MODEL = "scripted-chat"
 INITIAL_MICROS = 50_000_000
 REQUESTS = 240
 KILL_AFTER_COMPLETED = 70  # kill once this many responses are complete: well inside the run
-TOKEN_DELAY = "0.2"  # seconds per token: responses spread over seconds, so the kill lands mid-run
+TOKEN_DELAY_MS = "200"  # per token: responses spread over seconds, so the kill lands mid-run
 
 
 def free_port() -> int:
@@ -54,8 +55,9 @@ class Server:
 
 def start_server(db: Path, log: Path) -> Server:
     port = free_port()
-    command = [sys.executable, "-m", "reference_server.gateway._testserver", "--db", str(db), "--port", str(port),
-               "--admin-key", ADMIN["X-Admin-Key"], "--token-delay", TOKEN_DELAY]  # fmt: skip
+    command = [sys.executable, "-m", "reference_server", "--engine", "scripted", "--persona", "openai",
+               "--gateway-db", str(db), "--port", str(port), "--admin-key", ADMIN["X-Admin-Key"],
+               "--token-delay-ms", TOKEN_DELAY_MS, "--log-level", "warning"]  # fmt: skip
     with log.open("ab") as out:
         process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT)
     server = Server(process, f"http://127.0.0.1:{port}")
@@ -96,6 +98,7 @@ async def fire(base_url: str, key: str, kill: Callable[[], None]) -> list[Outcom
         async def one(i: int) -> None:
             nonlocal completed
             body = {
+                "model": MODEL,
                 "messages": [{"role": "user", "content": f"request {i}"}],
                 "max_tokens": 24,
                 "stream": i % 4 == 0,
@@ -128,17 +131,24 @@ async def fire(base_url: str, key: str, kill: Callable[[], None]) -> list[Outcom
     return outcomes
 
 
-def ledger_rows(db: Path) -> tuple[list[tuple[str, int]], list[tuple[str, int]], int, int]:
+def ledger_rows(db: Path, account_id: str) -> tuple[list[tuple[str, int]], list[tuple[str, int]], int, int]:
+    """The account's usage rows, debits, grants and balance, read from the file (the server also
+    seeds an account of its own for its generated key)."""
     with sqlite3.connect(db) as conn:
-        usage = conn.execute("SELECT request_id, cost_micros FROM usage").fetchall()
+        usage = conn.execute("SELECT request_id, cost_micros FROM usage WHERE account_id = ?", (account_id,))
         debits = conn.execute(
-            "SELECT request_id, -amount_micros FROM transactions WHERE kind = 'debit' ORDER BY id"
+            "SELECT request_id, -amount_micros FROM transactions"
+            " WHERE kind = 'debit' AND account_id = ? ORDER BY id",
+            (account_id,),
         ).fetchall()
         grants = conn.execute(
-            "SELECT COALESCE(SUM(amount_micros), 0) FROM transactions WHERE kind != 'debit'"
-        )
-        balance = conn.execute("SELECT balance_micros FROM accounts").fetchone()[0]
-        return usage, debits, grants.fetchone()[0], balance
+            "SELECT COALESCE(SUM(amount_micros), 0) FROM transactions WHERE kind != 'debit' AND account_id = ?",
+            (account_id,),
+        ).fetchone()[0]
+        balance = conn.execute("SELECT balance_micros FROM accounts WHERE id = ?", (account_id,)).fetchone()[
+            0
+        ]
+        return usage.fetchall(), debits, grants, balance
 
 
 @pytest.mark.slow
@@ -168,7 +178,7 @@ def test_sigkill_under_concurrent_load_loses_nothing(tmp_path: Path, servers: li
     ledger = httpx.get(
         f"{servers[1].base_url}/admin/ledger?key_id={created['id']}", headers=ADMIN, timeout=10
     ).json()
-    usage, debits, granted, balance = ledger_rows(db)
+    usage, debits, granted, balance = ledger_rows(db, created["account_id"])
 
     assert granted == INITIAL_MICROS
     assert balance == ledger["balance_micros"] == INITIAL_MICROS - sum(cost for _, cost in debits)
@@ -183,10 +193,10 @@ def test_sigkill_under_concurrent_load_loses_nothing(tmp_path: Path, servers: li
     after = httpx.post(
         f"{servers[1].base_url}/v1/chat/completions",
         headers={"Authorization": f"Bearer {created['key']}"},
-        json={"messages": [{"role": "user", "content": "after restart"}], "max_tokens": 4},
+        json={"model": MODEL, "messages": [{"role": "user", "content": "after restart"}], "max_tokens": 4},
         timeout=10,
     )
     assert after.status_code == 200
-    _, debits_after, _, balance_after = ledger_rows(db)
+    _, debits_after, _, balance_after = ledger_rows(db, created["account_id"])
     assert len(debits_after) == len(debits) + 1
     assert balance_after == balance - debits_after[-1][1]

@@ -16,14 +16,13 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from hostile_server import HostileServer
 
 from compat_suite import checks
 from compat_suite._paths import REPO_ROOT
 from compat_suite.exchange import Exchange, StreamExchange
 from compat_suite.profiles import Profile
 from compat_suite.target import Target
-
-from hostile_server import HostileServer
 
 TIMEOUT_S = 3.0
 SLACK_S = 1.5  # thread wake-ups and the checks themselves, on 2 busy cores
@@ -158,6 +157,7 @@ def test_deadline_holds_on_a_reused_connection(hostile: HostileServer) -> None:
     assert not checks.run("transport.complete", second).passed
 
 
+@pytest.mark.slow
 def test_whole_suite_survives_garbage_target(hostile: HostileServer, tmp_path) -> None:
     """`pytest suites/conformance` against a garbage target ends with exit code 1, in bounded time."""
     env = {**os.environ, "OPENAI_API_KEY": "", "COMPAT_API_KEY": ""}

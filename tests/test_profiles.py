@@ -121,7 +121,9 @@ def profiles() -> dict[str, Profile]:
 def docs_root() -> Path:
     root = shared_docs_dir()
     if root is None:
-        pytest.skip("the provider docs (../shared beside the checkout) are not here; citations cannot be read")
+        pytest.skip(
+            "the provider docs (../shared beside the checkout) are not here; citations cannot be read"
+        )
     return root
 
 
@@ -180,12 +182,21 @@ def test_a_minimal_profile_loads_with_openai_defaults(tmp_path: Path) -> None:
     ("extra", "field", "why"),
     [
         ("model: sometimes\n", "model", "sometimes"),
-        ("expectations:\n  chat.response.object: {expected: deviation, cite: 'demo.txt:1 \"x\"'}\n",
-         "expectations.[chat.response.object]", "observed"),
-        ("expectations:\n  chat.response.object: {expected: deviation, observed: x, cite: 'demo.txt line 1'}\n",
-         "expectations.[chat.response.object].cite", "does not match"),
-        ("expectations:\n  chat.response.object: {expected: maybe, observed: x, cite: 'demo.txt:1 \"x\"'}\n",
-         "expectations.[chat.response.object].expected", "maybe"),
+        (
+            "expectations:\n  chat.response.object: {expected: deviation, cite: 'demo.txt:1 \"x\"'}\n",
+            "expectations.[chat.response.object]",
+            "observed",
+        ),
+        (
+            "expectations:\n  chat.response.object: {expected: deviation, observed: x, cite: 'demo.txt line 1'}\n",
+            "expectations.[chat.response.object].cite",
+            "does not match",
+        ),
+        (
+            "expectations:\n  chat.response.object: {expected: maybe, observed: x, cite: 'demo.txt:1 \"x\"'}\n",
+            "expectations.[chat.response.object].expected",
+            "maybe",
+        ),
         ("error_matrix:\n  teapot: {status: 418, basis: convention, note: x}\n", "error_matrix", "teapot"),
         ("error_matrix:\n  no-credit: {status: 402, basis: documented}\n", "error_matrix.no-credit", "cite"),
         ("streaming: {supported: contradicted}\n", "streaming", "claims"),
@@ -194,7 +205,9 @@ def test_a_minimal_profile_loads_with_openai_defaults(tmp_path: Path) -> None:
     ],
 )
 def test_a_bad_profile_names_file_and_field(tmp_path: Path, extra: str, field: str, why: str) -> None:
-    text = GOOD.replace("endpoints:\n  chat: /chat/completions\n", "") if extra.startswith("endpoints") else GOOD
+    text = (
+        GOOD.replace("endpoints:\n  chat: /chat/completions\n", "") if extra.startswith("endpoints") else GOOD
+    )
     with pytest.raises(ProfileError) as err:
         load_profile(_write(tmp_path, text + extra))
     message = str(err.value)
@@ -226,15 +239,17 @@ def test_a_profile_that_contradicts_itself_is_refused(tmp_path: Path, extra: str
 
 
 def test_not_yaml_and_not_a_mapping_and_unknown_names(tmp_path: Path) -> None:
-    with pytest.raises(ProfileError, match="demo.yaml: not valid YAML"):
+    with pytest.raises(ProfileError, match=r"demo\.yaml: not valid YAML"):
         load_profile(_write(tmp_path, "provider: [demo\n"))
     with pytest.raises(ProfileError, match="a profile is a mapping"):
         load_profile(_write(tmp_path, "- demo\n"))
-    with pytest.raises(ProfileError, match="available: .*openai"):
+    with pytest.raises(ProfileError, match=r"available: .*openai"):
         load_profile("no-such-provider")
 
 
-def test_a_built_in_profile_must_name_itself_after_its_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_a_built_in_profile_must_name_itself_after_its_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     import compat_suite.profiles as profiles_module
 
     monkeypatch.setattr(profiles_module, "PROFILES_DIR", tmp_path)
@@ -255,7 +270,9 @@ def test_every_expectation_names_a_check(name: str) -> None:
             continue
         runs_on = set(check.endpoints) & set(profile.endpoints)
         assert runs_on, f"{name}: {check_id} never runs here (its endpoints: {check.endpoints})"
-        assert set(exp.endpoints) <= set(check.endpoints), f"{name}: {check_id} does not run on {exp.endpoints}"
+        assert set(exp.endpoints) <= set(check.endpoints), (
+            f"{name}: {check_id} does not run on {exp.endpoints}"
+        )
 
 
 def test_the_canonical_ids_are_registered() -> None:
@@ -395,7 +412,14 @@ def test_inferbase_facts(profiles: dict[str, Profile]) -> None:
     inferbase = profiles["inferbase"]
     assert inferbase.base_path == "/api/v1/inference" and inferbase.key_prefix == "inf_"
     assert set(inferbase.endpoints) == {
-        "chat", "models", "health", "keys", "key", "credits", "credit_transactions", "usage",
+        "chat",
+        "models",
+        "health",
+        "keys",
+        "key",
+        "credits",
+        "credit_transactions",
+        "usage",
     }
     assert set(inferbase.public_endpoints) == {"models", "health"}
     assert inferbase.endpoint("keys").methods == ("POST", "GET")
@@ -461,7 +485,9 @@ def _json_exchange(endpoint: str, request: dict[str, Any], text: str) -> Exchang
     )
 
 
-def _stream_exchange(endpoint: str, request: dict[str, Any], frames: list[bytes], content_type: str) -> StreamExchange:
+def _stream_exchange(
+    endpoint: str, request: dict[str, Any], frames: list[bytes], content_type: str
+) -> StreamExchange:
     recorded = RecordedRequest("POST", URLS[endpoint], {}, json.dumps(request).encode())
     exchange = StreamExchange(endpoint, recorded, 200, {"content-type": content_type}, b"".join(frames))
     reader, now = SSEReader(expect_json=True), 0
@@ -489,7 +515,9 @@ EXAMPLES = [(name, ex.name) for name in PROVIDERS for ex in load_profile(name).e
 
 
 @pytest.mark.parametrize(("name", "example_name"), EXAMPLES)
-def test_documented_examples_fail_exactly_the_listed_checks(name: str, example_name: str, docs_root: Path) -> None:
+def test_documented_examples_fail_exactly_the_listed_checks(
+    name: str, example_name: str, docs_root: Path
+) -> None:
     profile = load_profile(name)
     example = next(ex for ex in profile.examples if ex.name == example_name)
     text = example.read(docs_root)
@@ -504,9 +532,14 @@ def test_documented_examples_fail_exactly_the_listed_checks(name: str, example_n
         )
         checks = STREAM_CHECKS
     else:
-        exchange, checks = _json_exchange(example.endpoint, example.request, text), UNARY_CHECKS[example.endpoint]
+        exchange, checks = (
+            _json_exchange(example.endpoint, example.request, text),
+            UNARY_CHECKS[example.endpoint],
+        )
     failed, expected = _failing(profile, exchange, checks)
-    assert failed == expected, f"fails {sorted(failed - expected)} unlisted; lists {sorted(expected - failed)} that pass"
+    assert failed == expected, (
+        f"fails {sorted(failed - expected)} unlisted; lists {sorted(expected - failed)} that pass"
+    )
 
 
 def test_a_stream_answered_at_once_fails_exactly_carpathians_stream_expectations(
@@ -520,17 +553,29 @@ def test_a_stream_answered_at_once_fails_exactly_carpathians_stream_expectations
         "created": 1_717_250_400,
         "model": "default",
         "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": "Hello!"}, "finish_reason": "stop", "logprobs": None}
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "Hello!"},
+                "finish_reason": "stop",
+                "logprobs": None,
+            }
         ],
         "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3},
     }
-    request = {"model": "default", "messages": [{"role": "user", "content": "Hello"}], "stream": True, **INCLUDE_USAGE}
+    request = {
+        "model": "default",
+        "messages": [{"role": "user", "content": "Hello"}],
+        "stream": True,
+        **INCLUDE_USAGE,
+    }
     streamed = _stream_exchange("chat", request, [json.dumps(completion).encode()], "application/json")
     failed, expected = _failing(carpathian, streamed, STREAM_CHECKS)
     unary = _json_exchange("chat", {**request, "stream": False}, json.dumps(completion))
     if not run("stream.text.matches-unary", streamed, unary).passed:
         failed.add("stream.text.matches-unary")
-    expected |= {"stream.text.matches-unary"} if carpathian.expectation("stream.text.matches-unary") else set()
+    expected |= (
+        {"stream.text.matches-unary"} if carpathian.expectation("stream.text.matches-unary") else set()
+    )
     assert failed == expected
     listed_stream = {cid for cid in carpathian.expectations if cid.startswith("stream.")}
     assert listed_stream == expected

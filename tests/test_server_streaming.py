@@ -198,7 +198,9 @@ class RecordingGateway:
         self.authorized: list[tuple[str, str | None]] = []
         self.settled: list[tuple[str, dict | None, int]] = []
 
-    async def authorize(self, request: Any, endpoint: str, model: str | None) -> Any:
+    async def authorize(
+        self, request: Any, endpoint: str, model: str | None, *, prompt_tokens: int | None = None
+    ) -> Any:
         if request.headers.get("authorization") == "Bearer poor":
             raise APIError(402, "You exceeded your current quota.", code="insufficient_quota")
         self.authorized.append((endpoint, model))

@@ -79,8 +79,8 @@ def _sdk_call(client: Any, exchange: Exchange) -> tuple[Any, bool]:
         "/chat/completions": (ChatCompletion, ChatCompletionChunk),
         "/completions": (Completion, Completion),
     }
-    if path not in kinds:
-        raise Finding(f"no SDK method for path {path!r}", c.evidence(exchange))
+    if path not in kinds:  # a path the API does not have (the error matrix): a plain SDK request
+        return client.post(path, cast_to=object, body=request or None), False
     unary, chunk = kinds[path]
     stream_cls = client._default_stream_cls
     return client.post(path, cast_to=unary, body=request, stream=stream, stream_cls=stream_cls[chunk]), stream

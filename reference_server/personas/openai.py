@@ -1,0 +1,23 @@
+"""OpenAI itself, behind the gateway: the strict default surface with `sk-` keys, for comparison."""
+
+from __future__ import annotations
+
+from ..gateway import GatewayConfig
+from ._persona import Persona, Route, Shaping
+
+PERSONA = Persona(
+    name="openai",
+    title="OpenAI (strict default)",
+    profile="openai",
+    base_path="/v1",
+    routes=(
+        Route("/v1/chat/completions", "/v1/chat/completions", "chat"),
+        Route("/v1/completions", "/v1/completions", "completions"),
+        Route("/v1/embeddings", "/v1/embeddings", "embeddings"),
+        Route("/v1/models", "/v1/models", "models", ("GET",)),
+        Route("/v1/models/{model:path}", "/v1/models/{model}", "model", ("GET",)),
+    ),
+    gateway=GatewayConfig(key_prefix="sk-", revoked_status=401, cold_start_status=503, trace_header=None),
+    # OpenAI answers an exhausted quota with 429 insufficient_quota, not 402 (its error-code guide).
+    shaping=Shaping(status_map={402: 429}),
+)

@@ -1,0 +1,203 @@
+"""schemathesis against schemas/openapi.yaml: positive and negative cases for every operation the
+profile declares, judged by schemathesis's own checks and by ours, plugged in as schemathesis checks.
+
+Cases are bounded (`MAX_EXAMPLES` per operation and mode, deterministic, no example database) and
+sent through the `Target`, so that they count toward `--max-requests`, obey its timeouts and size
+cap, and land in the results with redacted evidence. Positive cases are made cheap and servable
+before they are sent: the target's model, a small `max_tokens` and `n`, no stream (streams have
+their own suite). A valid request a target refuses with a 4xx and the envelope is allowed here
+(the property suite holds the narrower space every target must serve); a 5xx is not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import pytest
+import requests
+import schemathesis
+from schemathesis import Case, CheckContext, GenerationMode, Response
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from compat_suite import checks
+from compat_suite.exchange import Exchange, RecordedRequest
+from compat_suite.results import Results
+from compat_suite.schemas import OPENAPI_PATH
+from compat_suite.target import Target
+
+MAX_EXAMPLES = 5  # per operation, positive and negative together
+CHEAP_MAX_TOKENS = 8
+CHEAP_N = 2
+
+# The profile's endpoint name for each operation of schemas/openapi.yaml.
+OPERATION_ENDPOINTS = {
+    "createChatCompletion": "chat",
+    "createCompletion": "completions",
+    "createEmbedding": "embeddings",
+    "listModels": "models",
+    "retrieveModel": "model",
+    "retrieveModelHealth": "health",
+}
+# Our check of a successful answer, per endpoint (health has none of its own: schemathesis's
+# response_schema_conformance judges it).
+SUCCESS_CHECKS = {
+    "chat": ["transport.complete", "transport.json-body", "chat.response.schema"],
+    "completions": ["transport.complete", "transport.json-body", "completions.response.schema"],
+    "embeddings": ["transport.complete", "transport.json-body", "embeddings.response.schema"],
+    "models": ["transport.complete", "transport.json-body", "models.list.schema"],
+    "model": ["transport.complete", "transport.json-body", "models.retrieve.schema"],
+    "health": ["transport.complete", "transport.json-body"],
+}
+REFUSAL_CHECKS = ["transport.complete", "transport.json-body", "errors.envelope"]
+NEGATIVE_CHECKS = [*REFUSAL_CHECKS, "errors.no-5xx-for-client-error"]
+BUILTIN_CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+# Headers the target's client sets itself.
+TRANSPORT_HEADERS = frozenset({"content-length", "host", "connection", "accept-encoding", "user-agent"})
+
+schema = schemathesis.openapi.from_path(OPENAPI_PATH, config=schemathesis.Config())
+schema.config.generation.update(
+    modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+    max_examples=MAX_EXAMPLES,
+    deterministic=True,
+    database="none",
+    no_shrink=True,  # shrinking re-sends requests to a possibly paid target
+    with_security_parameters=False,  # the target's own key is sent; the error suite tests bad keys
+)
+schema.config.phases.update(phases=["examples", "fuzzing"])
+
+
+# -- our checks, as a schemathesis check ------------------------------------------------------------------
+def compat_checks(check_ids: list[str], endpoint: str, target: Target, results: Results, test_id: str) -> Any:
+    """A schemathesis check that runs our registered `check_ids` on the response and records each
+    finding in the run's results (judged by the target's profile, like `verify`)."""
+
+    def compat_suite(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+        exchange = exchange_from_response(response, endpoint)
+        failed = []
+        for check_id in check_ids:
+            outcome = checks.run(check_id, exchange)
+            record = results.record(outcome, target.profile, test_id)
+            if record.verdict in ("fail", "drift"):
+                failed.append(f"{check_id}: {record.message}")
+        if failed:
+            raise AssertionError("compat-suite checks failed:\n" + "\n".join(failed))
+        return None
+
+    return compat_suite
+
+
+def exchange_from_response(response: Response, endpoint: str) -> Exchange:
+    """What our checks see, rebuilt from a schemathesis response."""
+    sent = response.request
+    body = sent.body if isinstance(sent.body, bytes) else (sent.body or "").encode("utf-8")
+    recorded = RecordedRequest(sent.method or "GET", sent.url or "", dict(sent.headers), body)
+    exchange = Exchange(endpoint, recorded)
+    exchange.status = response.status_code
+    exchange.headers = {name: ", ".join(values) for name, values in response.headers.items()}
+    exchange.body = response.content or b""
+    return exchange
+
+
+# -- sending a case through the target ------------------------------------------------------------------
+def make_cheap(case: Case, endpoint: str, target: Target) -> None:
+    """Turn a positive case into one the target can serve cheaply, keeping it valid."""
+    model = target.model_for(endpoint)
+    if "model" in case.path_parameters and target.model:
+        case.path_parameters = {**case.path_parameters, "model": target.model}
+    body = case.body
+    if not isinstance(body, dict) or endpoint not in ("chat", "completions", "embeddings"):
+        return
+    if model:
+        body["model"] = model
+    for name in ("stream", "stream_options", "best_of"):
+        body.pop(name, None)
+    if endpoint == "embeddings":
+        return
+    names = ("max_tokens", "max_completion_tokens") if endpoint == "chat" else ("max_tokens",)
+    present = [name for name in names if isinstance(body.get(name), int)]
+    cap = min([CHEAP_MAX_TOKENS, *(body[name] for name in present)])
+    for name in present or ["max_tokens"]:  # one limit always: never the target's default length
+        body[name] = cap
+    if isinstance(body.get("n"), int):
+        body["n"] = min(body["n"], CHEAP_N)
+
+
+def send(case: Case, endpoint: str, target: Target) -> tuple[Exchange, Response]:
+    """Send `case` through the target (on the profile's path); the exchange and schemathesis's view of it."""
+    kwargs = case.as_transport_kwargs(base_url=target.base_url)
+    path = target.profile.endpoint_path(endpoint)
+    for name, value in case.path_parameters.items():
+        path = path.replace("{" + name + "}", quote(str(value), safe=""))
+    headers = {
+        k: str(v) for k, v in (kwargs.get("headers") or {}).items() if k.lower() not in TRANSPORT_HEADERS
+    }
+    prepared = requests.Request(
+        method=case.method.upper(),
+        url=target.url(path),
+        headers=headers,
+        params=kwargs.get("params"),
+        json=kwargs.get("json"),
+        data=kwargs.get("data"),
+    ).prepare()
+    query = urlsplit(prepared.url).query
+    content = prepared.body if isinstance(prepared.body, bytes) else (prepared.body or "").encode("utf-8")
+    sent_headers = {k: v for k, v in prepared.headers.items() if k.lower() not in TRANSPORT_HEADERS}
+    exchange = target.request(
+        endpoint,
+        case.method.upper(),
+        path + (f"?{query}" if query else ""),
+        content=content or None,
+        headers=sent_headers,
+    )
+    prepared.headers.update(
+        target.auth_headers()
+    )  # what was sent, for schemathesis's report (redacted there)
+    response = Response(
+        status_code=exchange.status or 0,
+        headers={name: [value] for name, value in exchange.headers.items()},
+        content=exchange.body,
+        request=prepared,
+        elapsed=((exchange.finished_ns or exchange.started_ns) - exchange.started_ns) / 1e9,
+        verify=True,
+    )
+    return exchange, response
+
+
+@schema.parametrize()
+def test_openapi_operation(
+    case: Case, target: Target, results: Results, request: pytest.FixtureRequest
+) -> None:
+    """Every declared operation, positive and negative: our checks and schemathesis's hold."""
+    endpoint = OPERATION_ENDPOINTS[case.operation.definition.raw["operationId"]]
+    if not target.profile.declares(endpoint):
+        pytest.skip(f"profile {target.profile.name!r} does not declare the {endpoint} endpoint")
+    target.require(endpoint)
+    positive = case.meta is None or case.meta.generation.mode is GenerationMode.POSITIVE
+    if positive:
+        make_cheap(case, endpoint, target)
+    exchange, response = send(case, endpoint, target)
+    if exchange.status is None:  # nothing to judge but the transport
+        compat_checks(["transport.complete"], endpoint, target, results, request.node.nodeid)(
+            None, response, case
+        )
+        return
+    if not positive:
+        ours, builtins = NEGATIVE_CHECKS, [*BUILTIN_CHECKS, negative_data_rejection]
+    elif exchange.status < 400:
+        ours, builtins = SUCCESS_CHECKS[endpoint], BUILTIN_CHECKS
+    else:
+        ours, builtins = REFUSAL_CHECKS, BUILTIN_CHECKS
+    compat = compat_checks(ours, endpoint, target, results, request.node.nodeid)
+    case.validate_response(response, checks=[*builtins, compat], headers=dict(response.request.headers))

@@ -1,0 +1,457 @@
+"""The transformers engine: sampling, log-probabilities, json_mode, batching, embeddings.
+
+Tests marked `model` load SmolLM2 and MiniLM once for the module; the others exercise the
+batch scheduler (with a fake backend) and the JSON automaton, without a model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reference_server.engines._batcher import StepBatcher
+from reference_server.engines._json_prefix import JsonPrefix
+from reference_server.engines.base import ChatMessage, Engine, GenerationRequest, TokenDelta
+
+DEADLINE_S = 120.0  # bound on any one wait for the model on a slow shared CPU
+
+# -- the JSON automaton -------------------------------------------------------------------------
+
+json_scalars = st.none() | st.booleans() | st.integers(-(10**12), 10**12) | st.text(max_size=8)
+json_scalars |= st.floats(allow_nan=False, allow_infinity=False, width=32)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=10,
+)
+json_objects = st.dictionaries(st.text(max_size=5), json_values, max_size=4)
+
+
+@settings(max_examples=150, deadline=None)
+@given(json_objects, st.sampled_from([None, 1, 2]), st.booleans())
+def test_json_prefix_accepts_every_object_exactly_at_its_end(
+    obj: dict, indent: int | None, ascii_only: bool
+) -> None:
+    data = json.dumps(obj, indent=indent, ensure_ascii=ascii_only).encode()
+    state: JsonPrefix | None = JsonPrefix()
+    for k in range(len(data)):
+        assert state is not None and not state.complete, data[:k]
+        state = state.feed(data[k : k + 1])
+    assert state is not None and state.complete
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet='{}[]":,. -+eE0123456789abtrufnl\\\n', max_size=24))
+def test_json_prefix_complete_means_parseable_object(text: str) -> None:
+    state = JsonPrefix().feed(("{" + text).encode())
+    if state is not None and state.complete:
+        assert isinstance(json.loads("{" + text), dict)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[1]",
+        '"a"',
+        " {}",
+        "{} ",
+        '{"a" 1}',
+        '{"a":01}',
+        '{"a":1,}',
+        '{"a":tru}x',
+        '{"a":"\x01"}',
+        '{"a":1]',
+        "{" * 40,
+    ],
+)
+def test_json_prefix_rejects(text: str) -> None:
+    assert JsonPrefix().feed(text.encode()) is None
+
+
+def test_json_prefix_bounds_whitespace_and_keeps_state_immutable() -> None:
+    start = JsonPrefix().feed(b"{")
+    assert start is not None
+    assert start.feed(b" " * 16) is not None
+    assert start.feed(b" " * 17) is None
+    assert start.feed(b'"k": "\xf0\x9f') is not None  # half of a multi-byte character inside a string
+    assert start.feed(b"}") is not None and start.feed(b"}").complete  # type: ignore[union-attr]
+    assert not start.complete
+
+
+# -- the batch scheduler, with a fake backend ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Item:
+    name: str
+    index: int
+    finish_reason: str | None
+
+
+class CountingBackend:
+    """Rows that each produce `length` items; records the batch size of every step."""
+
+    def __init__(self, *, step_s: float = 0.002, fail_on: str | None = None) -> None:
+        self.rows: list[list] = []  # [name, produced, length]
+        self.step_sizes: list[int] = []
+        self.admitted: list[str] = []
+        self.step_s = step_s
+        self.fail_on = fail_on
+
+    def admit(self, requests: Sequence[tuple[str, int]]) -> list[Item]:
+        if any(name == self.fail_on for name, _ in requests):
+            raise RuntimeError("backend exploded")
+        self.admitted += [name for name, _ in requests]
+        rows = [[name, 0, length] for name, length in requests]
+        self.rows += rows
+        return [self._next(row) for row in rows]
+
+    def step(self) -> list[Item]:
+        time.sleep(self.step_s)
+        self.step_sizes.append(len(self.rows))
+        return [self._next(row) for row in self.rows]
+
+    def keep(self, rows: Sequence[int]) -> None:
+        assert list(rows) == sorted(set(rows))
+        self.rows = [self.rows[i] for i in rows]
+
+    def _next(self, row: list) -> Item:
+        row[1] += 1
+        return Item(row[0], row[1], "length" if row[1] >= row[2] else None)
+
+
+@pytest.fixture
+def backend_and_batcher() -> Iterator[tuple[CountingBackend, StepBatcher]]:
+    backend = CountingBackend()
+    batcher = StepBatcher(backend, max_batch=3, max_joiners=2)
+    yield backend, batcher
+    batcher.close()
+
+
+async def _drain(batcher: StepBatcher, request: tuple[str, int]) -> list[Item]:
+    return [item async for item in batcher.stream(request)]
+
+
+def test_batcher_streams_each_request_and_shares_steps(backend_and_batcher) -> None:
+    backend, batcher = backend_and_batcher
+
+    async def main() -> list[list[Item]]:
+        return await asyncio.wait_for(
+            asyncio.gather(*(_drain(batcher, (f"r{i}", 5 + i)) for i in range(7))), 10
+        )
+
+    results = asyncio.run(main())
+    for i, items in enumerate(results):
+        assert [item.index for item in items] == list(range(1, 6 + i))
+        assert {item.name for item in items} == {f"r{i}"}
+        assert items[-1].finish_reason == "length" and all(it.finish_reason is None for it in items[:-1])
+    assert max(backend.step_sizes) == 3  # batched, and never past max_batch
+    assert backend.admitted == [f"r{i}" for i in range(7)]  # first come, first served
+    assert batcher.load() == (0, 0)
+
+
+def test_batcher_drops_a_cancelled_consumer_at_once(backend_and_batcher) -> None:
+    backend, batcher = backend_and_batcher
+
+    async def main() -> None:
+        stream = batcher.stream(("long", 10_000))
+        assert (await anext(stream)).index == 1
+        await stream.aclose()
+        for _ in range(500):
+            if batcher.load() == (0, 0) and not backend.rows:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"slot still held: {batcher.load()}")
+
+    asyncio.run(asyncio.wait_for(main(), 10))
+    assert len(backend.step_sizes) < 1000
+
+
+def test_batcher_hands_backend_errors_to_consumers_and_keeps_serving() -> None:
+    backend = CountingBackend(fail_on="bad")
+    batcher = StepBatcher(backend)
+    try:
+        with pytest.raises(RuntimeError, match="backend exploded"):
+            asyncio.run(asyncio.wait_for(_drain(batcher, ("bad", 3)), 10))
+        items = asyncio.run(asyncio.wait_for(_drain(batcher, ("good", 3)), 10))
+        assert [item.index for item in items] == [1, 2, 3]
+    finally:
+        batcher.close()
+
+
+def test_batcher_close_ends_waiting_streams() -> None:
+    batcher = StepBatcher(CountingBackend(step_s=0.01))
+
+    async def main() -> None:
+        stream = batcher.stream(("endless", 10**9))
+        await anext(stream)
+        await asyncio.to_thread(batcher.close)
+        with pytest.raises(RuntimeError, match="closed"):
+            async for _ in stream:
+                pass
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
+# -- the real models ----------------------------------------------------------------------------
+
+PROMPTS = [
+    "Describe a cat in detail.",
+    "Write a poem about the sea.",
+    "Explain how rain forms.",
+    "List some fruits and their colors.",
+    "Tell me a story about a dragon.",
+    "What do you like about music?",
+    "Describe your favorite city.",
+    "How do plants grow?",
+]
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[Engine]:
+    transformers_engine = pytest.importorskip("reference_server.engines.transformers_engine")
+    # One torch thread: robust to a CPU shared with other test processes (spin-waits cost more).
+    eng = transformers_engine.TransformersEngine(threads=1)
+    yield eng
+    asyncio.run(eng.close())
+
+
+def _chat(engine: Engine, text: str, **params) -> GenerationRequest:
+    params.setdefault("max_tokens", 8)
+    params.setdefault("temperature", 0.0)
+    return GenerationRequest(prompt_ids=engine.chat_prompt([ChatMessage("user", text)]), **params)
+
+
+def _generate(engine: Engine, request: GenerationRequest) -> list[TokenDelta]:
+    async def main() -> list[TokenDelta]:
+        return [delta async for delta in engine.generate(request)]
+
+    return asyncio.run(asyncio.wait_for(main(), DEADLINE_S))
+
+
+def _text(deltas: Sequence[TokenDelta]) -> str:
+    return "".join(d.text for d in deltas)
+
+
+@pytest.mark.model
+def test_engine_is_ready_and_implements_the_protocol(engine) -> None:
+    assert isinstance(engine, Engine)
+    assert engine.status() == "ready"
+    assert (engine.model_name, engine.embedding_model_name) == ("SmolLM2-135M-Instruct", "all-MiniLM-L6-v2")
+    prompt = engine.chat_prompt([ChatMessage("user", "Hi there")])
+    assert engine.detokenize(prompt).endswith("<|im_start|>user\nHi there<|im_end|>\n<|im_start|>assistant\n")
+    assert engine.detokenize(engine.tokenize("Grüße, world!")) == "Grüße, world!"
+
+
+@pytest.mark.model
+def test_greedy_is_deterministic_and_respects_max_tokens(engine) -> None:
+    request = _chat(engine, PROMPTS[0], max_tokens=6)
+    first, second = _generate(engine, request), _generate(engine, request)
+    assert [d.token_id for d in first] == [d.token_id for d in second]
+    assert len(first) == 6 and first[-1].finish_reason == "length"
+    assert all(d.finish_reason is None for d in first[:-1])
+    assert _text(first).strip()
+
+
+@pytest.mark.model
+def test_greedy_matches_transformers_generate(engine) -> None:
+    for prompt in (PROMPTS[1], "What is the capital of France? Answer in one word."):
+        request = _chat(engine, prompt, max_tokens=12)
+        ours = [d.token_id for d in _generate(engine, request)]
+        assert ours == engine.reference_greedy(request.prompt_ids, 12)
+
+
+@pytest.mark.model
+def test_eos_ends_with_stop_and_ignore_eos_runs_to_length(engine) -> None:
+    request = _chat(engine, "What is the capital of France? Answer in one word.", max_tokens=24)
+    deltas = _generate(engine, request)
+    assert deltas[-1].finish_reason == "stop" and len(deltas) < 24
+    assert "Paris" in _text(deltas)
+    forced = _generate(
+        engine,
+        _chat(engine, "What is the capital of France? Answer in one word.", max_tokens=24, ignore_eos=True),
+    )
+    assert len(forced) == 24 and forced[-1].finish_reason == "length"
+
+
+@pytest.mark.model
+def test_seed_reproduces_and_different_seeds_differ(engine) -> None:
+    def tokens(seed: int) -> list[int]:
+        return [
+            d.token_id
+            for d in _generate(engine, _chat(engine, PROMPTS[1], temperature=1.2, seed=seed, max_tokens=8))
+        ]
+
+    assert tokens(7) == tokens(7)
+    assert len({tuple(tokens(seed)) for seed in (1, 2, 3, 4)}) > 1
+
+
+@pytest.mark.model
+def test_top_p_and_penalties_change_sampling(engine) -> None:
+    narrow = _chat(engine, PROMPTS[2], temperature=1.0, top_p=1e-6, seed=3, max_tokens=6)
+    greedy = _chat(engine, PROMPTS[2], max_tokens=6)
+    # A nucleus this small holds only the most likely token: sampling becomes greedy.
+    assert [d.token_id for d in _generate(engine, narrow)] == [d.token_id for d in _generate(engine, greedy)]
+    repeat = "Repeat after me: la la la la la la la la la la"
+    plain = _generate(engine, _chat(engine, repeat, max_tokens=12, ignore_eos=True))
+    penalised = _generate(
+        engine, _chat(engine, repeat, max_tokens=12, ignore_eos=True, frequency_penalty=2.0)
+    )
+    assert max(_counts(penalised).values()) < max(_counts(plain).values())
+
+
+def _counts(deltas: Sequence[TokenDelta]) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for d in deltas:
+        counts[d.token_id] = counts.get(d.token_id, 0) + 1
+    return counts
+
+
+@pytest.mark.model
+def test_logprobs_are_the_models_own(engine) -> None:
+    request = _chat(engine, PROMPTS[3], max_tokens=6, top_logprobs=5)
+    deltas = _generate(engine, request)
+    direct = asyncio.run(engine.token_logprobs([*request.prompt_ids, *(d.token_id for d in deltas)]))
+    for delta, expected in zip(deltas, direct[len(request.prompt_ids) :], strict=True):
+        assert delta.logprob is not None and math.isfinite(delta.logprob) and delta.logprob <= 0
+        values = [t.logprob for t in delta.top_logprobs]
+        assert len(values) == 5 and values == sorted(values, reverse=True)
+        assert delta.top_logprobs[0].logprob == pytest.approx(delta.logprob)  # greedy took the top one
+        assert delta.logprob == pytest.approx(expected, abs=2e-3)
+        assert all(isinstance(t.bytes, list) for t in delta.top_logprobs)
+    without = _generate(engine, _chat(engine, PROMPTS[3], max_tokens=2))
+    assert all(d.logprob is None and d.top_logprobs == [] for d in without)
+
+
+@pytest.mark.model
+def test_json_mode_output_parses(engine) -> None:
+    text = "Give me a JSON object with the keys name and age for Alice, who is 30."
+    deltas = _generate(engine, _chat(engine, text, max_tokens=48, json_mode=True))
+    assert deltas[-1].finish_reason == "stop"
+    assert isinstance(json.loads(_text(deltas)), dict)
+    sampled = _generate(engine, _chat(engine, text, max_tokens=48, json_mode=True, temperature=0.8, seed=5))
+    if sampled[-1].finish_reason == "stop":
+        assert isinstance(json.loads(_text(sampled)), dict)
+    else:  # cut by max_tokens: still a valid prefix of an object
+        assert JsonPrefix().feed(_text(sampled).encode()) is not None
+
+
+@pytest.mark.model
+def test_split_characters_are_held_back_until_complete(engine) -> None:
+    from reference_server.engines.transformers_engine import _TextStream
+
+    text = "Hi 😊 café 🌍, naïve — done"
+    ids = engine.tokenize(text)
+    raws = [engine._vocab.token_bytes[i] for i in ids]
+    assert b"".join(raws) == text.encode()
+    assert any(_is_partial(raw) for raw in raws)  # the tokenizer does split characters here
+    stream = _TextStream()
+    pieces = [stream.push(raw, final=k == len(raws) - 1) for k, raw in enumerate(raws)]
+    assert "".join(pieces) == text and all("\ufffd" not in p for p in pieces)
+    assert "" in pieces
+
+
+def _is_partial(raw: bytes) -> bool:
+    try:
+        raw.decode()
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+@pytest.mark.model
+def test_concurrent_requests_share_steps_and_match_solo_greedy(engine) -> None:
+    requests = [_chat(engine, p, max_tokens=10) for p in PROMPTS]
+    solo = [_text(_generate(engine, r)) for r in requests]
+
+    async def timed(request: GenerationRequest) -> tuple[list[TokenDelta], float, float]:
+        first = None
+        deltas = []
+        async for delta in engine.generate(request):
+            first = first or time.perf_counter()
+            deltas.append(delta)
+        return deltas, first, time.perf_counter()
+
+    async def main():
+        return await asyncio.wait_for(asyncio.gather(*(timed(r) for r in requests)), DEADLINE_S)
+
+    results = asyncio.run(main())
+    assert max(first for _, first, _ in results) < min(end for _, _, end in results)  # they overlap
+    assert [_text(deltas) for deltas, _, _ in results] == solo
+
+
+@pytest.mark.model
+def test_cancelled_consumer_frees_its_slot(engine) -> None:
+    async def main() -> None:
+        stream = engine.generate(_chat(engine, PROMPTS[4], max_tokens=500, ignore_eos=True))
+        await anext(stream)
+        await anext(stream)
+        assert engine.batch_load()[0] == 1
+        await stream.aclose()
+        for _ in range(200):
+            if engine.batch_load() == (0, 0):
+                break
+            await asyncio.sleep(0.05)
+        assert engine.batch_load() == (0, 0)
+
+    asyncio.run(asyncio.wait_for(main(), DEADLINE_S))
+    assert len(_generate(engine, _chat(engine, PROMPTS[5], max_tokens=2))) == 2  # still serving
+
+
+@pytest.mark.model
+def test_task_cancellation_frees_its_slot(engine) -> None:
+    started = threading.Event()
+
+    async def consume() -> None:
+        async for _ in engine.generate(_chat(engine, PROMPTS[6], max_tokens=500, ignore_eos=True)):
+            started.set()
+
+    async def main() -> None:
+        task = asyncio.create_task(consume())
+        while not started.is_set():
+            await asyncio.sleep(0.02)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        for _ in range(200):
+            if engine.batch_load() == (0, 0):
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"slot still held: {engine.batch_load()}")
+
+    asyncio.run(asyncio.wait_for(main(), DEADLINE_S))
+
+
+@pytest.mark.model
+def test_bad_requests_get_client_errors(engine) -> None:
+    from reference_server.errors import APIError
+
+    too_long = GenerationRequest(prompt_ids=[1] * 9000, max_tokens=4)
+    with pytest.raises(APIError) as excinfo:
+        _generate(engine, too_long)
+    assert excinfo.value.status == 400 and excinfo.value.code == "context_length_exceeded"
+    with pytest.raises(APIError):
+        _generate(engine, GenerationRequest(prompt_ids=[10**9], max_tokens=4))
+
+
+@pytest.mark.model
+def test_embeddings_are_unit_vectors_and_token_ids_match_text(engine) -> None:
+    text = "The quick brown fox jumps over the lazy dog."
+    ids = engine._embedder.tokenizer.encode(text, add_special_tokens=False)
+    vectors = asyncio.run(engine.embed([text, ids, "something else entirely"]))
+    assert engine.embedding_dimensions() == 384
+    assert [len(v) for v in vectors] == [384, 384, 384]
+    for vector in vectors:
+        assert math.sqrt(sum(x * x for x in vector)) == pytest.approx(1.0, abs=1e-5)
+    assert vectors[0] == pytest.approx(vectors[1], abs=1e-5)
+    assert sum(a * b for a, b in zip(vectors[0], vectors[2], strict=True)) < 0.9
+    assert engine.count_embedding_tokens([text, ids]) == 2 * len(ids)
