@@ -407,6 +407,8 @@ class _Server:
         call.deferred = True
         headers = {"x-request-id": _request_id(), "cache-control": "no-cache", "x-accel-buffering": "no"}
         headers = self.faults.headers(call.endpoint, headers)
+        if self.faults.batch_stream:
+            events = _held_back(events)
         return StreamingResponse(events, headers=headers, media_type="text/event-stream")
 
     def _frame(self, call: _Call, body: Json, chunk: Json, position: int) -> bytes | None:
@@ -589,6 +591,11 @@ def _router_error(request: Request, exc: HTTPException) -> APIError:
             headers=headers,
         )
     return APIError(exc.status_code, str(exc.detail), headers=headers)
+
+
+async def _held_back(frames: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """A stream that is not one: every frame held until the end, then sent in one write (a fault)."""
+    yield b"".join([frame async for frame in frames])
 
 
 def _internal_error() -> APIError:
