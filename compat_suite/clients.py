@@ -30,7 +30,7 @@ from typing import Any, Literal
 from ._paths import SUITES_DIR
 from ._redact import redact_text
 from .checks._clients import ClientUnavailable, node_modules_dirs, node_sdk_unavailable
-from .target import WRONG_KEY, RequestBudgetExhausted, Target
+from .target import WRONG_KEY, Target
 
 CallKind = Literal[
     "chat", "chat_stream", "completions", "completions_stream", "embeddings", "models", "model"
@@ -157,14 +157,6 @@ def standard_calls(
     if not target.missing("model") and target.model:
         calls.append(ClientCall("model", "model", {"model": target.model}))
     return calls
-
-
-def spend(target: Target, count: int) -> None:
-    """Count `count` requests against `--max-requests` (the SDKs send theirs outside `Target.request`)."""
-    with target._lock:  # the target's own lock: its counter is shared with concurrent scenarios
-        if target.max_requests is not None and target.sent + count > target.max_requests:
-            raise RequestBudgetExhausted(f"--max-requests {target.max_requests} reached")
-        target.sent += count
 
 
 # -- Python ------------------------------------------------------------------------------------------
@@ -334,7 +326,7 @@ def _python_sync(
 
 def run_python(target: Target, calls: list[ClientCall]) -> list[ClientRecord]:
     """Each call through the sync openai-python client, one fresh client per call."""
-    spend(target, len(calls))
+    target.reserve(len(calls))
     return [_python_call(target, call) for call in calls]
 
 
@@ -374,7 +366,7 @@ async def _python_async_call(target: Target, call: ClientCall) -> ClientRecord:
 
 def run_python_async(target: Target, calls: list[ClientCall]) -> list[ClientRecord]:
     """Each call through the async openai-python client, on an event loop of its own."""
-    spend(target, len(calls))
+    target.reserve(len(calls))
 
     async def all_calls() -> list[ClientRecord]:
         return [await _python_async_call(target, call) for call in calls]
@@ -402,7 +394,7 @@ def run_node(target: Target, calls: list[ClientCall]) -> list[ClientRecord]:
     why = node_sdk_unavailable()
     if why:
         raise ClientUnavailable(why)
-    spend(target, len(calls))
+    target.reserve(len(calls))
     job = {
         "base_url": target.base_url,
         "api_key": target.api_key or "sk-compat-suite-none",
@@ -503,7 +495,7 @@ def python_sdk_condition(
         return None
     call = ClientCall(f"{endpoint}-{condition}", "models" if endpoint == "models" else endpoint, body)  # type: ignore[arg-type]
     api_key = WRONG_KEY if condition == "bad-key" else None
-    spend(target, 1)
+    target.reserve(1)
 
     def invoke(client: Any) -> None:
         _send_condition(client, target.profile.endpoint_path(endpoint), endpoint, condition, body, padding)

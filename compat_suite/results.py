@@ -55,8 +55,8 @@ class Results:
 
     def record(self, outcome: Outcome, profile: Profile, test: str | None = None) -> FindingRecord:
         """Judge an outcome under the profile and keep it."""
-        verdict = profile.verdict(outcome.check.id, outcome.passed)
-        exp = profile.expectation(outcome.check.id)
+        verdict = profile.verdict(outcome.check.id, outcome.passed, outcome.endpoint)
+        exp = profile.expectation(outcome.check.id, outcome.endpoint)
         message = outcome.message
         if verdict == "drift" and exp is not None:
             message = (

@@ -83,6 +83,13 @@ class Target:
                 return f"no model given for {endpoint} ({option})"
         return None
 
+    def reserve(self, count: int) -> None:
+        """Count `count` requests against `--max-requests` before sending them (all or none)."""
+        with self._lock:  # shared by concurrent scenarios
+            if self.max_requests is not None and self.sent + count > self.max_requests:
+                raise RequestBudgetExhausted(f"--max-requests {self.max_requests} reached")
+            self.sent += count
+
     def require(self, endpoint: str) -> None:
         """Skip the calling test, with the reason, when `endpoint` cannot be tested here."""
         reason = self.missing(endpoint)
@@ -146,10 +153,7 @@ class Target:
         auth: bool | str = True,
         stream: bool = False,
     ) -> Exchange:
-        with self._lock:
-            if self.max_requests is not None and self.sent >= self.max_requests:
-                raise RequestBudgetExhausted(f"--max-requests {self.max_requests} reached")
-            self.sent += 1
+        self.reserve(1)
         body = _encode(json) if json is not None else (content or b"")
         req_headers = {**self.headers, **self.auth_headers(auth)}
         if json is not None:

@@ -25,7 +25,6 @@ from compat_suite.clients import (
     run_node,
     run_python,
     run_python_async,
-    spend,
     standard_calls,
 )
 from compat_suite.profiles import load_profile
@@ -126,7 +125,7 @@ def test_bad_key_condition_keeps_keys_out(scripted_server) -> None:
 
 def test_budget_counts_sdk_requests(scripted_server) -> None:
     target = _target(scripted_server.base_url, scripted_server.api_key, max_requests=3)
-    spend(target, 2)
+    target.reserve(2)
     with pytest.raises(RequestBudgetExhausted):
         run_python(target, standard_calls(target))
     assert target.sent == 2

@@ -441,6 +441,10 @@ def test_bad_requests_get_client_errors(engine) -> None:
     assert excinfo.value.status == 400 and excinfo.value.code == "context_length_exceeded"
     with pytest.raises(APIError):
         _generate(engine, GenerationRequest(prompt_ids=[10**9], max_tokens=4))
+    with pytest.raises(APIError):
+        engine.detokenize([1, -5])
+    with pytest.raises(APIError):
+        _generate(engine, GenerationRequest(prompt_ids=[1, 2], max_tokens=4, top_logprobs=99))
 
 
 @pytest.mark.model

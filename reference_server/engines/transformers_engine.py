@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import contextlib
 import importlib.util
 import math
 import os
@@ -93,6 +94,9 @@ def _byte_decoder() -> dict[str, int]:
 
 class TransformersEngine:
     """Implements `Engine` on real models with sampling, log-probabilities and step-level batching.
+
+    `model_name` and `embedding_model_name` are the public names the API reports; the weights are
+    always the packaged SmolLM2-135M-Instruct and all-MiniLM-L6-v2.
 
     Loading: the constructor loads both models before it returns (`status()` is then "ready"),
     unless `load=False`: then `status()` is "loading" until `await engine.load()` returns, which
@@ -185,7 +189,9 @@ class TransformersEngine:
 
     def detokenize(self, ids: Sequence[int]) -> str:
         """The text of `ids`, special tokens included (a round-trip of `tokenize` and `chat_prompt`)."""
-        return self._ready_vocab().tokenizer.decode(list(ids), skip_special_tokens=False)
+        vocab = self._ready_vocab()
+        _check_token_ids(ids, vocab)
+        return vocab.tokenizer.decode(list(ids), skip_special_tokens=False)
 
     def chat_prompt(self, messages: Sequence[ChatMessage]) -> list[int]:
         conversation = [{"role": m.role, "content": m.content} for m in messages]
@@ -217,8 +223,10 @@ class TransformersEngine:
         _validate(request, vocab)
         if self._batcher is None:
             raise RuntimeError(f"the chat model is not serving (status: {self._status})")
-        async for delta in self._batcher.stream(request):
-            yield delta
+        # Closed explicitly, so a consumer that stops frees its slot now, not when collected.
+        async with contextlib.aclosing(self._batcher.stream(request)) as deltas:
+            async for delta in deltas:
+                yield delta
 
     async def token_logprobs(self, ids: Sequence[int]) -> list[float | None]:
         """The model's log-probability of each token given the ones before it (None for the first),
@@ -319,15 +327,19 @@ def _validate(request: GenerationRequest, vocab: _Vocabulary) -> None:
             param="messages",
             code="context_length_exceeded",
         )
-    bad = [i for i in request.prompt_ids if not 0 <= int(i) < vocab.size]
-    if bad:
-        raise APIError(
-            400, f"token id {bad[0]} is outside the vocabulary (0..{vocab.size - 1})", param="prompt"
-        )
+    _check_token_ids(request.prompt_ids, vocab)
     if request.temperature < 0 or not 0 < request.top_p <= 1:
         raise APIError(400, "temperature must be >= 0 and top_p in (0, 1]", param="temperature")
     if request.top_logprobs is not None and not 0 <= request.top_logprobs <= MAX_TOP_LOGPROBS:
         raise APIError(400, f"top_logprobs must be between 0 and {MAX_TOP_LOGPROBS}", param="top_logprobs")
+
+
+def _check_token_ids(ids: Sequence[int], vocab: _Vocabulary) -> None:
+    bad = [i for i in ids if not 0 <= int(i) < vocab.size]
+    if bad:
+        raise APIError(
+            400, f"token id {bad[0]} is outside the vocabulary (0..{vocab.size - 1})", param="prompt"
+        )
 
 
 class _Vocabulary:
