@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ._paths import REPORTS_DIR, SUITES_DIR
+from .plugin import GOVERNANCE_KEY_OPTIONS
 
 # The suites `compat-suite run` runs (performance needs a budget and runs with `compat-suite load`).
 RUN_SUITES = ("conformance", "streaming", "errors", "clients", "governance")
@@ -69,6 +70,13 @@ def build_run_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-requests", type=int, help="cap on requests sent to the target")
     p.add_argument("--embedded-engine", choices=("transformers", "scripted"), default="transformers")
     p.add_argument("--embedded-fault", action="append", default=[], metavar="ID")
+    p.add_argument("--embedded-persona", metavar="NAME", help="the embedded server stands in for a provider")
+    governance = p.add_argument_group("governance", "keys in the states the governance rows need")
+    governance.add_argument("--admin-key", help="the target's admin key (a reference server's /admin API)")
+    governance.add_argument("--admin-url", help="where /admin lives (default: the base URL's origin)")
+    for state, help_text in GOVERNANCE_KEY_OPTIONS.items():
+        governance.add_argument(f"--{state}", metavar="KEY", help=help_text)
+    governance.add_argument("--loading-model", metavar="NAME", help="a model that is cold starting")
     p.add_argument("--suite", action="append", choices=RUN_SUITES, help="run only these suites (repeatable)")
     p.add_argument("-k", dest="keyword", help="pytest -k expression")
     p.add_argument("-q", "--quiet", action="store_true")
@@ -91,7 +99,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     suites = [SUITES_DIR / name for name in (args.suite or RUN_SUITES) if (SUITES_DIR / name).is_dir()]
     pytest_args = [*map(str, suites), "-p", "no:cacheprovider", "--profile", args.profile]
     pytest_args += ["--report-dir", str(run_dir), "--timeout", str(args.timeout)]
-    for flag in ("base_url", "api_key", "model", "embedding_model", "max_requests"):
+    passed_through = (
+        "base_url",
+        "api_key",
+        "model",
+        "embedding_model",
+        "max_requests",
+        "admin_key",
+        "admin_url",
+    )
+    passed_through += ("loading_model", *(state.replace("-", "_") for state in GOVERNANCE_KEY_OPTIONS))
+    for flag in passed_through:
         value = getattr(args, flag)
         if value is not None:
             pytest_args += ["--" + flag.replace("_", "-"), str(value)]
@@ -99,6 +117,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         pytest_args += ["--header", header]
     if not args.base_url:
         pytest_args += ["--embedded-engine", args.embedded_engine]
+        if args.embedded_persona:
+            pytest_args += ["--embedded-persona", args.embedded_persona]
         for fault_id in args.embedded_fault:
             pytest_args += ["--embedded-fault", fault_id]
     if args.keyword:

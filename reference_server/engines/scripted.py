@@ -16,7 +16,7 @@ import re
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 
-from .base import ChatMessage, GenerationRequest, ModelStatus, TokenDelta, TokenLogprob
+from .base import ChatMessage, FinishReason, GenerationRequest, ModelStatus, TokenDelta, TokenLogprob
 
 _WORDS = (
     "the a of and to in is it that for on with as was at by be this are from or an which not "
@@ -30,6 +30,7 @@ _BYTE_BASE = 0
 _SPECIAL_BASE = 256
 _WORD_BASE = _SPECIAL_BASE + len(_SPECIAL)
 EOS_ID = _SPECIAL_BASE + 1  # <|im_end|>
+_MIN_TEMPERATURE = 1e-4  # below this, sampling is greedy in all but name; keeps the arithmetic finite
 _PIECE = re.compile(r"<\|im_start\|>|<\|im_end\|>|\n| ?[A-Za-z]+| ?[^A-Za-z\s]|[ \t]+")
 
 
@@ -112,20 +113,17 @@ class ScriptedEngine:
             else:
                 await asyncio.sleep(0)
             if json_parts is not None:
-                word_budget = max(0, request.max_tokens - produced - len(json_parts[1]))
-                if produced == 0:
-                    for k, piece in enumerate(json_parts[0]):
-                        last = k == len(json_parts[0]) - 1 and request.max_tokens <= len(json_parts[0])
-                        yield self._delta_for_piece(piece, "length" if last else None)
-                        produced += 1
-                        if produced >= request.max_tokens:
-                            return
+                opening, closing = json_parts
+                if produced < len(opening):  # the frame's opening, one piece per token
+                    produced += 1
+                    yield self._delta_for_piece(opening[produced - 1], _length_at(produced, request))
                     continue
-                if word_budget == 0 or produced - len(json_parts[0]) >= natural:
-                    closers = json_parts[1]
-                    for k, piece in enumerate(closers):
-                        last = k == len(closers) - 1
-                        yield self._delta_for_piece(piece, "stop" if last else None)
+                room = request.max_tokens - produced
+                if produced - len(opening) >= natural or room <= len(closing):
+                    for k, piece in enumerate(closing[:room]):
+                        produced += 1
+                        done = k == len(closing) - 1
+                        yield self._delta_for_piece(piece, "stop" if done else _length_at(produced, request))
                     return
             elif produced >= natural and not request.ignore_eos:
                 yield TokenDelta(token_id=EOS_ID, text="", logprob=0.0, finish_reason="stop")
@@ -143,6 +141,7 @@ class ScriptedEngine:
             )
 
     def _json_frame(self, request: GenerationRequest) -> tuple[list[str], list[str]]:
+        """The pieces a JSON answer opens and closes with; the words between are sampled."""
         return (["{", '"', "answer", '"', ":", " ", '"'], ['"', "}"])
 
     def _delta_for_piece(self, piece: str, finish: str | None) -> TokenDelta:
@@ -168,10 +167,12 @@ class ScriptedEngine:
         temperature = request.temperature
         if temperature <= 0:
             best = max(range(len(logits)), key=lambda k: (logits[k], -k))
-            probs = _softmax(logits, 1.0)
+            logprobs = _log_softmax(logits, 1.0)
+            probs = [math.exp(lp) for lp in logprobs]
             choice = best
         else:
-            probs = _softmax(logits, temperature)
+            logprobs = _log_softmax(logits, max(temperature, _MIN_TEMPERATURE))
+            probs = [math.exp(lp) for lp in logprobs]
             order = sorted(range(len(probs)), key=lambda k: -probs[k])
             kept, mass = [], 0.0
             for k in order:
@@ -189,14 +190,12 @@ class ScriptedEngine:
                     break
         top: list[TokenLogprob] = []
         if request.top_logprobs:
-            order = sorted(range(len(probs)), key=lambda k: -probs[k])[: request.top_logprobs]
+            order = sorted(range(len(logprobs)), key=lambda k: -logprobs[k])[: request.top_logprobs]
             top = [
-                TokenLogprob(
-                    self._vocab[offset + k], math.log(probs[k]), list(self._vocab[offset + k].encode())
-                )
+                TokenLogprob(self._vocab[offset + k], logprobs[k], list(self._vocab[offset + k].encode()))
                 for k in order
             ]
-        return offset + choice, math.log(probs[choice]), top
+        return offset + choice, logprobs[choice], top
 
     # -- embeddings --------------------------------------------------------------------------
     def embedding_dimensions(self) -> int:
@@ -222,9 +221,13 @@ class ScriptedEngine:
         return None
 
 
-def _softmax(logits: list[float], temperature: float) -> list[float]:
+def _length_at(produced: int, request: GenerationRequest) -> FinishReason | None:
+    return "length" if produced >= request.max_tokens else None
+
+
+def _log_softmax(logits: list[float], temperature: float) -> list[float]:
+    """Log-probabilities, computed in log space so a tiny temperature cannot underflow to log(0)."""
     scaled = [x / temperature for x in logits]
     peak = max(scaled)
-    exps = [math.exp(x - peak) for x in scaled]
-    total = sum(exps)
-    return [e / total for e in exps]
+    log_total = peak + math.log(sum(math.exp(x - peak) for x in scaled))
+    return [x - log_total for x in scaled]
