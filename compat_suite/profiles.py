@@ -69,7 +69,9 @@ CONDITIONS: tuple[str, ...] = tuple(DEFAULT_STATUSES)
 
 _CITE = re.compile(r'^(?P<file>[A-Za-z0-9_./-]+):(?P<line>[1-9][0-9]*) "(?P<quote>.+)"$')
 _LINES = re.compile(r"^(?P<file>[A-Za-z0-9_./-]+):(?P<start>[1-9][0-9]*)-(?P<end>[1-9][0-9]*)$")
-_AUTH_CHECKS = ("errors.status.no-key", "errors.status.bad-key")
+# Conditions about the API key itself: they do not arise on an endpoint that needs no key.
+_KEY_CONDITIONS = ("no-key", "bad-key", "revoked-key")
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml where built in: faster, as safe
 
 
 class ProfileError(ValueError):
@@ -271,32 +273,37 @@ class Profile:
         return tuple(re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", self.base_path))
 
     # -- expectations ----------------------------------------------------------------------------
-    def expectation(self, check_id: str, endpoint: str | None = None) -> Expectation | None:
+    def expectation(
+        self, check_id: str, endpoint: str | None = None, *, error_response: bool = False
+    ) -> Expectation | None:
         """What the profile says `check_id` (on `endpoint`) should find instead of OpenAI's behaviour.
 
         An explicit entry first; then what follows from the profile's other data: a check on an
-        endpoint the provider does not offer, an error condition that does not apply, and an auth
-        check on an endpoint that needs no auth are not applicable.
+        endpoint the provider does not offer, an error condition that does not apply, and a key
+        condition on an endpoint that needs no key are not applicable. Explicit entries describe
+        successful answers: on an error answer (`error_response`, the error matrix) only those of
+        `errors.*` checks apply.
         """
         explicit = self.expectations.get(check_id)
         if explicit is not None and explicit.applies_to(endpoint):
-            return explicit
+            if not error_response or check_id.startswith("errors."):
+                return explicit
         if endpoint is not None and endpoint in self.absent_endpoints:
             absence = self.absent_endpoints[endpoint]
             return Expectation(check_id, "not-applicable", reason=absence.reason, cite=absence.cite)
         if check_id.startswith("errors.status."):
-            rule = self.error_matrix.get(check_id.removeprefix("errors.status."))
-            if rule is not None and rule.basis == "not-applicable":
-                return Expectation(check_id, "not-applicable", reason=rule.reason, cite=rule.cite)
-        if check_id in _AUTH_CHECKS and endpoint is not None and not self.requires_auth(endpoint):
-            spec = self.endpoint_specs[endpoint]
-            reason = f"{endpoint} needs no API key on this provider"
-            return Expectation(check_id, "not-applicable", reason=reason, cite=spec.cite)
+            condition = check_id.removeprefix("errors.status.")
+            if condition in DEFAULT_STATUSES:
+                rule = self.status_rule(condition, endpoint)
+                if rule.basis == "not-applicable":
+                    return Expectation(check_id, "not-applicable", reason=rule.reason, cite=rule.cite)
         return None
 
-    def verdict(self, check_id: str, passed: bool, endpoint: str | None = None) -> Verdict:
+    def verdict(
+        self, check_id: str, passed: bool, endpoint: str | None = None, *, error_response: bool = False
+    ) -> Verdict:
         """How a check's outcome counts under this profile (`drift`: a documented deviation did not happen)."""
-        exp = self.expectation(check_id, endpoint)
+        exp = self.expectation(check_id, endpoint, error_response=error_response)
         if exp is None:
             return "pass" if passed else "fail"
         if exp.expected == "not-applicable":
@@ -304,21 +311,25 @@ class Profile:
         return "drift" if passed else "deviation"
 
     # -- statuses --------------------------------------------------------------------------------
-    def status_rule(self, condition: str) -> StatusRule:
-        """The rule for one error-matrix condition (OpenAI's default where the profile is silent)."""
+    def status_rule(self, condition: str, endpoint: str | None = None) -> StatusRule:
+        """The rule for one error-matrix condition (on `endpoint`); OpenAI's where the profile is silent."""
         if condition not in DEFAULT_STATUSES:
             raise KeyError(f"unknown error-matrix condition {condition!r} (known: {', '.join(CONDITIONS)})")
+        if condition in _KEY_CONDITIONS and endpoint is not None and not self.requires_auth(endpoint):
+            spec = self.endpoint_specs[endpoint]
+            reason = f"{endpoint} needs no API key on this provider"
+            return StatusRule(condition, None, "not-applicable", cite=spec.cite, reason=reason)
         rule = self.error_matrix.get(condition)
         if rule is not None and rule.basis != "undocumented":
             return rule
         note = rule.note if rule is not None else None
         return StatusRule(condition, DEFAULT_STATUSES[condition], "undocumented", note=note)
 
-    def expected_status(self, condition: str) -> int | None:
-        """The status `condition` should get here; None where the condition does not apply."""
+    def expected_status(self, condition: str, endpoint: str | None = None) -> int | None:
+        """The status `condition` should get (on `endpoint`); None where the condition does not apply."""
         if condition not in DEFAULT_STATUSES:
             return None
-        return self.status_rule(condition).status
+        return self.status_rule(condition, endpoint).status
 
     def status_deviations(self) -> dict[str, StatusRule]:
         """Conditions whose documented (or inferred) status differs from OpenAI's."""
@@ -361,7 +372,7 @@ def load_profile(name_or_path: str) -> Profile:
     if not path.is_file():
         raise ProfileError(f"no profile {name_or_path!r} (available: {', '.join(available_profiles())})")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         raise ProfileError(f"{path.name}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):

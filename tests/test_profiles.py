@@ -338,6 +338,10 @@ def test_expected_status_rules(profiles: dict[str, Profile]) -> None:
     assert karta.expected_status("invalid-param") == 422  # inferred from its status list
     assert karta.status_rule("invalid-param").basis == "inferred"
     assert inferbase.expected_status("revoked-key") == 403
+    assert inferbase.expected_status("no-key", "chat") == 401
+    assert inferbase.expected_status("no-key", "models") is None  # models needs no key
+    assert inferbase.status_rule("revoked-key", "health").basis == "not-applicable"
+    assert inferbase.status_rule("no-key", "health").cite == inferbase.endpoint("health").cite
     assert inferbase.expected_status("teapot") is None
     with pytest.raises(KeyError, match="unknown error-matrix condition"):
         inferbase.status_rule("teapot")
@@ -450,6 +454,10 @@ def test_verdict_logic(profiles: dict[str, Profile]) -> None:
     assert inferbase.verdict("errors.status.no-key", False, endpoint="models") == "not-applicable"
     assert inferbase.verdict("errors.status.no-key", False, endpoint="chat") == "fail"
     assert profiles["carpathian"].verdict("errors.status.unknown-model", False) == "not-applicable"
+    # shape deviations describe successful answers, not the error matrix's
+    assert karta.verdict("clients.python-sdk.parse", True, "chat") == "drift"
+    assert karta.verdict("clients.python-sdk.parse", True, "chat", error_response=True) == "pass"
+    assert karta.verdict("clients.python-sdk.parse", False, "chat", error_response=True) == "fail"
     exp = inferbase.expectation("errors.status.no-key", "health")
     assert isinstance(exp, Expectation) and exp.cite and "needs no API key" in (exp.reason or "")
 

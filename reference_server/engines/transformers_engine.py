@@ -52,6 +52,7 @@ DEFAULT_EMBEDDING_MODEL_NAME = "all-MiniLM-L6-v2"
 MAX_TOP_LOGPROBS = 20  # OpenAI's documented maximum
 _JSON_CANDIDATES = (64, 1024, None)  # candidate counts tried in turn by json_mode (None: all)
 _GGUF_SUFFIX = ".gguf"
+_GREEDY_BELOW = 1e-5  # temperatures this small are the argmax; dividing by them overflows
 
 
 def _package_dir(module: str) -> Path:
@@ -211,8 +212,11 @@ class TransformersEngine:
 
         Sampling: logits minus the OpenAI penalties over the tokens generated so far
         (`frequency_penalty * count + presence_penalty * (count > 0)`), divided by the temperature
-        (temperature 0 picks the argmax), then top-p; with `seed` each request draws from its own
-        `torch.Generator`, so the same request gives the same tokens.
+        (below 1e-5, 0 included, the argmax is taken: dividing would overflow), then top-p; with
+        `seed` each request draws from its own `torch.Generator`, so the same request gives the
+        same tokens. The end-of-sequence token ends with "stop" unless `ignore_eos`, which masks it.
+        json_mode draws only tokens that keep the text a JSON-object prefix and ends with "stop"
+        on the token that closes the object.
 
         Log-probabilities are `log_softmax` of the penalised, temperature-scaled logits (scale 1 for
         greedy): the distribution top-p truncates and the token is drawn from; top-p truncation
@@ -332,6 +336,10 @@ def _validate(request: GenerationRequest, vocab: _Vocabulary) -> None:
         raise APIError(400, "temperature must be >= 0 and top_p in (0, 1]", param="temperature")
     if request.top_logprobs is not None and not 0 <= request.top_logprobs <= MAX_TOP_LOGPROBS:
         raise APIError(400, f"top_logprobs must be between 0 and {MAX_TOP_LOGPROBS}", param="top_logprobs")
+
+
+def _is_greedy(request: GenerationRequest) -> bool:
+    return request.temperature < _GREEDY_BELOW
 
 
 def _check_token_ids(ids: Sequence[int], vocab: _Vocabulary) -> None:
@@ -510,7 +518,7 @@ class _CausalBatch:
             counts = torch.tensor(list(seq.counts.values()), dtype=scores.dtype, device=scores.device)
             scores = scores.clone()
             scores[ids] -= request.frequency_penalty * counts + request.presence_penalty
-        if request.temperature > 0:
+        if not _is_greedy(request):
             scores = scores / request.temperature
         logprobs = torch.log_softmax(scores, dim=-1)
         if seq.json is not None:
@@ -525,7 +533,7 @@ class _CausalBatch:
 
     def _draw(self, seq: _Sequence, logprobs: torch.Tensor) -> int:
         """Argmax for temperature 0, else a top-p draw from `logprobs` with the sequence's generator."""
-        if seq.request.temperature <= 0:
+        if _is_greedy(seq.request):
             return int(torch.argmax(logprobs))
         probs = logprobs.exp()
         if seq.request.top_p < 1:
