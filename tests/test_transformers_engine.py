@@ -309,6 +309,14 @@ def test_top_p_and_penalties_change_sampling(engine) -> None:
     assert max(_counts(penalised).values()) < max(_counts(plain).values())
 
 
+@pytest.mark.model
+def test_top_p_below_float32_range_keeps_the_most_likely_token(engine) -> None:
+    # Found by the property suite: 3.6e-281 is 0.0 in float32, which emptied the nucleus (a 500).
+    tiny = _chat(engine, PROMPTS[2], temperature=1.3, top_p=3.6e-281, seed=5, max_tokens=4)
+    greedy = _chat(engine, PROMPTS[2], max_tokens=4)
+    assert [d.token_id for d in _generate(engine, tiny)] == [d.token_id for d in _generate(engine, greedy)]
+
+
 def _counts(deltas: Sequence[TokenDelta]) -> dict[int, int]:
     counts: dict[int, int] = {}
     for d in deltas:

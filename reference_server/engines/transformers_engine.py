@@ -538,9 +538,10 @@ class _CausalBatch:
         probs = logprobs.exp()
         if seq.request.top_p < 1:
             sorted_probs, order = torch.sort(probs, descending=True)
-            outside = (
-                sorted_probs.cumsum(0) - sorted_probs >= seq.request.top_p
-            )  # mass before it already enough
+            # A token is outside the nucleus when the mass before it already reaches top_p. The most
+            # likely token always stays: a top_p below float32's range would otherwise empty it.
+            outside = sorted_probs.cumsum(0) - sorted_probs >= seq.request.top_p
+            outside[0] = False
             sorted_probs[outside] = 0.0
             probs = torch.zeros_like(probs).scatter_(0, order, sorted_probs)
         return int(torch.multinomial(probs, 1, generator=seq.generator))
