@@ -193,17 +193,36 @@ class Verifier:
         self.node_id = node_id
 
     def __call__(
-        self, check_ids: str | Sequence[str], *exchanges: Any, endpoint: str | None = None, **ctx: Any
+        self,
+        check_ids: str | Sequence[str],
+        *exchanges: Any,
+        endpoint: str | None = None,
+        error_response: bool = False,
+        **ctx: Any,
     ):
+        """Run `check_ids` on `exchanges`; `error_response`: they judge an error answer (only the
+        profile's `errors.*` entries apply there)."""
         ids = [check_ids] if isinstance(check_ids, str) else list(check_ids)
+        request = request_body(exchanges[0]) if exchanges else None
         failed = []
         for check_id in ids:
             outcome = checks.run(check_id, *exchanges, endpoint=endpoint, **ctx)
-            record = self.results.record(outcome, self.target.profile, self.node_id)
+            record = self.results.record(
+                outcome, self.target.profile, self.node_id, error_response=error_response, request=request
+            )
             if record.verdict in ("fail", "drift"):
                 failed.append(f"{check_id}: {record.message}")
         if failed:
             pytest.fail("\n".join(failed), pytrace=False)
+
+
+def request_body(exchange: Any) -> Any:
+    """The JSON request body an exchange sent ({} for none or not JSON), for the profile's `when`."""
+    recorded = getattr(exchange, "request", None)
+    if recorded is None:
+        return None  # not an exchange: the situation is not known
+    body = recorded.json
+    return body if isinstance(body, dict) else {}
 
 
 @pytest.fixture

@@ -120,11 +120,30 @@ class Expectation:
     cite: str | None = None
     endpoints: tuple[str, ...] = ()  # empty: every endpoint the check runs on
     note: str | None = None
+    # The situation the doc describes, as request-body fields (dotted paths) and their values;
+    # empty: every request.
+    when_request: tuple[tuple[str, Any], ...] = ()
 
-    def applies_to(self, endpoint: str | None) -> bool:
-        if not self.endpoints:
+    def applies_to(self, endpoint: str | None, request: Any = None) -> bool:
+        """Whether the entry covers `endpoint` and the request body `request` (None: not known, so
+        a request condition is taken to hold)."""
+        if self.endpoints and (endpoint is None or endpoint not in self.endpoints):
+            return False
+        if not self.when_request or request is None:
             return True
-        return endpoint is not None and endpoint in self.endpoints
+        return all(_field_at(request, path) == value for path, value in self.when_request)
+
+
+_MISSING = object()
+
+
+def _field_at(body: Any, path: str) -> Any:
+    """The value at a dotted path of a JSON body, or a sentinel equal to nothing when it is absent."""
+    for part in path.split("."):
+        if not isinstance(body, dict) or part not in body:
+            return _MISSING
+        body = body[part]
+    return body
 
 
 @dataclass(frozen=True)
@@ -274,18 +293,24 @@ class Profile:
 
     # -- expectations ----------------------------------------------------------------------------
     def expectation(
-        self, check_id: str, endpoint: str | None = None, *, error_response: bool = False
+        self,
+        check_id: str,
+        endpoint: str | None = None,
+        *,
+        error_response: bool = False,
+        request: Any = None,
     ) -> Expectation | None:
         """What the profile says `check_id` (on `endpoint`) should find instead of OpenAI's behaviour.
 
-        An explicit entry first; then what follows from the profile's other data: a check on an
-        endpoint the provider does not offer, an error condition that does not apply, and a key
+        An explicit entry first, where it covers the endpoint and the request body `request` (its
+        `when` situation; None: not known); then what follows from the profile's other data: a check
+        on an endpoint the provider does not offer, an error condition that does not apply, and a key
         condition on an endpoint that needs no key are not applicable. Explicit entries describe
         successful answers: on an error answer (`error_response`, the error matrix) only those of
         `errors.*` checks apply.
         """
         explicit = self.expectations.get(check_id)
-        if explicit is not None and explicit.applies_to(endpoint):
+        if explicit is not None and explicit.applies_to(endpoint, request):
             if not error_response or check_id.startswith("errors."):
                 return explicit
         if endpoint is not None and endpoint in self.absent_endpoints:
@@ -300,10 +325,16 @@ class Profile:
         return None
 
     def verdict(
-        self, check_id: str, passed: bool, endpoint: str | None = None, *, error_response: bool = False
+        self,
+        check_id: str,
+        passed: bool,
+        endpoint: str | None = None,
+        *,
+        error_response: bool = False,
+        request: Any = None,
     ) -> Verdict:
         """How a check's outcome counts under this profile (`drift`: a documented deviation did not happen)."""
-        exp = self.expectation(check_id, endpoint, error_response=error_response)
+        exp = self.expectation(check_id, endpoint, error_response=error_response, request=request)
         if exp is None:
             return "pass" if passed else "fail"
         if exp.expected == "not-applicable":
@@ -450,6 +481,7 @@ def _build(path: Path, data: dict[str, Any]) -> Profile:
                 cite=entry.get("cite"),
                 endpoints=tuple(entry.get("endpoints") or ()),
                 note=entry.get("note"),
+                when_request=tuple(((entry.get("when") or {}).get("request") or {}).items()),
             )
             for check_id, entry in (data.get("expectations") or {}).items()
         },

@@ -53,10 +53,24 @@ class Results:
     secrets: tuple[str, ...] = field(default=(), repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def record(self, outcome: Outcome, profile: Profile, test: str | None = None) -> FindingRecord:
-        """Judge an outcome under the profile and keep it."""
-        verdict = profile.verdict(outcome.check.id, outcome.passed, outcome.endpoint)
-        exp = profile.expectation(outcome.check.id, outcome.endpoint)
+    def record(
+        self,
+        outcome: Outcome,
+        profile: Profile,
+        test: str | None = None,
+        *,
+        error_response: bool = False,
+        request: Any = None,
+    ) -> FindingRecord:
+        """Judge an outcome under the profile and keep it.
+
+        `error_response`: the check judged an error answer (the error matrix), where only the
+        profile's `errors.*` entries apply. `request`: the request body the check judged, for
+        entries scoped to a situation (`when`); None where it is not known.
+        """
+        judged = {"error_response": error_response, "request": request}
+        verdict = profile.verdict(outcome.check.id, outcome.passed, outcome.endpoint, **judged)
+        exp = profile.expectation(outcome.check.id, outcome.endpoint, **judged)
         message = outcome.message
         if verdict == "drift" and exp is not None:
             message = (

@@ -180,7 +180,8 @@ class _Server:
 
     def error_response(self, exc: APIError, endpoint: str) -> Response:
         status, envelope = self.faults.error(exc.status, exc.envelope())
-        return self.json_response(endpoint, envelope, status, dict(exc.headers))
+        headers = self.faults.error_headers(status, envelope, dict(exc.headers))
+        return self.json_response(endpoint, envelope, status, headers)
 
     # -- request parsing ------------------------------------------------------------------------
     async def read_json(self, request: Request, endpoint: str) -> Json:
@@ -558,7 +559,11 @@ def create_app(
     ]
     gateway_routes = getattr(gateway, "routes", None)
     if gateway_routes is not None:
-        routes += gateway_routes()  # keys, credits, usage, traces, /admin
+        # keys, credits, usage, traces, /admin; the management answers pass through the fault set
+        # (read per request, so a swapped set applies), as the API's own answers do.
+        routes += gateway_routes(
+            shape=lambda endpoint, payload, body: server.faults.response(endpoint, payload, body)
+        )
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

@@ -11,6 +11,7 @@ fault-to-check table. A fault is data plus small hooks; the app calls the hooks 
 - `terminator()`                the bytes that end a stream (normally `data: [DONE]\n\n`)
 - `headers(endpoint, headers)`  rewrite response headers (a mutable dict)
 - `error(status, envelope)`     rewrite an error response: returns (status, envelope)
+- `error_headers(status, envelope, headers)`  rewrite an error response's headers (a mutable dict)
 - `batch_stream`                a flag: send a stream's frames and terminator in one write at the end
 """
 
@@ -42,6 +43,7 @@ class Fault:
     terminator: Callable[[], bytes] | None = None
     headers: Callable[[str, dict[str, str]], None] | None = None
     error: Callable[[int, Json], tuple[int, Json]] | None = None
+    error_headers: Callable[[int, Json, dict[str, str]], None] | None = None
     batch_stream: bool = False  # streaming that silently is not: every frame held back, sent at once
 
 
@@ -119,6 +121,12 @@ class FaultSet:
             if f.error:
                 status, envelope = f.error(status, envelope)
         return status, envelope
+
+    def error_headers(self, status: int, envelope: Json, headers: dict[str, str]) -> dict[str, str]:
+        for f in self.faults:
+            if f.error_headers:
+                f.error_headers(status, envelope, headers)
+        return headers
 
 
 def catalog() -> dict[str, Fault]:

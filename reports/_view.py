@@ -203,6 +203,7 @@ class ErrorRow:
     sdk_exception: str
     verdict: str
     status_ok: bool
+    cite: str = ""  # where the provider documents the expected status (empty: OpenAI's default)
 
 
 def error_matrix(run: Run) -> list[ErrorRow]:
@@ -223,6 +224,7 @@ def error_matrix(run: Run) -> list[ErrorRow]:
                 sdk_exception=printable(str(row.get("sdk_exception") or "–"), 200),
                 verdict=str(row.get("verdict", "")),
                 status_ok=status == expected,
+                cite=printable(str(row.get("cite") or ""), 4000),
             )
         )
     return out

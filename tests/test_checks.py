@@ -18,6 +18,7 @@ import pytest
 from compat_suite.checks import Finding, registry, run
 from compat_suite.checks._clients import node_sdk_unavailable
 from compat_suite.exchange import Exchange, RecordedRequest, StreamExchange
+from compat_suite.profiles import ENDPOINTS as PROFILE_ENDPOINTS
 from compat_suite.sse import SSEReader
 from reference_server.faults import FaultSet
 
@@ -122,6 +123,13 @@ def faulty(fault_id: str, endpoint: str, payload: Json, request: Json) -> Json:
 def faulty_error(fault_id: str, status: int, payload: Json) -> Exchange:
     new_status, envelope = FaultSet([fault_id]).error(status, copy.deepcopy(payload))
     return err(new_status, envelope)
+
+
+def faulty_error_headers(fault_id: str, status: int, payload: Json, headers: dict[str, str]) -> Exchange:
+    """An error answer whose headers went through the fault's error-headers hook."""
+    new_status, envelope = FaultSet([fault_id]).error(status, copy.deepcopy(payload))
+    shaped = FaultSet([fault_id]).error_headers(new_status, envelope, dict(headers))
+    return err(new_status, envelope, headers=shaped)
 
 
 def with_(base: Json, **changes: Any) -> Json:
@@ -275,6 +283,39 @@ JSON_REQ = {**CHAT_REQ, "response_format": {"type": "json_object"}}
 SEED_REQ = {**CHAT_REQ, "seed": 7, "temperature": 1.0}
 SEED_COMP_REQ = {**COMP_REQ, "seed": 7, "temperature": 1.0}
 ECHO_REQ = {**COMP_REQ, "echo": True}
+
+# governance: the gateway's management answers and refusals
+HEALTH: Json = {"model": "m", "status": "ready"}
+LOADING: Json = {"model": "m", "status": "loading"}
+RAW_KEY = "inf_new_raw_key_0123456789"
+NEW_KEY: Json = {"id": "key_1", "object": "api_key", "prefix": "inf_new", "key": RAW_KEY}
+KEY_LIST: Json = {
+    "object": "list",
+    "data": [{"id": "key_0", "prefix": "inf_old"}, {"id": "key_1", "prefix": "inf_new"}],
+}
+KEY_REQ: Json = {"name": "ci"}
+REVOKED_KEY: Json = {"id": "key_1", "revoked": True}
+BALANCE: Json = {"object": "credit_balance", "balance_micros": 1_000_000, "balance": 1.0}
+SPENT: Json = {"object": "credit_balance", "balance_micros": 999_993, "balance": 0.999993}
+TRANSACTIONS: Json = {
+    "object": "list",
+    "data": [{"id": 1, "amount_micros": 1_000_000}, {"id": 2, "amount_micros": -7}],
+}
+USAGE_LOG: Json = {
+    "object": "list",
+    "data": [{"request_id": "req_1", "prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7,
+              "cost_micros": 7, "latency_ms": 12.5}],
+}  # fmt: skip
+
+
+def envelope(code: str, message: str = "refused") -> Json:
+    return {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}}
+
+
+JSON_CT = {"content-type": "application/json"}
+COLD_HEADERS = {**JSON_CT, "retry-after": "5"}
+RATE_HEADERS = {**JSON_CT, "retry-after": "30", "x-ratelimit-limit-requests": "2",
+                "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "30s"}  # fmt: skip
 
 CASES: dict[str, tuple[Case, Case]] = {
     # chat
@@ -576,6 +617,93 @@ CASES: dict[str, tuple[Case, Case]] = {
         lazy(stream),
         lazy(lambda: stream(faults=("clients-node-broken-json-event",))),
     ),
+    # governance
+    "governance.health.schema": (
+        one(exchange("health", None, HEALTH)),
+        lazy(lambda: exchange("health", None, faulty("governance-health-no-model", "health", HEALTH, {}))),
+    ),
+    "governance.health.loading": (
+        one(exchange("health", None, LOADING)),
+        lazy(
+            lambda: exchange("health", None, faulty("governance-health-always-ready", "health", LOADING, {}))
+        ),
+    ),
+    "governance.cold-start.retry-after": (
+        one(err(502, envelope("model_loading"), headers=COLD_HEADERS)),
+        lazy(
+            lambda: faulty_error_headers(
+                "governance-cold-start-no-retry-after", 502, envelope("model_loading"), COLD_HEADERS
+            )
+        ),
+    ),
+    "governance.keys.create": (
+        one(exchange("keys", KEY_REQ, NEW_KEY, status=201), chat(), key_prefix="inf_"),
+        lazy(
+            lambda: (
+                exchange(
+                    "keys",
+                    KEY_REQ,
+                    faulty("governance-keys-no-raw-key", "keys", NEW_KEY, KEY_REQ),
+                    status=201,
+                ),
+                err(401, envelope("invalid_api_key")),
+            ),
+            key_prefix="inf_",
+        ),
+    ),
+    "governance.keys.list": (
+        one(exchange("keys", None, KEY_LIST), key_id="key_1", raw_key=RAW_KEY),
+        lazy(
+            lambda: exchange("keys", None, faulty("governance-keys-list-empty", "keys", KEY_LIST, {})),
+            key_id="key_1",
+            raw_key=RAW_KEY,
+        ),
+    ),
+    "governance.keys.revoke": (
+        one(exchange("key", None, REVOKED_KEY), err(403, envelope("api_key_revoked")), expected_status=403),
+        lazy(
+            lambda: (
+                exchange("key", None, REVOKED_KEY),
+                faulty_error("governance-keys-revoked-still-served", 403, envelope("api_key_revoked")),
+            ),
+            expected_status=403,
+        ),
+    ),
+    "governance.credits.debited": (
+        one(exchange("credits", None, BALANCE), exchange("credits", None, SPENT)),
+        lazy(
+            lambda: tuple(
+                exchange("credits", None, faulty("governance-credits-never-debited", "credits", b, {}))
+                for b in (BALANCE, SPENT)
+            )
+        ),
+    ),
+    "governance.credits.transactions": (
+        one(exchange("credit_transactions", None, TRANSACTIONS)),
+        lazy(
+            lambda: exchange(
+                "credit_transactions",
+                None,
+                faulty("governance-credits-no-debits-listed", "credit_transactions", TRANSACTIONS, {}),
+            )
+        ),
+    ),
+    "governance.usage.logged": (
+        one(exchange("usage", None, USAGE_LOG), request_id="req_1", total_tokens=7),
+        lazy(
+            lambda: exchange("usage", None, faulty("governance-usage-no-latency", "usage", USAGE_LOG, {})),
+            request_id="req_1",
+            total_tokens=7,
+        ),
+    ),
+    "governance.rate-limit.headers": (
+        one(err(429, envelope("rate_limit_exceeded"), headers=RATE_HEADERS)),
+        lazy(
+            lambda: faulty_error_headers(
+                "governance-rate-limit-no-headers", 429, envelope("rate_limit_exceeded"), RATE_HEADERS
+            )
+        ),
+    ),
     # transport
     "transport.complete": (
         one(exchange("models", None, MODELS)),
@@ -665,10 +793,14 @@ def test_checks_do_not_crash_on_hostile_bodies(body: bytes) -> None:
             "completions.seed.determinism",
             "embeddings.base64.equals-float",
             "stream.text.matches-unary",
+            "governance.keys.create",
+            "governance.keys.revoke",
+            "governance.credits.debited",
         ):
             args = (*args, ex)
         ctx = {"model": "m"} if check_id == "models.list.contains-model" else {}
         ctx = {"param": "n"} if check_id == "errors.param.named" else ctx
+        ctx = {"key_id": "key_1", "raw_key": RAW_KEY} if check_id == "governance.keys.list" else ctx
         try:
             run(check_id, *args, endpoint=endpoint, **ctx)
         except Finding:  # pragma: no cover - run() turns findings into outcomes
@@ -699,7 +831,7 @@ def test_completions_batch_prompts_are_indexed_across_prompts() -> None:
 
 
 def test_registered_checks_have_descriptions_and_known_endpoints() -> None:
-    known = {"chat", "completions", "embeddings", "models", "model"}
+    known = set(PROFILE_ENDPOINTS)  # the endpoint names profiles use
     for check_id, chk in registry().items():
         assert chk.description and not chk.description.endswith(":"), check_id
         assert set(chk.endpoints) <= known, check_id

@@ -42,7 +42,7 @@ pytestmark = pytest.mark.slow
 WORKERS = 3  # suite runs at a time (each is a server and a pytest process, mostly waiting on each other)
 RUN_TIMEOUT_S = 240.0
 EXCHANGE_TIMEOUT_S = 20.0
-CLEAN = "clean"
+CLEAN, CLEAN_GOVERNANCE = "clean", "clean-governance"
 MODELS = ("scripted-chat", "scripted-embed")
 # Narrow a generation area's files to its endpoint's tests (the property suite tests every
 # endpoint in one file; invalid-request properties prove error checks, not response checks).
@@ -52,12 +52,16 @@ KEYWORDS = {
     "embeddings": "embeddings and not invalid",
     "models": "model",
     "stream": "stream",
+    "errors": "invalid or error or openapi",
 }
 FAULTS: dict[str, Fault] = dict(sorted(catalog().items()))
 # Installed pytest plugins (faker, locust, anyio, ...) cost ~3 s of CPU per run to import; a run
 # loads only ours (and schemathesis's, where its suite file is selected).
 PLUGIN_ARGS = ("-p", "no:cacheprovider", "-p", "compat_suite.plugin", "-p", "pytest_asyncio.plugin")
 SCHEMATHESIS_FILE = "test_schemathesis.py"
+# Governance checks need a gateway, its admin API and a profile that declares keys, credits and
+# health: the inferbase persona has all three.
+GOVERNANCE_PERSONA = "inferbase"
 
 
 @dataclass
@@ -95,19 +99,24 @@ def _suite_sources() -> dict[str, str]:
 
 
 def files_naming(check_id: str) -> list[str]:
-    """The suite files that run `check_id` (its id appears there as a string literal)."""
-    quoted = (f'"{check_id}"', f"'{check_id}'")
-    return [path for path, text in _suite_sources().items() if any(q in text for q in quoted)]
+    """The suite files that run `check_id`: its id appears there as a string literal, or an
+    f-string builds it from a prefix (`f"errors.status.{condition}"`)."""
+    parts = check_id.split(".")
+    prefixes = [".".join(parts[:i]) + "." for i in range(1, len(parts))]
+    needles = [f'"{check_id}"', f"'{check_id}'", *(f'f"{p}{{' for p in prefixes)]
+    return [path for path, text in _suite_sources().items() if any(n in text for n in needles)]
 
 
 def run_suite(
-    label: str, faults: Sequence[str], files: list[str], keyword: str | None, out: Path
+    label: str, faults: Sequence[str], files: list[str], keyword: str | None, persona: str | None, out: Path
 ) -> SuiteRun:
-    """Start a scripted server with `faults`, run pytest on `files` against it, read results.json."""
+    """Start a scripted server with `faults` (as `persona` when given: a gateway with an admin API),
+    run pytest on `files` against it, and read the results.json it writes."""
     run = SuiteRun(label, files, keyword)
     started = time.monotonic()
+    server = EmbeddedServer(engine="scripted", faults=list(faults), persona=persona, start_timeout_s=60.0)
     try:
-        with EmbeddedServer(engine="scripted", faults=list(faults), start_timeout_s=60.0) as server:
+        with server:
             assert server.base_url is not None
             cmd = [sys.executable, "-m", "pytest", *files, "-q", *PLUGIN_ARGS]
             if any(Path(f).name == SCHEMATHESIS_FILE for f in files):
@@ -115,6 +124,8 @@ def run_suite(
             cmd += ["--base-url", server.base_url, "--model", MODELS[0], "--embedding-model", MODELS[1]]
             cmd += ["--timeout", str(EXCHANGE_TIMEOUT_S), "--report-dir", str(out)]
             cmd += ["-k", keyword] if keyword else []
+            if persona:
+                cmd += ["--profile", persona, "--admin-key", server.admin_key, "--admin-url", server.root_url]
             env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "PYTEST_ADDOPTS")}
             env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
             env["COMPAT_API_KEY"] = server.api_key  # not on the command line
@@ -137,12 +148,17 @@ def run_suite(
     return run
 
 
-def plan(label: str) -> tuple[list[str], list[str], str | None]:
-    """(faults, files, -k keyword) of the run for a fault id, or for CLEAN (every suite, no fault)."""
+def plan(label: str) -> tuple[list[str], list[str], str | None, str | None]:
+    """(faults, files, -k keyword, persona) of the run for a fault id, or for a clean run."""
+    governance = sorted(p for p in _suite_sources() if p.startswith("suites/governance/"))
     if label == CLEAN:
-        return [], sorted(_suite_sources()), None
+        return [], sorted(set(_suite_sources()) - set(governance)), None, None
+    if label == CLEAN_GOVERNANCE:
+        return [], governance, None, GOVERNANCE_PERSONA
     check_id = FAULTS[label].check
-    return [label], files_naming(check_id), KEYWORDS.get(check_id.split(".", 1)[0])
+    area = check_id.split(".", 1)[0]
+    persona = GOVERNANCE_PERSONA if area == "governance" else None
+    return [label], files_naming(check_id), KEYWORDS.get(area), persona
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +169,7 @@ def suite_runs(
     labels = []
     for item in request.session.items:
         params = getattr(getattr(item, "callspec", None), "params", {})
-        label = params.get("fault_id") or (CLEAN if item.name == "test_clean_server_fails_nothing" else None)
+        label = params.get("fault_id") or params.get("clean")
         if label and label not in labels:
             labels.append(label)
     root = tmp_path_factory.mktemp("selftest")
@@ -162,16 +178,14 @@ def suite_runs(
     started = time.monotonic()
     with ThreadPoolExecutor(WORKERS) as pool:
         futures = {
-            label: pool.submit(run_suite, label, faults, files, keyword, root / label)
-            for label, (faults, files, keyword) in runnable.items()
+            label: pool.submit(run_suite, label, *job, root / label) for label, job in runnable.items()
         }
         runs = {label: future.result() for label, future in futures.items()}
     if runs:
         total = time.monotonic() - started
-        slowest = max(runs.values(), key=lambda r: r.seconds)
-        print(
-            f"\nfault self-test: {len(runs)} suite runs in {total:.1f} s (slowest {slowest.label}: {slowest.seconds:.1f} s)"
-        )
+        slowest = sorted(runs.values(), key=lambda r: -r.seconds)[:5]
+        shown = ", ".join(f"{r.label} {r.seconds:.1f} s" for r in slowest)
+        print(f"\nfault self-test: {len(runs)} suite runs in {total:.1f} s; slowest: {shown}")
     return runs
 
 
@@ -194,8 +208,9 @@ def test_every_check_is_run_by_a_suite() -> None:
 
 
 # -- end to end -------------------------------------------------------------------------------------------
-def test_clean_server_fails_nothing(suite_runs: dict[str, SuiteRun]) -> None:
-    run = suite_runs[CLEAN]
+@pytest.mark.parametrize("clean", [CLEAN, CLEAN_GOVERNANCE])
+def test_clean_server_fails_nothing(clean: str, suite_runs: dict[str, SuiteRun]) -> None:
+    run = suite_runs[clean]
     assert run.findings, f"the clean run recorded no findings\n{run.describe()}"
     assert not run.failed_checks() and run.returncode == 0, run.describe()
 

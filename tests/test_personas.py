@@ -175,6 +175,9 @@ async def test_inferbase_public_models_health_and_gateway_endpoints(open_persona
         json={**CHAT, "model": MODEL},
     )
     assert revoked.status_code == 403
+    asked = {**CHAT, "model": MODEL, "logprobs": True, "top_logprobs": 2}  # not among its documented fields
+    answer = await client.post(f"{base}/chat/completions", headers=persona.auth, json=asked)
+    assert answer.status_code == 200 and all("logprobs" not in c for c in answer.json()["choices"])
     for path in ("credits", "credits/transactions", "usage"):
         assert (await client.get(f"{base}/{path}", headers=persona.auth)).status_code == 200, path
     assert (await client.post(f"{base}/embeddings", headers=persona.auth, json={})).status_code == 404

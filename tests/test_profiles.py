@@ -462,6 +462,18 @@ def test_verdict_logic(profiles: dict[str, Profile]) -> None:
     assert isinstance(exp, Expectation) and exp.cite and "needs no API key" in (exp.reason or "")
 
 
+def test_an_entry_scoped_to_a_request_applies_only_to_such_requests(profiles: dict[str, Profile]) -> None:
+    """Karta's stream has no usage chunk: a deviation only where the request asked for one."""
+    karta = profiles["karta"]
+    asked = {"stream": True, "stream_options": {"include_usage": True}}
+    assert karta.verdict("stream.usage.final-chunk", False, "chat", request=asked) == "deviation"
+    assert karta.verdict("stream.usage.final-chunk", True, "chat", request=asked) == "drift"
+    assert karta.verdict("stream.usage.final-chunk", True, "chat", request={"stream": True}) == "pass"
+    assert karta.verdict("stream.usage.final-chunk", False, "chat", request={}) == "fail"
+    assert karta.verdict("stream.usage.final-chunk", False, "chat") == "deviation"  # request not known
+    assert karta.expectation("stream.usage.final-chunk", "chat", request={"stream": True}) is None
+
+
 def test_status_deviations_are_what_the_openai_run_reports(profiles: dict[str, Profile]) -> None:
     assert {c: r.status for c, r in profiles["karta"].status_deviations().items()} == {
         "malformed-json": 422,
@@ -512,8 +524,9 @@ def _failing(profile: Profile, exchange: Exchange, check_ids: list[str]) -> tupl
     """(checks that fail on the exchange, checks the profile expects to deviate there)."""
     failed = {cid for cid in check_ids if not run(cid, exchange).passed}
     expected = set()
+    request = exchange.request.json if isinstance(exchange.request.json, dict) else {}
     for cid in check_ids:
-        exp = profile.expectation(cid, exchange.endpoint)
+        exp = profile.expectation(cid, exchange.endpoint, request=request)
         if exp is not None and exp.expected == "deviation":
             expected.add(cid)
     return failed, expected

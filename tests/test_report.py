@@ -136,6 +136,19 @@ def test_deviations_show_their_citations_and_drift(runs: Path) -> None:
     assert '<div class="verdict-word">PASS</div>' in html
 
 
+def test_error_matrix_rows_show_the_providers_citation(runs: Path) -> None:
+    path = runs / "run-deviation" / "results.json"
+    data = json.loads(path.read_text())
+    cite = 'karta-chat-completions.txt:71 "| 422 | Validation error |"'
+    data["error_matrix"][5] |= {"expected_status": 422, "status": 422, "verdict": "pass", "cite": cite}
+    path.write_text(json.dumps(data))
+    html = build_report(runs / "run-deviation").read_text()
+    section = html[html.index('id="error-matrix"') :]
+    section = section[: section.index("</section>")]
+    assert section.count('<blockquote class="cite">') == 1  # only the row whose status a doc gives
+    assert "karta-chat-completions.txt:71 &#34;| 422 | Validation error |&#34;" in section
+
+
 def test_load_section_prints_metrics_budget_and_formulas(runs: Path) -> None:
     html = build_report(runs / "run-pass").read_text()
     load = json.loads((runs / "run-pass" / "load.json").read_text())

@@ -6,6 +6,7 @@ from . import (  # noqa: F401  (side effect: registration)
     _completions,
     _embeddings,
     _errors,
+    _governance,
     _models,
     _stream,
     _transport,

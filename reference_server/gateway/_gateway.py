@@ -31,6 +31,7 @@ from ._store import KeyRecord, Store, UsageEntry, new_id
 from ._usage import TokenUsage
 
 T = TypeVar("T")
+Shape = Callable[[str, dict[str, Any], dict[str, Any]], dict[str, Any]]  # (endpoint, payload, request)
 
 
 @dataclass
@@ -245,13 +246,14 @@ class Gateway:
     async def create_key(self, account_id: str | None = None, **options: Any) -> tuple[str, KeyRecord]:
         return await self.run_in_db(self.issue_key, account_id, **options)
 
-    def routes(self, prefix: str | None = None) -> list[BaseRoute]:
+    def routes(self, prefix: str | None = None, *, shape: Shape | None = None) -> list[BaseRoute]:
         """The key, credit, usage and trace endpoints under `prefix` (default: the config's), plus
-        `/admin/*` when an admin key is configured."""
+        `/admin/*` when an admin key is configured. `shape(endpoint, payload, request_body)` rewrites
+        each JSON answer of the key, credit and usage endpoints (the app's fault hook)."""
         from ._admin import admin_routes
         from ._public import public_routes
 
-        routes = public_routes(self, self.config.public_prefix if prefix is None else prefix)
+        routes = public_routes(self, self.config.public_prefix if prefix is None else prefix, shape=shape)
         if self.config.admin_key:
             routes += admin_routes(self)
         return routes

@@ -23,7 +23,7 @@ from ._http import enveloped, json_object, optional_str, optional_str_list, quer
 from ._store import Conflict, KeyRecord
 
 if TYPE_CHECKING:
-    from ._gateway import Gateway
+    from ._gateway import Gateway, Shape
 
 
 def balance_body(account_id: str, balance_micros: int) -> dict[str, Any]:
@@ -39,8 +39,15 @@ def created_key_body(raw: str, record: KeyRecord) -> dict[str, Any]:
     return {**record.public(), "key": raw}
 
 
-def public_routes(gateway: Gateway, prefix: str) -> list[BaseRoute]:
+def public_routes(gateway: Gateway, prefix: str, *, shape: Shape | None = None) -> list[BaseRoute]:
+    """The routes; `shape(endpoint, payload, request_body)`, when given, rewrites each JSON answer
+    (endpoint names as the profiles name them: keys, key, credits, credit_transactions, usage)."""
     prefix = prefix.rstrip("/")
+
+    def answer(endpoint: str, payload: dict[str, Any], status: int = 200, body: Any = None) -> Response:
+        if shape is not None:
+            payload = shape(endpoint, payload, body if isinstance(body, dict) else {})
+        return JSONResponse(payload, status_code=status)
 
     @enveloped
     async def create_key(request: Request) -> Response:
@@ -55,13 +62,13 @@ def public_routes(gateway: Gateway, prefix: str) -> list[BaseRoute]:
             )
         except Conflict as exc:
             raise APIError(409, str(exc), param="name", code="conflict") from exc
-        return JSONResponse(created_key_body(raw, record), status_code=201)
+        return answer("keys", created_key_body(raw, record), 201, body)
 
     @enveloped
     async def list_keys(request: Request) -> Response:
         caller, _ = await gateway.authenticate(request)
         keys = await gateway.run_in_db(gateway.store.list_keys, caller.account_id)
-        return JSONResponse({"object": "list", "data": [k.public() for k in keys]})
+        return answer("keys", {"object": "list", "data": [k.public() for k in keys]})
 
     @enveloped
     async def revoke_key(request: Request) -> Response:
@@ -72,13 +79,13 @@ def public_routes(gateway: Gateway, prefix: str) -> list[BaseRoute]:
             raise APIError(404, f"No API key with id '{key_id}'.", param="key_id", code="key_not_found")
         key = await gateway.run_in_db(gateway.store.revoke_key, key_id)
         assert key is not None
-        return JSONResponse({**key.public(), "revoked": True, "deleted": True})
+        return answer("key", {**key.public(), "revoked": True, "deleted": True})
 
     @enveloped
     async def credits(request: Request) -> Response:
         caller, _ = await gateway.authenticate(request)
         balance = await gateway.run_in_db(gateway.store.balance, caller.account_id)
-        return JSONResponse(balance_body(caller.account_id, balance))
+        return answer("credits", balance_body(caller.account_id, balance))
 
     @enveloped
     async def transactions(request: Request) -> Response:
@@ -91,7 +98,9 @@ def public_routes(gateway: Gateway, prefix: str) -> list[BaseRoute]:
             limit=limit + 1,  # one more than asked says whether there is more
             after=query_int(request, "after", default=0, minimum=0, maximum=2**62) or None,
         )
-        return JSONResponse({"object": "list", "data": rows[:limit], "has_more": len(rows) > limit})
+        return answer(
+            "credit_transactions", {"object": "list", "data": rows[:limit], "has_more": len(rows) > limit}
+        )
 
     @enveloped
     async def usage(request: Request) -> Response:
@@ -103,8 +112,8 @@ def public_routes(gateway: Gateway, prefix: str) -> list[BaseRoute]:
         data = [
             {"object": "usage_record", **{k: v for k, v in row.items() if k != "account_id"}} for row in rows
         ]
-        return JSONResponse(
-            {"object": "list", "data": data[:limit], "has_more": len(data) > limit, "totals": totals}
+        return answer(
+            "usage", {"object": "list", "data": data[:limit], "has_more": len(data) > limit, "totals": totals}
         )
 
     @enveloped

@@ -52,9 +52,14 @@ class PersonaAdapter:
             return
         target = route.target.format(**params)
         inner = {**scope, "path": target, "raw_path": target.encode("utf-8")}
-        if route.endpoint in _GENERATION and self.persona.shaping.stream == "off":
-            receive = await self._without_stream(receive)
+        if route.endpoint in _GENERATION and self._rewrites_requests:
+            receive = await self._rewritten(receive, route.endpoint)
         await self.app(inner, receive, _Shaper(send, self.persona, route.endpoint))
+
+    @property
+    def _rewrites_requests(self) -> bool:
+        shaping = self.persona.shaping
+        return shaping.stream == "off" or shaping.request is not None
 
     def _match(self, path: str, method: str) -> tuple[Route | None, dict[str, str], set[str]]:
         allowed: set[str] = set()
@@ -69,8 +74,9 @@ class PersonaAdapter:
             return route, params, allowed
         return None, {}, allowed
 
-    async def _without_stream(self, receive: Receive) -> Receive:
-        """A stream request served as a unary one: the body read (bounded), `stream` turned off."""
+    async def _rewritten(self, receive: Receive, endpoint: str) -> Receive:
+        """The request as the persona serves it: the body read (bounded); a stream request served as a
+        unary one where the persona does not stream; then the persona's own request rewrite."""
         messages: list[Message] = []
         size, body = 0, bytearray()
         while True:
@@ -88,9 +94,15 @@ class PersonaAdapter:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             return _replay(messages, receive)
-        if not isinstance(payload, dict) or payload.get("stream") is not True:
-            return _replay(messages, receive)
-        payload = {k: v for k, v in payload.items() if k not in ("stream", "stream_options")}
+        if not isinstance(payload, dict):
+            return _replay(messages, receive)  # the app answers what is not a JSON object itself
+        shaping, original = self.persona.shaping, payload
+        if shaping.stream == "off" and payload.get("stream") is True:
+            payload = {k: v for k, v in payload.items() if k not in ("stream", "stream_options")}
+        if shaping.request is not None:
+            payload = shaping.request(endpoint, payload)
+        if payload == original:
+            return _replay(messages, receive)  # untouched: the bytes as they came
         rewritten = json.dumps(payload).encode("utf-8")
         return _replay([{"type": "http.request", "body": rewritten, "more_body": False}], receive)
 

@@ -39,11 +39,12 @@ class Route:
 
 @dataclass(frozen=True)
 class Shaping:
-    """How responses depart from OpenAI's, as the provider documents them."""
+    """How requests are taken and responses depart from OpenAI's, as the provider documents them."""
 
     status_map: Mapping[int, int] = field(default_factory=dict)  # e.g. Karta answers 422 where OpenAI 400
     json: JsonShaper | None = None  # rewrites a unary JSON body
     stream: str = "sse"  # sse (OpenAI's) | off (the full response at once) | karta (event: chunk frames)
+    request: JsonShaper | None = None  # rewrites a generation request body before it is served
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,10 @@ endpoints (`POST/GET /keys`, `DELETE /keys/{key_id}`, `GET /credits`, `GET /cred
 `GET /usage`); 401, 402, 403 (revoked key or deactivated account), 404, 429, 502 (cold start: retry).
 
 Shapes as documented: model objects carry id, object and owned_by (no `created`), and unary chat
-choices carry index, message and finish_reason (no null logprobs).
+choices carry index, message and finish_reason, never logprobs. The chat request body documents
+model, messages, stream, temperature and max_tokens; `logprobs` and `top_logprobs` are not among
+them, so the persona ignores them (a lenient server's answer to fields it does not know), and the
+answer has no logprobs whatever was asked.
 """
 
 from __future__ import annotations
@@ -18,6 +21,16 @@ Json = dict[str, Any]
 BASE = "/api/v1/inference"
 
 
+UNDOCUMENTED_CHAT_FIELDS = ("logprobs", "top_logprobs")  # asked for, they are ignored
+
+
+def inferbase_request(endpoint: str, body: Json) -> Json:
+    """The chat request as Inferbase serves it: undocumented fields it does not honour dropped."""
+    if endpoint != "chat":
+        return body
+    return {k: v for k, v in body.items() if k not in UNDOCUMENTED_CHAT_FIELDS}
+
+
 def inferbase_shapes(endpoint: str, payload: Json) -> Json:
     if endpoint == "models" and isinstance(payload.get("data"), list):
         data = [
@@ -27,7 +40,7 @@ def inferbase_shapes(endpoint: str, payload: Json) -> Json:
         return {**payload, "data": data}
     if endpoint == "chat" and isinstance(payload.get("choices"), list):
         choices = [
-            {k: v for k, v in c.items() if not (k == "logprobs" and v is None)} if isinstance(c, dict) else c
+            {k: v for k, v in c.items() if k != "logprobs"} if isinstance(c, dict) else c
             for c in payload["choices"]
         ]
         return {**payload, "choices": choices}
@@ -56,6 +69,6 @@ PERSONA = Persona(
         trace_header=None,
         public_prefix=BASE,
     ),
-    shaping=Shaping(json=inferbase_shapes),
+    shaping=Shaping(json=inferbase_shapes, request=inferbase_request),
     open_endpoints=("models",),  # "/models None": no auth
 )

@@ -174,7 +174,8 @@ def test_error_matrix(
 ) -> None:
     """One client mistake on one endpoint: the profile's status, the envelope, and the SDK's exception."""
     target.require(endpoint)
-    expected = target.profile.expected_status(condition)
+    expected = target.profile.expected_status(condition, endpoint)
+    rule = target.profile.status_rule(condition, endpoint)
     row: dict[str, Any] = {
         "endpoint": endpoint,
         "condition": condition,
@@ -183,11 +184,12 @@ def test_error_matrix(
         "envelope": None,
         "sdk_exception": None,
         "verdict": "skip",
-        "cite": target.profile.status_rule(condition).cite,
+        "cite": rule.cite,
     }
     if expected is None:
         results.error_matrix.append(row)
-        pytest.skip(f"profile {target.profile.name!r}: {condition} does not apply here")
+        why = rule.reason or "does not apply here"
+        pytest.skip(f"profile {target.profile.name!r}: {condition} on {endpoint}: {why}")
     cell = build_cell(target, endpoint, condition)
     exchange = send(target, cell)
     record = python_sdk_condition(target, endpoint, condition, cell.sdk_body, padding=cell.padding)
@@ -204,7 +206,9 @@ def test_error_matrix(
     failed, verdicts = [], []
     for check_id, context in plan:
         outcome = checks.run(check_id, exchange, endpoint=endpoint, **context)
-        finding = results.record(outcome, target.profile, request.node.nodeid)
+        finding = results.record(
+            outcome, target.profile, request.node.nodeid, error_response=True, request=exchange.request.json
+        )
         verdicts.append(finding.verdict)
         if check_id == "errors.envelope":
             row["envelope"] = outcome.passed

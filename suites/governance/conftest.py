@@ -1,5 +1,6 @@
-"""Fixtures of the governance suite: the admin API (embedded server or `--admin-key`), keys in the
-states the error-matrix rows need, and `expect`, which records a scenario's assertion in results."""
+"""Fixtures of the governance suite: the admin API (embedded server or `--admin-key`) and keys in the
+states the error-matrix rows need. Scenarios judge their exchanges with the registered `governance.*`
+checks through the plugin's `verify`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from compat_suite.checks._registry import MUST, Check, Outcome
 from compat_suite.embedded import EmbeddedServer
 from compat_suite.results import Results
 from compat_suite.target import Target
@@ -111,35 +111,3 @@ def state_keys(
     request: pytest.FixtureRequest, admin: AdminAPI | None, target: Target, results: Results
 ) -> StateKeys:
     return StateKeys(request.config, admin, target, results)
-
-
-class Expect:
-    """`expect(check_id, passed, message, evidence)`: record one governance assertion as a finding
-    (judged by the profile like any check) and fail the test when it failed."""
-
-    def __init__(self, target: Target, results: Results, node_id: str) -> None:
-        self.target, self.results, self.node_id = target, results, node_id
-
-    def __call__(
-        self,
-        check_id: str,
-        passed: bool,
-        message: str,
-        evidence: dict[str, Any] | None = None,
-        *,
-        endpoint: str,
-    ) -> None:
-        check = Check(check_id, MUST, (endpoint,), _no_op, message)
-        outcome = Outcome(check, endpoint, passed, "" if passed else message, evidence or {})
-        record = self.results.record(outcome, self.target.profile, self.node_id)
-        if record.verdict in ("fail", "drift"):
-            pytest.fail(f"{check_id}: {record.message}", pytrace=False)
-
-
-def _no_op(*args: Any, **kwargs: Any) -> None:
-    """A governance assertion, judged in the scenario."""
-
-
-@pytest.fixture
-def expect(target: Target, results: Results, request: pytest.FixtureRequest) -> Expect:
-    return Expect(target, results, request.node.nodeid)
