@@ -97,7 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     run_dir: Path = args.report_dir or default_report_dir()
     run_dir.mkdir(parents=True, exist_ok=True)
     suites = [SUITES_DIR / name for name in (args.suite or RUN_SUITES) if (SUITES_DIR / name).is_dir()]
-    pytest_args = [*map(str, suites), "-p", "no:cacheprovider", "--profile", args.profile]
+    pytest_args = [*map(str, suites), "-p", "no:cacheprovider", "-p", "no:locust", "--profile", args.profile]
     pytest_args += ["--report-dir", str(run_dir), "--timeout", str(args.timeout)]
     passed_through = (
         "base_url",
