@@ -142,10 +142,6 @@ def _completion_no_logprobs_key(payload: Json, request: Json) -> Json:
     return payload
 
 
-def _choices_null(payload: Json, request: Json) -> Json:
-    return {**payload, "choices": None}
-
-
 def _generation_faults(area: str, endpoint: str, object_name: str) -> None:
     on = (endpoint,)
     fault(
@@ -688,29 +684,52 @@ fault(
     )
 )
 
-# -- clients (the same breakage, once per client check) -----------------------------------------------------
+
+# -- clients ---------------------------------------------------------------------------------------------------
+# A client fault must be a response the raw checks ACCEPT and only that SDK fails on: the client checks
+# prove that the SDKs parse everything the suite accepts (a response the raw checks reject would only be
+# skipped by the clients suite). tests/test_checks.py proves each against the raw checks and all three SDKs.
+def _frame_after_retry_block(data: str) -> bytes:
+    # A block with a field but no data dispatches nothing (WHATWG event-stream interpretation), so
+    # the raw reader and the Node SDK skip it; openai-python dispatches it as an event with empty data.
+    return b"retry: 3000\n\n" + default_frame(data)
+
+
+def _json_media_type_in_capitals(endpoint: str, headers: dict[str, str]) -> None:
+    # Media types are case-insensitive (RFC 9110, 8.3.1); the Node SDK compares them case-sensitively
+    # and hands back the body as a string, where openai-python still parses it. Endpoints that never
+    # stream: a stream's Content-Type must stay text/event-stream.
+    if endpoint in ("embeddings", "model"):
+        headers["content-type"] = "Application/JSON"
+
+
+_RETRY_BLOCK = (
+    "a `retry: 3000` block without data before each stream event (valid SSE that dispatches nothing;"
+    " openai-python, sync and async alike, parses it as an empty event)"
+)
 fault(
     Fault(
-        "clients-python-choices-null",
+        "clients-python-retry-block",
         "clients.python-sdk.parse",
-        "chat `choices` is null",
-        response=_on(("chat",), _choices_null),
+        _RETRY_BLOCK,
+        frame=_frame_after_retry_block,
     )
 )
 fault(
     Fault(
-        "clients-python-async-choices-null",
+        "clients-python-async-retry-block",
         "clients.python-async-sdk.parse",
-        "chat `choices` is null",
-        response=_on(("chat",), _choices_null),
+        _RETRY_BLOCK,
+        frame=_frame_after_retry_block,
     )
 )
 fault(
     Fault(
-        "clients-node-broken-json-event",
+        "clients-node-json-media-type-case",
         "clients.node-sdk.parse",
-        "a `data: {broken` event after each chunk",
-        frame=_frame_broken_json,
+        "embeddings and model answers carry `Content-Type: Application/JSON` (valid: media types are"
+        " case-insensitive; the Node SDK does not parse it as JSON)",
+        headers=_json_media_type_in_capitals,
     )
 )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import inspect
 import json
 import struct
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from compat_suite.checks._clients import node_sdk_unavailable
 from compat_suite.exchange import Exchange, RecordedRequest, StreamExchange
 from compat_suite.profiles import ENDPOINTS as PROFILE_ENDPOINTS
 from compat_suite.sse import SSEReader
-from reference_server.faults import FaultSet
+from reference_server.faults import FaultSet, catalog
 
 Json = dict[str, Any]
 BASE = "http://127.0.0.1:9/v1"
@@ -607,15 +608,15 @@ CASES: dict[str, tuple[Case, Case]] = {
     # clients
     "clients.python-sdk.parse": (
         lazy(lambda: (stream(),)),
-        lazy(lambda: chat(faulty("clients-python-choices-null", "chat", CHAT, CHAT_REQ))),
+        lazy(lambda: stream(faults=("clients-python-retry-block",))),
     ),
     "clients.python-async-sdk.parse": (
         one(chat()),
-        lazy(lambda: chat(faulty("clients-python-async-choices-null", "chat", CHAT, CHAT_REQ))),
+        lazy(lambda: stream(faults=("clients-python-async-retry-block",))),
     ),
     "clients.node-sdk.parse": (
         lazy(stream),
-        lazy(lambda: stream(faults=("clients-node-broken-json-event",))),
+        lazy(lambda: client_fault_exchange("clients-node-json-media-type-case")),
     ),
     # governance
     "governance.health.schema": (
@@ -828,6 +829,104 @@ def test_completions_batch_prompts_are_indexed_across_prompts() -> None:
     good = with_(COMP, choices=[{**COMP["choices"][0], "index": i} for i in range(4)])
     assert run("completions.n.indexed", comp(good, request)).passed
     assert not run("completions.n.indexed", comp(with_(good, choices=good["choices"][:2]), request)).passed
+
+
+def _usage(completion_tokens: int) -> Json:
+    return {"prompt_tokens": 3, "completion_tokens": completion_tokens, "total_tokens": 3 + completion_tokens}
+
+
+def test_max_tokens_is_judged_per_choice_across_a_batch_of_prompts() -> None:
+    """Three prompts, max_tokens=4: three choices of 4 tokens (12 in all) keep the limit; 13 do not."""
+    request = {**COMP_REQ, "prompt": ["a", "b", "c"], "max_tokens": 4}
+    choices = [{**COMP["choices"][0], "index": i, "finish_reason": "length"} for i in range(3)]
+    full = with_(COMP, choices=choices, usage=_usage(12))
+    assert run("completions.max-tokens.respected", comp(full, request)).passed
+    outcome = run("completions.max-tokens.respected", comp(with_(full, usage=_usage(13)), request))
+    assert not outcome.passed and "x 3 choices" in outcome.message, outcome.message
+    token_arrays = {**request, "prompt": [[1, 2], [3], [4, 5]]}  # a batch of token-id prompts, too
+    assert run("completions.max-tokens.respected", comp(full, token_arrays)).passed
+    # n applies per prompt: 2 prompts x n=2 are 4 choices
+    n2 = {**request, "prompt": ["a", "b"], "n": 2}
+    four = with_(full, choices=[{**choices[0], "index": i} for i in range(4)], usage=_usage(16))
+    assert run("completions.max-tokens.respected", comp(four, n2)).passed
+    assert not run("completions.max-tokens.respected", comp(with_(four, usage=_usage(17)), n2)).passed
+
+
+def test_max_tokens_is_judged_per_choice_where_logprobs_list_the_tokens() -> None:
+    """Two choices, max_tokens=2, three tokens in all (within 2 x 2): one choice listing three is over."""
+
+    def entry(token: str) -> Json:
+        return {"token": token, "logprob": -0.1, "bytes": None, "top_logprobs": []}
+
+    request = {**LOGPROB_REQ, "n": 2, "max_tokens": 2}
+    uneven = with_(
+        CHAT,
+        choices=[
+            {**CHAT["choices"][0], "index": 0, "logprobs": {"content": [entry("a"), entry("b"), entry("c")]}},
+            {**CHAT["choices"][0], "index": 1, "logprobs": {"content": []}},
+        ],
+        usage=_usage(3),
+    )
+    outcome = run("chat.max-tokens.respected", chat(uneven, request))
+    assert not outcome.passed and "choice(s) [0]" in outcome.message, outcome.message
+    even = with_(
+        uneven, choices=[{**c, "logprobs": {"content": [entry("a")] * 2}} for c in uneven["choices"]]
+    )
+    assert run("chat.max-tokens.respected", chat(with_(even, usage=_usage(4)), request)).passed
+
+    comp_request = {**COMP_REQ, "max_tokens": 2, "logprobs": 1}
+    listed = choice0(COMP, logprobs={"tokens": ["a", "b", "c"], "token_logprobs": [-0.1] * 3})
+    assert not run(
+        "completions.max-tokens.respected", comp(with_(listed, usage=_usage(2)), comp_request)
+    ).passed
+    # with echo the prompt's tokens lead the list: the list no longer tells what was generated
+    echoed = {**comp_request, "echo": True}
+    assert run("completions.max-tokens.respected", comp(with_(listed, usage=_usage(2)), echoed)).passed
+
+
+# -- clients faults: answers the suite accepts and exactly one SDK fails on ----------------------------------
+CLIENT_CHECKS = ("clients.python-sdk.parse", "clients.python-async-sdk.parse", "clients.node-sdk.parse")
+
+
+def client_fault_exchange(fault_id: str) -> Exchange:
+    """The answer a clients fault gives: a stream through its framing, or an embeddings answer with its
+    headers (the Node fault's endpoints never stream)."""
+    faults = FaultSet([fault_id])
+    if any(f.frame for f in faults.faults):
+        return stream(faults=(fault_id,))
+    return emb(headers=faults.headers("embeddings", {"content-type": "application/json"}))
+
+
+def _raw_failures(exchange: Exchange) -> set[str]:
+    """The single-exchange checks (not the clients') that fail on an exchange of its endpoint and kind."""
+    streamed = isinstance(exchange, StreamExchange)
+    failed = set()
+    for check_id, chk in registry().items():
+        area = check_id.split(".", 1)[0]
+        params = [p for p in inspect.signature(chk.func).parameters.values() if p.default is p.empty]
+        if area == "clients" or exchange.endpoint not in chk.endpoints or len(params) != 1:
+            continue
+        if (area == "stream") != streamed and area != "transport":
+            continue
+        if not run(check_id, exchange).passed:
+            failed.add(check_id)
+    return failed
+
+
+@pytest.mark.parametrize("fault_id", sorted(f for f in catalog() if f.startswith("clients-")))
+def test_client_fault_is_an_answer_the_suite_accepts_and_only_its_sdk_fails(fault_id: str) -> None:
+    """The client checks prove the SDKs parse whatever the suite accepts, so a client fault must be
+    accepted by every raw check the clean answer passes, and fail its own SDK's check and no other."""
+    if node_sdk_unavailable():
+        pytest.skip(node_sdk_unavailable())
+    faulty_exchange = client_fault_exchange(fault_id)
+    clean = stream() if isinstance(faulty_exchange, StreamExchange) else emb()
+    assert _raw_failures(faulty_exchange) <= _raw_failures(clean), "the raw checks reject the fault's answer"
+    failed = {check_id for check_id in CLIENT_CHECKS if not run(check_id, faulty_exchange).passed}
+    own = catalog()[fault_id].check
+    # openai-python's sync and async clients share one SSE decoder: no answer breaks only one of them.
+    python_sdk = {"clients.python-sdk.parse", "clients.python-async-sdk.parse"}
+    assert failed == (python_sdk if own in python_sdk else {own}), failed
 
 
 def test_registered_checks_have_descriptions_and_known_endpoints() -> None:

@@ -1,12 +1,15 @@
 """The fault self-test, end to end: the suite itself, run against the reference server serving each
 fault, fails that fault's check; run against the clean server, it fails nothing.
 
-Each fault gets its own server (`EmbeddedServer`, scripted engine, a child process on a loopback
-port) and its own pytest subprocess (`--base-url` at that server, `--report-dir` for results.json),
-limited to the suite files that name the fault's check (and, for the generation areas, to the tests
-of that endpoint), so that a run takes seconds. Runs go `WORKERS` at a time; a module fixture
-starts them all for the faults the session selected, and each parametrized test reads its own
-fault's results, so that a failure names the fault.
+Each fault gets its own server (scripted engine, a loopback port) and its own pytest session
+(`--base-url` at that server, `--report-dir` for results.json), limited to the suite files that name
+the fault's check (and, for the generation areas, to the tests of that endpoint), so that a run takes
+seconds. The runs go through long-lived workers (tests/_fault_selftest_worker.py; one per core and one
+spare): each takes one job after another and runs it with `pytest.main` against a fresh server in a
+thread, so the interpreter, pytest, the plugin and the SDKs start once per worker, not twice per fault. The
+clean runs and one fault run use `python -m reference_server --fault ...` in a child process instead,
+as the embedded default does, so the command-line path stays covered. A module fixture runs every job
+the session selected; each parametrized test reads its own fault's results, so a failure names the fault.
 
 tests/test_faults_catalog.py proves each fault at the check level, in-process; this proves that the
 suites users run actually reach each check and report it.
@@ -14,13 +17,14 @@ suites users run actually reach each check and report it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import queue
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -32,18 +36,20 @@ from compat_suite._paths import REPO_ROOT, SUITES_DIR
 from compat_suite.checks import registry
 from compat_suite.checks._clients import node_sdk_unavailable
 from compat_suite.cli import RUN_SUITES
-from compat_suite.embedded import EmbeddedServer, EmbeddedServerError
 from compat_suite.results import RESULTS_FILE
 from reference_server import app as app_module
 from reference_server.faults import Fault, catalog
 
 pytestmark = pytest.mark.slow
 
-WORKERS = 3  # suite runs at a time (each is a server and a pytest process, mostly waiting on each other)
+# Workers run the jobs: one per core (server and suite share a worker's process), and one more to
+# use the time some jobs spend waiting on a target that withholds bytes (the transport faults).
+WORKERS = min(4, (os.cpu_count() or 2) + 1)
+WORKER_SCRIPT = Path(__file__).with_name("_fault_selftest_worker.py")
 RUN_TIMEOUT_S = 240.0
-EXCHANGE_TIMEOUT_S = 20.0
 CLEAN, CLEAN_GOVERNANCE = "clean", "clean-governance"
-MODELS = ("scripted-chat", "scripted-embed")
+# Runs whose server is `python -m reference_server` with `--fault` flags, as the embedded default starts it.
+CHILD_SERVER_LABELS = frozenset({CLEAN, CLEAN_GOVERNANCE, "chat-object-wrong"})
 # Narrow a generation area's files to its endpoint's tests (the property suite tests every
 # endpoint in one file; invalid-request properties prove error checks, not response checks).
 KEYWORDS = {
@@ -55,10 +61,6 @@ KEYWORDS = {
     "errors": "invalid or error or openapi",
 }
 FAULTS: dict[str, Fault] = dict(sorted(catalog().items()))
-# Installed pytest plugins (faker, locust, anyio, ...) cost ~3 s of CPU per run to import; a run
-# loads only ours (and schemathesis's, where its suite file is selected).
-PLUGIN_ARGS = ("-p", "no:cacheprovider", "-p", "compat_suite.plugin", "-p", "pytest_asyncio.plugin")
-SCHEMATHESIS_FILE = "test_schemathesis.py"
 # Governance checks need a gateway, its admin API and a profile that declares keys, credits and
 # health: the inferbase persona has all three.
 GOVERNANCE_PERSONA = "inferbase"
@@ -107,45 +109,112 @@ def files_naming(check_id: str) -> list[str]:
     return [path for path, text in _suite_sources().items() if any(n in text for n in needles)]
 
 
-def run_suite(
-    label: str, faults: Sequence[str], files: list[str], keyword: str | None, persona: str | None, out: Path
-) -> SuiteRun:
-    """Start a scripted server with `faults` (as `persona` when given: a gateway with an admin API),
-    run pytest on `files` against it, and read the results.json it writes."""
-    run = SuiteRun(label, files, keyword)
-    started = time.monotonic()
-    server = EmbeddedServer(engine="scripted", faults=list(faults), persona=persona, start_timeout_s=60.0)
-    try:
-        with server:
-            assert server.base_url is not None
-            cmd = [sys.executable, "-m", "pytest", *files, "-q", *PLUGIN_ARGS]
-            if any(Path(f).name == SCHEMATHESIS_FILE for f in files):
-                cmd += ["-p", "schemathesis.pytest.plugin"]
-            cmd += ["--base-url", server.base_url, "--model", MODELS[0], "--embedding-model", MODELS[1]]
-            cmd += ["--timeout", str(EXCHANGE_TIMEOUT_S), "--report-dir", str(out)]
-            cmd += ["-k", keyword] if keyword else []
-            if persona:
-                cmd += ["--profile", persona, "--admin-key", server.admin_key, "--admin-url", server.root_url]
-            env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "PYTEST_ADDOPTS")}
-            env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-            env["COMPAT_API_KEY"] = server.api_key  # not on the command line
-            proc = subprocess.run(
-                cmd,
-                cwd=REPO_ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=RUN_TIMEOUT_S,
-                check=False,
-            )
-            run.returncode, run.output = proc.returncode, proc.stdout + proc.stderr
-    except (EmbeddedServerError, subprocess.TimeoutExpired) as exc:
-        run.output = f"{type(exc).__name__}: {exc}"
-    run.seconds = time.monotonic() - started
-    results = out / RESULTS_FILE
+class Worker:
+    """One worker process: a job at a time in over its stdin, a reply line out over its stdout."""
+
+    def __init__(self, log: Path) -> None:
+        env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "PYTEST_ADDOPTS")}
+        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # installed plugins cost ~3 s of imports a run
+        self._log = log.open("a", encoding="utf-8")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(WORKER_SCRIPT)],
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+        )
+        self._replies: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._replies.put(line)
+        self._replies.put(None)  # the worker ended
+
+    def run(self, job: dict[str, Any], timeout_s: float) -> dict[str, Any] | None:
+        """The worker's reply to `job`, or None when it died or ran past `timeout_s`."""
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(json.dumps(job) + "\n")
+            self.proc.stdin.flush()
+            line = self._replies.get(timeout=timeout_s)
+        except (OSError, queue.Empty):
+            return None
+        return json.loads(line) if line else None
+
+    def close(self, timeout_s: float = 20.0) -> None:
+        with contextlib.suppress(OSError):
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout_s)
+        self._log.close()
+
+
+def job_for(label: str, out: Path) -> dict[str, Any]:
+    faults, files, keyword, persona = plan(label)
+    return {
+        "label": label,
+        "faults": faults,
+        "files": files,
+        "keyword": keyword,
+        "persona": persona,
+        "out": str(out),
+        "child_server": label in CHILD_SERVER_LABELS,
+    }
+
+
+def suite_run(job: dict[str, Any], reply: dict[str, Any] | None, seconds: float) -> SuiteRun:
+    """What a job found: its reply and the results.json its pytest session wrote."""
+    run = SuiteRun(job["label"], job["files"], job["keyword"], seconds=seconds)
+    if reply is None:
+        run.output = f"the worker died or ran past {RUN_TIMEOUT_S:g} s on this job"
+    else:
+        run.returncode, run.output = reply["returncode"], reply["output"]
+    results = Path(job["out"]) / RESULTS_FILE
     if results.is_file():
         run.findings = json.loads(results.read_text(encoding="utf-8")).get("findings", [])
     return run
+
+
+def run_jobs(jobs: list[dict[str, Any]], root: Path) -> dict[str, SuiteRun]:
+    """Every job, on `WORKERS` workers pulling from one queue; a worker that dies or hangs is replaced."""
+    pending: queue.Queue[dict[str, Any]] = queue.Queue()
+    for job in jobs:
+        pending.put(job)
+    runs: dict[str, SuiteRun] = {}
+
+    def drain(number: int) -> None:
+        log = root / f"worker-{number}.log"
+        worker = Worker(log)
+        try:
+            while True:
+                try:
+                    job = pending.get_nowait()
+                except queue.Empty:
+                    return
+                started = time.monotonic()
+                reply = worker.run(job, RUN_TIMEOUT_S)
+                runs[job["label"]] = suite_run(job, reply, time.monotonic() - started)
+                if reply is None:
+                    worker.proc.kill()
+                    worker.close()
+                    worker = Worker(log)
+        finally:
+            worker.close()
+
+    threads = [threading.Thread(target=drain, args=(n,)) for n in range(min(WORKERS, len(jobs)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return runs
 
 
 def plan(label: str) -> tuple[list[str], list[str], str | None, str | None]:
@@ -165,7 +234,7 @@ def plan(label: str) -> tuple[list[str], list[str], str | None, str | None]:
 def suite_runs(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, SuiteRun]:
-    """Every run the selected tests need, `WORKERS` at a time, by fault id (or CLEAN)."""
+    """Every run the selected tests need, on `WORKERS` workers, by fault id (or CLEAN)."""
     labels = []
     for item in request.session.items:
         params = getattr(getattr(item, "callspec", None), "params", {})
@@ -173,14 +242,11 @@ def suite_runs(
         if label and label not in labels:
             labels.append(label)
     root = tmp_path_factory.mktemp("selftest")
-    jobs = {label: plan(label) for label in labels}
-    runnable = {label: job for label, job in jobs.items() if job[1]}
+    jobs = [job for job in (job_for(label, root / label) for label in labels) if job["files"]]
+    # The longest first, so that no worker is left with a long job at the end.
+    jobs.sort(key=lambda job: (job["label"] not in (CLEAN, CLEAN_GOVERNANCE), -len(job["files"])))
     started = time.monotonic()
-    with ThreadPoolExecutor(WORKERS) as pool:
-        futures = {
-            label: pool.submit(run_suite, label, *job, root / label) for label, job in runnable.items()
-        }
-        runs = {label: future.result() for label, future in futures.items()}
+    runs = run_jobs(jobs, root)
     if runs:
         total = time.monotonic() - started
         slowest = sorted(runs.values(), key=lambda r: -r.seconds)[:5]

@@ -143,6 +143,16 @@ class View:
         values = [v for v in self._values(keyword) if isinstance(v, int | float)]
         return pick(values) if values else None
 
+    def _fewest_items(self) -> int | None:
+        """The fewest items an array here may hold, whichever alternative applies (None: not stated).
+
+        An array branch that states no `minItems` allows none, so it lowers the bound to 0: `[]` is
+        valid there even when a sibling branch asks for one item."""
+        arrays = [n for n in self.nodes() if "minItems" in n or "array" in _types(n)]
+        if not any(isinstance(n.get("minItems"), int) for n in arrays):
+            return None
+        return min(n.get("minItems", 0) for n in arrays)
+
     def facts(self) -> dict[str, Any]:
         types: set[str] = set()
         for node in self.nodes():
@@ -158,7 +168,7 @@ class View:
             "enum": sorted(enum - {None}, key=str) or None,
             "minimum": self._bound("minimum", min),
             "maximum": self._bound("maximum", max),
-            "minItems": self._bound("minItems", min),
+            "minItems": self._fewest_items(),
             "maxItems": self._bound("maxItems", max),
             "minLength": self._bound("minLength", min),
             "maxLength": self._bound("maxLength", max),

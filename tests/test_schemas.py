@@ -298,6 +298,8 @@ BAD: list[tuple[str, Any, str | None, str]] = [
     ("CreateCompletionRequest", {"model": "m"}, "prompt", "required"),
     ("CreateCompletionRequest", {"prompt": "x"}, "model", "required"),
     ("CreateCompletionRequest", {"model": "m", "prompt": [1, "a"]}, "prompt", "anyOf"),
+    ("CreateCompletionRequest", {"model": "m", "prompt": []}, "prompt", "anyOf"),
+    ("CreateCompletionRequest", {"model": "m", "prompt": [[]]}, "prompt", "anyOf"),
     ("CreateCompletionRequest", {"model": "m", "prompt": "x", "logprobs": 6}, "logprobs", "maximum"),
     ("CreateCompletionRequest", {"model": "m", "prompt": "x", "logprobs": True}, "logprobs", "type"),
     ("CreateCompletionRequest", {"model": "m", "prompt": "x", "max_tokens": -1}, "max_tokens", "minimum"),
@@ -306,6 +308,7 @@ BAD: list[tuple[str, Any, str | None, str]] = [
     ("CreateEmbeddingRequest", {"model": "e"}, "input", "required"),
     ("CreateEmbeddingRequest", {"model": "e", "input": ""}, "input", "anyOf"),
     ("CreateEmbeddingRequest", {"model": "e", "input": []}, "input", "anyOf"),
+    ("CreateEmbeddingRequest", {"model": "e", "input": [[]]}, "input", "anyOf"),
     ("CreateEmbeddingRequest", {"model": "e", "input": ["x"] * 2049}, "input", "anyOf"),
     ("CreateEmbeddingRequest", {"model": "e", "input": "x", "encoding_format": "int8"}, "encoding_format", "enum"),
     ("CreateEmbeddingRequest", {"model": "e", "input": "x", "dimensions": 0}, "dimensions", "minimum"),
@@ -508,3 +511,28 @@ def test_discriminator_descends_only_into_the_named_variant() -> None:
     }
     unknown = schemas.errors("CreateChatCompletionRequest", _with(CHAT, messages=[{"role": "robot"}]))
     assert [e.param for e in unknown] == ["messages[0].role", "messages[0]"]
+
+
+@pytest.mark.parametrize(
+    ("component", "instance", "missing"),
+    [
+        ("CreateChatCompletionRequest", {}, {"model", "messages"}),
+        ("CreateCompletionRequest", {}, {"model", "prompt"}),
+        ("CreateEmbeddingRequest", {}, {"model", "input"}),
+        (
+            "CreateChatCompletionResponse",
+            {"object": "chat.completion"},
+            {"id", "choices", "created", "model"},
+        ),
+        ("Model", {}, {"id", "object", "created", "owned_by"}),
+        ("ErrorResponse", {"error": {}}, {"error.message", "error.type"}),
+    ],
+)
+def test_each_missing_required_field_is_named_once(component: str, instance: Any, missing: set[str]) -> None:
+    """Several required fields missing at once: one `required` error per field, each naming its own."""
+    required = [e for e in schemas.errors(component, instance) if e.validator == "required"]
+    params = [e.param for e in required]
+    assert missing <= set(params), required
+    assert len(params) == len(set(params)), f"a field named twice: {required}"
+    for error in required:  # the param is the field the message is about, not a sibling's
+        assert error.message.startswith(repr(error.param.rsplit(".", 1)[-1])), error

@@ -10,7 +10,8 @@ import openai
 import pytest
 from openai import OpenAI
 
-from compat_suite import schemas
+from compat_suite import checks, schemas
+from compat_suite.exchange import Exchange, RecordedRequest
 
 if TYPE_CHECKING:
     from conftest import RunningServer
@@ -52,6 +53,27 @@ def test_prompt_list_times_n_indexes_and_usage(client: OpenAI, scripted_server: 
         for j in range(2):
             alone = client.completions.create(model=CHAT, prompt=prompt, max_tokens=4, seed=5 + j)
             assert by_index[prompt_index * 2 + j] == alone.choices[0].text
+
+
+def test_a_batch_of_prompts_keeps_max_tokens_per_choice(scripted_server: RunningServer) -> None:
+    """Three prompts that each run to max_tokens use 3 x max_tokens in all: the check judges per choice."""
+    request = {"model": CHAT, "prompt": ["one", "two", "three"], "max_tokens": 3, "ignore_eos": True}
+    response = httpx.post(
+        f"{scripted_server.base_url}/completions", json=request, headers=scripted_server.auth_headers
+    )
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert [c["finish_reason"] for c in answer["choices"]] == ["length"] * 3
+    assert answer["usage"]["completion_tokens"] == 9
+    exchange = Exchange(
+        "completions",
+        RecordedRequest("POST", str(response.request.url), {}, json.dumps(request).encode()),
+        status=200,
+        headers={"content-type": "application/json"},
+        body=response.content,
+    )
+    outcome = checks.run("completions.max-tokens.respected", exchange)
+    assert outcome.passed, outcome.message
 
 
 def test_token_prompts_equal_text_prompts(client: OpenAI, scripted_server: RunningServer) -> None:

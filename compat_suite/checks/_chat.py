@@ -72,7 +72,7 @@ def chat_n_indexed(exchange: Exchange) -> None:
 
 @check("chat.max-tokens.respected", severity=MUST, endpoints=ENDPOINTS)
 def chat_max_tokens_respected(exchange: Exchange) -> None:
-    """completion_tokens does not exceed max_completion_tokens / max_tokens (times n)."""
+    """No choice generates more than max_completion_tokens / max_tokens: at most that per choice in usage."""
     c.expect_max_tokens(exchange, "max_completion_tokens", "max_tokens")
 
 
@@ -100,7 +100,11 @@ def chat_logprobs_valid(exchange: Exchange) -> None:
     for i, choice in enumerate(c.choices(exchange, c.body(exchange))):
         where = f"choices[{c.index_of(choice, i)}].logprobs"
         logprobs = choice.get("logprobs")
-        content = logprobs.get("content") if isinstance(logprobs, dict) else None
+        if not isinstance(logprobs, dict):
+            shown = "absent" if "logprobs" not in choice else c.short(logprobs)
+            problems.append(f"{where} is {shown}, expected an object with `content`")
+            continue
+        content = logprobs.get("content")
         if not isinstance(content, list):
             problems.append(f"{where}.content is {c.short(content)}, expected a list")
             continue

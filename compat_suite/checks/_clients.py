@@ -285,6 +285,7 @@ def node_sdk_parse(exchange: Exchange, *, record: Any = None) -> None:
             raise Finding(
                 f"the Node SDK accepted an error answer ({status}) as a result", c.evidence(exchange)
             )
+        _judge_node_result(exchange, verdict)
         return
     if verdict.get("api_status_error") and status >= 400:
         return
@@ -294,3 +295,23 @@ def node_sdk_parse(exchange: Exchange, *, record: Any = None) -> None:
         f"the Node SDK could not parse the response: {verdict.get('error')}: {str(verdict.get('message'))[:300]}",
         c.evidence(exchange, sdk_error=verdict.get("error")),
     )
+
+
+def _judge_node_result(exchange: Exchange, verdict: dict[str, Any]) -> None:
+    """What the Node SDK handed back for a success: a unary answer parsed into an object (the SDK
+    returns the body as a string where it does not take the Content-Type for JSON), and a list with
+    as many items as the body holds."""
+    parsed = verdict.get("parsed", "object")
+    if not _wants_stream(exchange) and parsed != "object":
+        raise Finding(
+            f"the Node SDK handed back the body unparsed (a {parsed}) for Content-Type"
+            f" {exchange.content_type!r}",
+            c.evidence(exchange, sdk_result=parsed),
+        )
+    items = verdict.get("items")
+    listed = exchange.json.get("data") if isinstance(exchange.json, dict) else None
+    if items is not None and isinstance(listed, list) and items != len(listed):
+        raise Finding(
+            f"the Node SDK listed {items} item(s) where the body holds {len(listed)}",
+            c.evidence(exchange, sdk_items=items),
+        )

@@ -258,21 +258,51 @@ def expect_n_indexed(exchange: Exchange) -> None:
 
 
 def expect_max_tokens(exchange: Exchange, *limit_names: str) -> None:
+    """The limit holds per choice: `usage.completion_tokens` is at most the limit times the number of
+    choices (n per prompt, a batch of prompts included), and no choice whose logprobs list its
+    generated tokens lists more than the limit."""
     request = request_body(exchange)
     limit = token_limit(request, *limit_names)
     if limit is None:
         return  # nothing to respect
     payload = body(exchange)
+    items = payload.get("choices")
+    items = [ch for ch in items if isinstance(ch, dict)] if isinstance(items, list) else []
+    over = {}
+    for i, choice in enumerate(items):
+        generated = generated_token_count(choice, echo=request.get("echo") is True)
+        if generated is not None and generated > limit:
+            over[index_of(choice, i)] = generated
+    if over:
+        raise Finding(
+            f"choice(s) {list(over)} generated more than {limit_names[0]}={limit} tokens: {over}",
+            evidence(exchange, limit=limit, tokens_by_choice=over),
+        )
     usage = payload.get("usage")
     used = usage.get("completion_tokens") if isinstance(usage, dict) else None
     if not is_int(used):
         return  # no token count to judge by: *.usage.present's failure
-    n = requested_n(request)
-    if used > limit * n:
+    count = len(items) or requested_n(request)
+    if used > limit * count:
         raise Finding(
-            f"completion_tokens {used} exceeds {limit_names[0]}={limit}" + (f" x n={n}" if n > 1 else ""),
-            evidence(exchange, limit=limit, n=n, completion_tokens=used),
+            f"completion_tokens {used} exceeds {limit_names[0]}={limit}"
+            + (f" x {count} choices" if count > 1 else ""),
+            evidence(exchange, limit=limit, choices=count, completion_tokens=used),
         )
+
+
+def generated_token_count(choice: dict[str, Any], *, echo: bool = False) -> int | None:
+    """The tokens a choice generated, where its logprobs list them (chat: `content` and `refusal`
+    entries; completions: `tokens`, unless echo put the prompt's tokens first); None where they do not."""
+    logprobs = choice.get("logprobs")
+    if not isinstance(logprobs, dict):
+        return None
+    if "message" in choice:  # chat: one entry per generated token
+        listed = [logprobs.get(k) for k in ("content", "refusal")]
+        lists = [entries for entries in listed if isinstance(entries, list)]
+        return sum(map(len, lists)) if lists else None
+    tokens = logprobs.get("tokens")
+    return len(tokens) if isinstance(tokens, list) and not echo else None
 
 
 def expect_stop_honoured(exchange: Exchange, text_of: TextOf) -> None:

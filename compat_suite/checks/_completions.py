@@ -82,7 +82,7 @@ def _expect_batch_indexed(exchange: Exchange, prompts: int) -> None:
 
 @check("completions.max-tokens.respected", severity=MUST, endpoints=ENDPOINTS)
 def completions_max_tokens_respected(exchange: Exchange) -> None:
-    """completion_tokens does not exceed max_tokens (times n)."""
+    """No choice generates more than max_tokens: completion_tokens is at most max_tokens per choice."""
     c.expect_max_tokens(exchange, "max_tokens")
 
 

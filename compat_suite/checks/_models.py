@@ -32,6 +32,9 @@ def models_list_contains_model(exchange: Exchange, *, model: str, embedding_mode
 @check("models.retrieve.schema", severity=MUST, endpoints=("model",))
 def models_retrieve_schema(exchange: Exchange) -> None:
     """One model validates against Model, and its id is the one asked for."""
+    if exchange.status is not None and not 200 <= exchange.status < 300:
+        # An error answer is no model: say so, rather than list the Model fields it lacks.
+        raise Finding(f"status {exchange.status}: no model object came back", c.evidence(exchange))
     payload = c.body(exchange)
     c.schema_check(exchange, "Model", payload)
     asked = exchange.request.url.rstrip("/").rsplit("/models/", 1)

@@ -1,6 +1,12 @@
-// Replays one recorded response into the official Node SDK and prints a one-line JSON verdict.
+// Replays one recorded response into the official Node SDK and prints a one-line JSON verdict:
+// {ok: true, parsed, items} (what the SDK handed back) or {ok: false, error, message, api_error, ...}.
 // Input (stdin): {path, body, stream, status, headers, response_b64, base_url}. No socket is opened.
 const OpenAI = require("openai");
+
+function kind(value) {
+  if (value === null) return "null";
+  return Array.isArray(value) ? "array" : typeof value;
+}
 
 async function main() {
   const job = JSON.parse(require("fs").readFileSync(0, "utf8"));
@@ -8,15 +14,23 @@ async function main() {
   const fetchRecorded = async () => new Response(bytes, { status: job.status, headers: job.headers });
   const client = new OpenAI({ apiKey: "recorded", baseURL: job.base_url, fetch: fetchRecorded, maxRetries: 0 });
   try {
+    // What the SDK handed back: a unary answer must come back parsed (an object), not as its text;
+    // a list as the items it yields, which the check compares with the body.
+    let parsed = "object";
+    let items = null;
     if (job.path.startsWith("/models")) {
       const id = job.path.slice("/models/".length);
-      if (id) await client.models.retrieve(id);
-      else for await (const _ of client.models.list()) { /* walk the page */ }
+      if (id) parsed = kind(await client.models.retrieve(id));
+      else {
+        items = 0;
+        for await (const _ of client.models.list()) items += 1;
+      }
     } else {
       const result = await client.post(job.path, { body: job.body, stream: job.stream });
       if (job.stream) for await (const _ of result) { /* consume every chunk */ }
+      else parsed = kind(result);
     }
-    console.log(JSON.stringify({ ok: true }));
+    console.log(JSON.stringify({ ok: true, parsed, items }));
   } catch (err) {
     const apiError = err instanceof OpenAI.APIError;
     console.log(JSON.stringify({

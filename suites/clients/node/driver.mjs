@@ -21,7 +21,7 @@ function describeError(err) {
 async function runCall(client, call) {
   switch (call.kind) {
     case "chat":
-      return summarise(await client.chat.completions.create(call.body));
+      return summarise(parsed(await client.chat.completions.create(call.body)));
     case "chat_stream":
     case "completions_stream": {
       const create = call.kind === "chat_stream"
@@ -40,9 +40,9 @@ async function runCall(client, call) {
       return { chunks: chunks.length, text, ids: [...new Set(chunks.map((c) => c.id))], usage: last?.usage ?? null };
     }
     case "completions":
-      return summarise(await client.completions.create(call.body));
+      return summarise(parsed(await client.completions.create(call.body)));
     case "embeddings": {
-      const res = await client.embeddings.create(call.body);
+      const res = parsed(await client.embeddings.create(call.body));
       return {
         object: res.object,
         count: res.data.length,
@@ -56,10 +56,19 @@ async function runCall(client, call) {
       return { ids };
     }
     case "model":
-      return summarise(await client.models.retrieve(call.body.model));
+      return summarise(parsed(await client.models.retrieve(call.body.model)));
     default:
       throw new Error(`unknown call kind ${call.kind}`);
   }
+}
+
+// The SDK hands back a unary body as a string where it does not take the Content-Type for JSON:
+// that is a response it did not parse, and a failure of the call.
+function parsed(res) {
+  if (res === null || typeof res !== "object") {
+    throw new TypeError(`the SDK handed back the response unparsed (a ${res === null ? "null" : typeof res})`);
+  }
+  return res;
 }
 
 function summarise(res) {
