@@ -13,6 +13,11 @@ from .sse import SSEEvent, SSEProblem
 EVIDENCE_BYTES = 4096
 
 
+def _reject_constant(name: str) -> float:
+    """NaN and Infinity are not JSON (RFC 8259); Python accepts them, the SDKs do not."""
+    raise ValueError(f"{name} is not valid JSON")
+
+
 @dataclass(frozen=True)
 class RecordedRequest:
     method: str
@@ -51,7 +56,7 @@ class Exchange:
     def json(self) -> Any:
         """The body parsed as JSON, or None when it is not JSON."""
         try:
-            return json.loads(self.body)
+            return json.loads(self.body, parse_constant=_reject_constant)
         except (ValueError, UnicodeDecodeError, RecursionError):  # a hostile body may nest deeply
             return None
 
@@ -109,7 +114,7 @@ class StreamExchange(Exchange):
         out = []
         for event in self.data_events:
             try:
-                out.append(json.loads(event.data))
+                out.append(json.loads(event.data, parse_constant=_reject_constant))
             except (ValueError, RecursionError):
                 out.append(None)
         return out

@@ -12,6 +12,7 @@ import base64
 import random
 import re
 import struct
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .faults import DEFAULT_TERMINATOR, Fault, Json, default_frame, fault
@@ -704,23 +705,37 @@ def _json_media_type_in_capitals(endpoint: str, headers: dict[str, str]) -> None
 
 
 _RETRY_BLOCK = (
-    "a `retry: 3000` block without data before each stream event (valid SSE that dispatches nothing;"
-    " openai-python, sync and async alike, parses it as an empty event)"
+    "a `retry: 3000` block without data before each stream event, for {client} only (valid SSE that"
+    " dispatches nothing; openai-python parses it as an empty event)"
 )
+
+
+def _python_sdk(asynchronous: bool) -> Callable[[Mapping[str, str]], bool]:
+    """openai-python's own request header tells its sync client (`false`) from its async one."""
+
+    def matches(headers: Mapping[str, str]) -> bool:
+        value = headers.get("x-stainless-async")
+        return value is not None and (value != "false") == asynchronous
+
+    return matches
+
+
 fault(
     Fault(
         "clients-python-retry-block",
         "clients.python-sdk.parse",
-        _RETRY_BLOCK,
+        _RETRY_BLOCK.format(client="openai-python's sync client"),
         frame=_frame_after_retry_block,
+        only_for=_python_sdk(asynchronous=False),
     )
 )
 fault(
     Fault(
         "clients-python-async-retry-block",
         "clients.python-async-sdk.parse",
-        _RETRY_BLOCK,
+        _RETRY_BLOCK.format(client="openai-python's async client"),
         frame=_frame_after_retry_block,
+        only_for=_python_sdk(asynchronous=True),
     )
 )
 fault(

@@ -38,7 +38,7 @@ from . import generation as gen
 from .auth import KeyAuth
 from .engines.base import Engine
 from .errors import APIError
-from .faults import FaultSet
+from .faults import FaultSet, request_scope
 
 Json = dict[str, Any]
 MiB = 1024 * 1024
@@ -83,6 +83,7 @@ def _endpoint(name: str, *, public: bool = False) -> Callable[[Handler], Callabl
     def wrap(handler: Handler) -> Callable[[_Server, Request], Any]:
         async def route(self: _Server, request: Request) -> Response:
             call = _Call(name, time.perf_counter())
+            request_scope(request.headers)  # faults that apply to some clients only look at these
             try:
                 if not public:
                     await self.authorize(request, call, None, early=True)

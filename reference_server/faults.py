@@ -13,11 +13,16 @@ fault-to-check table. A fault is data plus small hooks; the app calls the hooks 
 - `error(status, envelope)`     rewrite an error response: returns (status, envelope)
 - `error_headers(status, envelope, headers)`  rewrite an error response's headers (a mutable dict)
 - `batch_stream`                a flag: send a stream's frames and terminator in one write at the end
+- `only_for(headers)`           a predicate on the request's headers: the fault applies to matching
+                                requests only (e.g. one SDK's), so it can fail exactly one client check
+
+The app calls `request_scope(request.headers)` once per request, before any hook.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +34,13 @@ def default_frame(data: str) -> bytes:
 
 
 DEFAULT_TERMINATOR = b"data: [DONE]\n\n"
+# The headers of the request being served; a context variable because hooks run deep in the app.
+_request_headers: ContextVar[Mapping[str, str] | None] = ContextVar("fault_request_headers", default=None)
+
+
+def request_scope(headers: Mapping[str, str]) -> None:
+    """Say which request is being served (each request runs in its own task, so no reset is needed)."""
+    _request_headers.set(headers)
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,13 @@ class Fault:
     error: Callable[[int, Json], tuple[int, Json]] | None = None
     error_headers: Callable[[int, Json, dict[str, str]], None] | None = None
     batch_stream: bool = False  # streaming that silently is not: every frame held back, sent at once
+    only_for: Callable[[Mapping[str, str]], bool] | None = None
+
+    def applies(self) -> bool:
+        if self.only_for is None:
+            return True
+        headers = _request_headers.get()
+        return headers is not None and self.only_for(headers)
 
 
 FAULTS: dict[str, Fault] = {}
@@ -66,14 +85,19 @@ class FaultSet:
         unknown = [i for i in ids if i not in FAULTS]
         if unknown:
             raise ValueError(f"unknown fault id(s): {', '.join(unknown)} (see `compat-suite faults`)")
-        self.faults = [FAULTS[i] for i in ids]
+        self.served = [FAULTS[i] for i in ids]
 
     def __bool__(self) -> bool:
-        return bool(self.faults)
+        return bool(self.served)
+
+    @property
+    def faults(self) -> list[Fault]:
+        """The served faults that apply to the request being served."""
+        return [f for f in self.served if f.applies()]
 
     @property
     def ids(self) -> list[str]:
-        return [f.id for f in self.faults]
+        return [f.id for f in self.served]
 
     def request(self, endpoint: str, body: Json) -> Json:
         for f in self.faults:

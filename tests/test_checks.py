@@ -21,7 +21,7 @@ from compat_suite.checks._clients import node_sdk_unavailable
 from compat_suite.exchange import Exchange, RecordedRequest, StreamExchange
 from compat_suite.profiles import ENDPOINTS as PROFILE_ENDPOINTS
 from compat_suite.sse import SSEReader
-from reference_server.faults import FaultSet, catalog
+from reference_server.faults import FaultSet, catalog, request_scope
 
 Json = dict[str, Any]
 BASE = "http://127.0.0.1:9/v1"
@@ -205,6 +205,7 @@ def stream(
 ) -> StreamExchange:
     """A streamed exchange: chunks framed through a FaultSet, fed to the real reader frame by frame."""
     fs = FaultSet(faults)
+    request_scope(_client_headers(fs))
     request = request or {**(CHAT_REQ if endpoint == "chat" else COMP_REQ), **STREAM_OPTS}
     chunks = chunks if chunks is not None else (chat_chunks() if endpoint == "chat" else comp_chunks())
     frames: list[bytes] = []
@@ -888,11 +889,27 @@ def test_max_tokens_is_judged_per_choice_where_logprobs_list_the_tokens() -> Non
 CLIENT_CHECKS = ("clients.python-sdk.parse", "clients.python-async-sdk.parse", "clients.node-sdk.parse")
 
 
+# Request headers of the clients a fault may be served to (openai-python sync, async; the Node SDK).
+_CLIENT_HEADER_SETS = (
+    {"x-stainless-async": "false", "x-stainless-lang": "python"},
+    {"x-stainless-async": "async:asyncio", "x-stainless-lang": "python"},
+    {"x-stainless-lang": "js"},
+)
+
+
+def _client_headers(fs: FaultSet) -> dict[str, str]:
+    """Headers of a client every served fault applies to: the answer that client would get."""
+    for headers in _CLIENT_HEADER_SETS:
+        if all(f.only_for is None or f.only_for(headers) for f in fs.served):
+            return headers
+    return {}
+
+
 def client_fault_exchange(fault_id: str) -> Exchange:
     """The answer a clients fault gives: a stream through its framing, or an embeddings answer with its
     headers (the Node fault's endpoints never stream)."""
     faults = FaultSet([fault_id])
-    if any(f.frame for f in faults.faults):
+    if any(f.frame for f in faults.served):
         return stream(faults=(fault_id,))
     return emb(headers=faults.headers("embeddings", {"content-type": "application/json"}))
 
@@ -925,6 +942,8 @@ def test_client_fault_is_an_answer_the_suite_accepts_and_only_its_sdk_fails(faul
     failed = {check_id for check_id in CLIENT_CHECKS if not run(check_id, faulty_exchange).passed}
     own = catalog()[fault_id].check
     # openai-python's sync and async clients share one SSE decoder: no answer breaks only one of them.
+    # The server serves a Python fault's answer to one client only (`only_for`); the end-to-end
+    # self-test proves that exactly that client's check fails.
     python_sdk = {"clients.python-sdk.parse", "clients.python-async-sdk.parse"}
     assert failed == (python_sdk if own in python_sdk else {own}), failed
 

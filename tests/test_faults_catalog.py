@@ -216,7 +216,14 @@ def scenario(check_id: str, t: Target) -> tuple[tuple[Any, ...], dict[str, Any]]
     if area == "errors":
         return _error_scenario(aspect, t, chat)
     if area == "clients":  # where each SDK's fault shows: the Node SDK's on embeddings, Python's on streams
-        return ((t.embeddings({"input": ["one"]}) if "node" in aspect else t.chat_stream(chat)),), {}
+        if "node" in aspect:
+            return (t.embeddings({"input": ["one"]}),), {}
+        # Sent as that SDK identifies itself, so the answer is the one the server gives that client.
+        sdk = {
+            "X-Stainless-Lang": "python",
+            "X-Stainless-Async": "async:asyncio" if "async" in aspect else "false",
+        }
+        return (t.chat_stream(chat, headers=sdk),), {}
     if area == "transport":
         return (t.get("models"),), {}
     raise AssertionError(f"no scenario for {check_id}")
