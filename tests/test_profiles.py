@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from compat_suite import schemas
-from compat_suite.checks import registry, run
+from compat_suite.checks import PYTHON_CLIENTS, registry, response_shape, run, stream_checks
 from compat_suite.exchange import Exchange, RecordedRequest, StreamExchange
 from compat_suite.profiles import (
     CONDITIONS,
@@ -64,50 +64,10 @@ CANONICAL_CHECKS = frozenset(
 
 # What the suites run on one exchange of each kind (suites/conformance, suites/streaming).
 UNARY_CHECKS = {
-    "chat": [
-        "transport.complete",
-        "transport.json-body",
-        "chat.response.schema",
-        "chat.response.object",
-        "chat.response.id",
-        "chat.response.created",
-        "chat.usage.present",
-        "chat.usage.sum",
-        "chat.finish-reason.enum",
-        "chat.n.indexed",
-        "chat.max-tokens.respected",
-        "clients.python-sdk.parse",
-        "clients.python-async-sdk.parse",
-    ],
-    "models": [
-        "transport.complete",
-        "transport.json-body",
-        "models.list.schema",
-        "clients.python-sdk.parse",
-        "clients.python-async-sdk.parse",
-    ],
+    endpoint: [*response_shape(endpoint), *PYTHON_CLIENTS]
+    for endpoint in ("chat", "completions", "embeddings", "models")
 }
-STREAM_CHECKS = [
-    "stream.content-type",
-    "stream.done-terminator",
-    "stream.sse.utf8",
-    "stream.sse.blank-line",
-    "stream.sse.json-data",
-    "stream.sse.after-done",
-    "stream.sse.complete",
-    "stream.chunk.schema",
-    "stream.chunk.object",
-    "stream.id.consistent",
-    "stream.created.consistent",
-    "stream.role.first",
-    "stream.finish-reason.once-last",
-    "stream.usage.final-chunk",
-    "stream.usage.null-elsewhere",
-    "stream.error.event",
-    "stream.is-streamed",
-    "clients.python-sdk.parse",
-    "clients.python-async-sdk.parse",
-]
+STREAM_CHECKS = [*stream_checks("chat"), "stream.is-streamed", *PYTHON_CLIENTS]
 INCLUDE_USAGE = {"stream_options": {"include_usage": True}}  # the stream suites always ask for usage
 URLS = {"chat": "http://doc.invalid/v1/chat/completions", "models": "http://doc.invalid/v1/models"}
 

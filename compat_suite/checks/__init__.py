@@ -1,5 +1,32 @@
 """Conformance checks: plain functions with stable ids, reported by id."""
 
 from ._registry import MUST, SHOULD, Check, Finding, Outcome, Severity, check, get, registry, run
+from ._sets import (
+    PYTHON_CLIENTS,
+    REFUSAL,
+    STREAM_FRAMING,
+    TRANSPORT,
+    response_shape,
+    stream_checks,
+    stream_chunks,
+)
 
-__all__ = ["MUST", "SHOULD", "Check", "Finding", "Outcome", "Severity", "check", "get", "registry", "run"]
+__all__ = [
+    "MUST",
+    "PYTHON_CLIENTS",
+    "REFUSAL",
+    "SHOULD",
+    "STREAM_FRAMING",
+    "TRANSPORT",
+    "Check",
+    "Finding",
+    "Outcome",
+    "Severity",
+    "check",
+    "get",
+    "registry",
+    "response_shape",
+    "run",
+    "stream_checks",
+    "stream_chunks",
+]

@@ -9,23 +9,10 @@ from typing import Any
 
 import pytest
 
+from compat_suite.checks import PYTHON_CLIENTS, response_shape
 from compat_suite.target import Target
 
-SHAPE = [
-    "transport.complete",
-    "transport.json-body",
-    "chat.response.schema",
-    "chat.response.object",
-    "chat.response.id",
-    "chat.response.created",
-    "chat.usage.present",
-    "chat.usage.sum",
-    "chat.finish-reason.enum",
-    "chat.n.indexed",
-    "chat.max-tokens.respected",
-    "clients.python-sdk.parse",
-    "clients.python-async-sdk.parse",
-]
+SHAPE = [*response_shape("chat"), *PYTHON_CLIENTS]
 
 pytestmark = pytest.mark.endpoint("chat")
 

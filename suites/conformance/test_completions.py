@@ -6,23 +6,10 @@ from typing import Any
 
 import pytest
 
+from compat_suite.checks import PYTHON_CLIENTS, response_shape
 from compat_suite.target import Target
 
-SHAPE = [
-    "transport.complete",
-    "transport.json-body",
-    "completions.response.schema",
-    "completions.response.object",
-    "completions.response.id",
-    "completions.response.created",
-    "completions.usage.present",
-    "completions.usage.sum",
-    "completions.finish-reason.enum",
-    "completions.n.indexed",
-    "completions.max-tokens.respected",
-    "clients.python-sdk.parse",
-    "clients.python-async-sdk.parse",
-]
+SHAPE = [*response_shape("completions"), *PYTHON_CLIENTS]
 PROMPT = "The three primary colours are"
 
 pytestmark = pytest.mark.endpoint("completions")

@@ -6,20 +6,11 @@ from typing import Any
 
 import pytest
 
+from compat_suite.checks import PYTHON_CLIENTS, response_shape
 from compat_suite.target import Target
 
 INPUTS = ["The sky is blue.", "Grass is green.", "Snow is white."]
-SHAPE = [
-    "transport.complete",
-    "transport.json-body",
-    "embeddings.response.schema",
-    "embeddings.response.object",
-    "embeddings.usage.present",
-    "embeddings.dimensions.consistent",
-    "embeddings.order.index",
-    "clients.python-sdk.parse",
-    "clients.python-async-sdk.parse",
-]
+SHAPE = [*response_shape("embeddings"), *PYTHON_CLIENTS]
 
 pytestmark = pytest.mark.endpoint("embeddings")
 

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from compat_suite.checks import REFUSAL, response_shape, stream_checks
 from compat_suite.strategies import (
     InvalidRequest,
     applicable_kinds,
@@ -47,72 +48,11 @@ PROPERTY_SETTINGS = settings(
 )
 
 UNARY_CHECKS = {
-    "chat": [
-        "transport.complete",
-        "transport.json-body",
-        "chat.response.schema",
-        "chat.response.object",
-        "chat.response.id",
-        "chat.response.created",
-        "chat.usage.present",
-        "chat.usage.sum",
-        "chat.finish-reason.enum",
-        "chat.n.indexed",
-        "chat.max-tokens.respected",
-        "chat.stop.honoured",
-        "chat.logprobs.valid",
-    ],
-    "completions": [
-        "transport.complete",
-        "transport.json-body",
-        "completions.response.schema",
-        "completions.response.object",
-        "completions.response.id",
-        "completions.response.created",
-        "completions.usage.present",
-        "completions.usage.sum",
-        "completions.finish-reason.enum",
-        "completions.n.indexed",
-        "completions.max-tokens.respected",
-        "completions.stop.honoured",
-        "completions.echo.prefix",
-    ],
-    "embeddings": [
-        "transport.complete",
-        "transport.json-body",
-        "embeddings.response.schema",
-        "embeddings.response.object",
-        "embeddings.usage.present",
-        "embeddings.dimensions.consistent",
-        "embeddings.order.index",
-    ],
+    "chat": [*response_shape("chat"), "chat.stop.honoured", "chat.logprobs.valid"],
+    "completions": [*response_shape("completions"), "completions.stop.honoured", "completions.echo.prefix"],
+    "embeddings": list(response_shape("embeddings")),
 }
-# Every streamed check that one stream can prove. Left out: stream.is-streamed (a 1-token answer
-# is rightly a single event) and stream.text.matches-unary (needs temperature 0 and a second request).
-STREAM_CHECKS = [
-    "stream.content-type",
-    "stream.done-terminator",
-    "stream.sse.utf8",
-    "stream.sse.blank-line",
-    "stream.sse.json-data",
-    "stream.sse.after-done",
-    "stream.sse.complete",
-    "stream.chunk.schema",
-    "stream.chunk.object",
-    "stream.id.consistent",
-    "stream.created.consistent",
-    "stream.finish-reason.once-last",
-    "stream.usage.final-chunk",
-    "stream.usage.null-elsewhere",
-    "stream.error.event",
-]
-CHAT_STREAM_CHECKS = [*STREAM_CHECKS, "stream.role.first"]
-INVALID_CHECKS = [
-    "transport.complete",
-    "transport.json-body",
-    "errors.envelope",
-    "errors.no-5xx-for-client-error",
-]
+INVALID_CHECKS = [*REFUSAL, "errors.no-5xx-for-client-error"]
 # Mistakes in one parameter's value: the error names that parameter.
 PARAM_KINDS = ("wrong-type", "out-of-range")
 GENERATION = ("chat", "completions", "embeddings")
@@ -165,7 +105,9 @@ def test_valid_requests_keep_the_invariants(endpoint: str, target: Target, verif
 def test_valid_streams_keep_the_invariants(endpoint: str, target: Target, verify: Any) -> None:
     """Any cheap valid streamed request gets a well-framed stream of valid chunks."""
     path = _ready(target, endpoint, stream=True)
-    checks = CHAT_STREAM_CHECKS if endpoint == "chat" else STREAM_CHECKS
+    # Every check one stream can prove. Left out: stream.is-streamed (a 1-token answer is rightly a
+    # single event) and stream.text.matches-unary (needs temperature 0 and a second request).
+    checks = list(stream_checks(endpoint))
 
     def example(body: dict[str, Any]) -> None:
         verify(checks, target.request(endpoint, "POST", path, json=body, stream=True))

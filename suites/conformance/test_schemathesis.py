@@ -56,7 +56,7 @@ SUCCESS_CHECKS = {
     "model": ["transport.complete", "transport.json-body", "models.retrieve.schema"],
     "health": ["transport.complete", "transport.json-body"],
 }
-REFUSAL_CHECKS = ["transport.complete", "transport.json-body", "errors.envelope"]
+REFUSAL_CHECKS = list(checks.REFUSAL)
 NEGATIVE_CHECKS = [*REFUSAL_CHECKS, "errors.no-5xx-for-client-error"]
 BUILTIN_CHECKS = [
     not_a_server_error,

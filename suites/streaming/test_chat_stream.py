@@ -6,28 +6,11 @@ from typing import Any
 
 import pytest
 
+from compat_suite.checks import STREAM_FRAMING, stream_chunks
 from compat_suite.target import Target
 
-FRAMING = [
-    "stream.content-type",
-    "stream.done-terminator",
-    "stream.sse.utf8",
-    "stream.sse.blank-line",
-    "stream.sse.json-data",
-    "stream.sse.after-done",
-    "stream.sse.complete",
-]
-CHUNKS = [
-    "stream.chunk.schema",
-    "stream.chunk.object",
-    "stream.id.consistent",
-    "stream.created.consistent",
-    "stream.role.first",
-    "stream.finish-reason.once-last",
-    "stream.usage.final-chunk",
-    "stream.usage.null-elsewhere",
-    "stream.error.event",
-]
+FRAMING = list(STREAM_FRAMING)
+CHUNKS = list(stream_chunks("chat"))
 USAGE = {"stream_options": {"include_usage": True}}
 
 pytestmark = pytest.mark.endpoint("chat")

@@ -6,27 +6,11 @@ from typing import Any
 
 import pytest
 
+from compat_suite.checks import STREAM_FRAMING, stream_chunks
 from compat_suite.target import Target
 
-FRAMING = [
-    "stream.content-type",
-    "stream.done-terminator",
-    "stream.sse.utf8",
-    "stream.sse.blank-line",
-    "stream.sse.json-data",
-    "stream.sse.after-done",
-    "stream.sse.complete",
-]
-CHUNKS = [
-    "stream.chunk.schema",
-    "stream.chunk.object",
-    "stream.id.consistent",
-    "stream.created.consistent",
-    "stream.finish-reason.once-last",
-    "stream.usage.final-chunk",
-    "stream.usage.null-elsewhere",
-    "stream.error.event",
-]
+FRAMING = list(STREAM_FRAMING)
+CHUNKS = list(stream_chunks("completions"))
 USAGE = {"stream_options": {"include_usage": True}}
 PROMPT = "The three primary colours are"
 
