@@ -35,6 +35,7 @@ def render_run(run: Run, diffs: Sequence[Diff] = ()) -> str:
         matrix=_view.matrix(run),
         deviations=_view.findings_with(run, "deviation", "drift"),
         failures=_view.findings_with(run, "fail"),
+        scenario_errors=run.scenario_errors,
         skips=_view.findings_with(run, "skip"),
         error_rows=_view.error_matrix(run),
         load=_view.load_view(run),

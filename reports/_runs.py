@@ -51,6 +51,12 @@ class Run:
         return [f for f in findings if isinstance(f, dict)] if isinstance(findings, list) else []
 
     @property
+    def scenario_errors(self) -> list[dict[str, Any]]:
+        """Tests that broke outside any check (they fail the run; results.json `errors`)."""
+        errors = self.results.get("errors")
+        return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+
+    @property
     def profile(self) -> str:
         return str(self.results.get("profile") or self.target.get("profile") or "")
 

@@ -401,3 +401,21 @@ def test_huge_bodies_are_cut_and_a_key_on_the_cut_is_still_redacted(runs: Path) 
     assert "straddling" not in html and "sk-stra" not in html
     assert "1,000,018 more characters not shown" in html
     assert len(html) < 400_000
+
+
+def test_scenario_errors_are_shown_and_escaped(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    results = {
+        "target": {"base_url": "http://t/v1", "model": "m"},
+        "profile": "openai",
+        "findings": [],
+        "errors": [
+            {"test": "suites/x.py::test_y", "phase": "call", "message": "KeyError: <script>boom</script>"}
+        ],
+        "summary": {"pass": 0, "fail": 0, "errors": 1, "verdict": "fail"},
+    }
+    (run_dir / "results.json").write_text(json.dumps(results), encoding="utf-8")
+    html = build_report(run_dir).read_text(encoding="utf-8")
+    assert "suites/x.py::test_y" in html
+    assert "&lt;script&gt;boom&lt;/script&gt;" in html and "<script>boom" not in html
