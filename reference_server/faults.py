@@ -87,6 +87,13 @@ class FaultSet:
             raise ValueError(f"unknown fault id(s): {', '.join(unknown)} (see `compat-suite faults`)")
         self.served = [FAULTS[i] for i in ids]
 
+    @classmethod
+    def of(cls, faults: Iterable[Fault]) -> FaultSet:
+        """A FaultSet of the given faults, registered or not (tests build their own)."""
+        fault_set = cls()
+        fault_set.served = list(faults)
+        return fault_set
+
     def __bool__(self) -> bool:
         return bool(self.served)
 

@@ -140,9 +140,7 @@ async def test_in_process_asgi_client(asgi_client: httpx.AsyncClient) -> None:
 
 def unregistered(*faults: Fault) -> FaultSet:
     """A FaultSet of test-only faults that stay out of the global catalogue."""
-    fault_set = FaultSet()
-    fault_set.faults = list(faults)
-    return fault_set
+    return FaultSet.of(faults)
 
 
 def test_fault_hooks_control_the_bytes(start_server, sse_data) -> None:
