@@ -30,6 +30,7 @@ from typing import Any, Literal
 from ._paths import SUITES_DIR
 from ._redact import redact_text
 from .checks._clients import ClientUnavailable, node_modules_dirs, node_sdk_unavailable
+from .profiles import CLIENT_MISTAKES
 from .target import WRONG_KEY, Target
 
 CallKind = Literal[
@@ -464,19 +465,7 @@ def run_node(target: Target, calls: list[ClientCall]) -> list[ClientRecord]:
 # -- the error matrix through the SDK -------------------------------------------------------------------
 # The conditions the SDK can send: those of the generation endpoints, and those a GET can make.
 SDK_CONDITIONS = {
-    "generation": frozenset(
-        {
-            "no-key",
-            "bad-key",
-            "unknown-model",
-            "malformed-json",
-            "wrong-content-type",
-            "invalid-param",
-            "unknown-path",
-            "wrong-method",
-            "oversized-body",
-        }
-    ),
+    "generation": frozenset(CLIENT_MISTAKES),
     "models": frozenset({"no-key", "bad-key", "unknown-model", "unknown-path", "wrong-method"}),
 }
 MALFORMED_JSON = b'{"model": "compat-suite", "messages": ['

@@ -66,6 +66,8 @@ DEFAULT_STATUSES: dict[str, int] = {
     "cold-start": 503,
 }
 CONDITIONS: tuple[str, ...] = tuple(DEFAULT_STATUSES)
+# The client's own mistakes (the error matrix); the rest are gateway states (the governance suite).
+CLIENT_MISTAKES: tuple[str, ...] = CONDITIONS[: CONDITIONS.index("oversized-body") + 1]
 
 _CITE = re.compile(r'^(?P<file>[A-Za-z0-9_./-]+):(?P<line>[1-9][0-9]*) "(?P<quote>.+)"$')
 _LINES = re.compile(r"^(?P<file>[A-Za-z0-9_./-]+):(?P<start>[1-9][0-9]*)-(?P<end>[1-9][0-9]*)$")

@@ -24,6 +24,7 @@ from compat_suite.clients import (
     python_sdk_condition,
 )
 from compat_suite.exchange import Exchange
+from compat_suite.profiles import CLIENT_MISTAKES
 from compat_suite.results import Results
 from compat_suite.target import Target
 
@@ -39,17 +40,7 @@ INVALID_PARAM = {
 }
 ENDPOINTS = (*GENERATION, "models")
 # The client mistakes of the matrix (the gateway's conditions, such as no-credit, are the governance suite's).
-CONDITIONS = (
-    "no-key",
-    "bad-key",
-    "unknown-model",
-    "malformed-json",
-    "wrong-content-type",
-    "invalid-param",
-    "unknown-path",
-    "wrong-method",
-    "oversized-body",
-)
+CONDITIONS = CLIENT_MISTAKES
 
 pytestmark = pytest.mark.endpoint("errors")
 
