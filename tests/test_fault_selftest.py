@@ -21,6 +21,7 @@ import contextlib
 import json
 import os
 import queue
+import re
 import subprocess
 import sys
 import threading
@@ -32,6 +33,7 @@ from typing import Any
 
 import pytest
 
+from compat_suite import checks
 from compat_suite._paths import REPO_ROOT, SUITES_DIR
 from compat_suite.checks import registry
 from compat_suite.checks._clients import node_sdk_unavailable
@@ -89,14 +91,40 @@ class SuiteRun:
         )
 
 
+# The suites name checks through the check sets of compat_suite.checks as well as by id.
+_SET_CALLS = {
+    "response_shape": ("chat", "completions", "embeddings", "models"),
+    "stream_chunks": ("chat", "completions"),
+    "stream_checks": ("chat", "completions"),
+}
+_SET_NAMES = ("TRANSPORT", "PYTHON_CLIENTS", "REFUSAL", "STREAM_FRAMING")
+
+
+def _ids_from_check_sets(text: str) -> set[str]:
+    """The check ids a source names through the check sets (a call with a variable: every endpoint)."""
+    ids: set[str] = set()
+    for name, endpoints in _SET_CALLS.items():
+        for match in re.finditer(rf"\b{name}\(([^)]*)\)", text):
+            arg = match.group(1).strip()
+            for endpoint in [arg.strip("\"'")] if arg[:1] in "\"'" else endpoints:
+                ids.update(getattr(checks, name)(endpoint))
+    for name in _SET_NAMES:
+        if re.search(rf"\b{name}\b", text):
+            ids.update(getattr(checks, name))
+    return ids
+
+
 @cache
 def _suite_sources() -> dict[str, str]:
-    """Source of every test file of the suites `compat-suite run` runs, by path relative to the repo."""
+    """Source of every test file of the suites `compat-suite run` runs, by path relative to the repo,
+    with the ids it names through check sets appended as literals."""
     out = {}
     for suite in RUN_SUITES:
         for path in sorted((SUITES_DIR / suite).rglob("test_*.py")):
             if "node_modules" not in path.parts:
-                out[str(path.relative_to(REPO_ROOT))] = path.read_text(encoding="utf-8")
+                text = path.read_text(encoding="utf-8")
+                named = "".join(f'\n"{check_id}"' for check_id in sorted(_ids_from_check_sets(text)))
+                out[str(path.relative_to(REPO_ROOT))] = text + named
     return out
 
 
