@@ -586,3 +586,13 @@ def examples_within_budget(sent: int, max_requests: int | None, wanted: int, per
     if max_requests is None:
         return wanted
     return max(0, min(wanted, (max_requests - sent) // per_example))
+
+
+def stop_from(text: str) -> str | None:
+    """A stop sequence for a second request: a word from the second half of an earlier answer
+    `text` (with its leading space where it has one), or None when the answer is too short."""
+    words = text.split()
+    if len(words) < 2:
+        return None
+    word = words[len(words) // 2]
+    return " " + word if (" " + word) in text else word

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from compat_suite.checks import PYTHON_CLIENTS, response_shape
+from compat_suite.strategies import stop_from
 from compat_suite.target import Target
 
 SHAPE = [*response_shape("completions"), *PYTHON_CLIENTS]
@@ -87,12 +88,3 @@ def _text(payload: Any) -> str:
     except (TypeError, KeyError, IndexError):
         return ""
     return text if isinstance(text, str) else ""
-
-
-def stop_from(text: str) -> str | None:
-    """A word from the second half of `text` (with its leading space), to stop on."""
-    words = text.split()
-    if len(words) < 2:
-        return None
-    word = words[len(words) // 2]
-    return " " + word if (" " + word) in text else word
