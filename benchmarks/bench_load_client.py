@@ -50,7 +50,8 @@ def run_ours(server: InstantServer, args: argparse.Namespace, tmp: Path) -> dict
     cmd = [
         sys.executable,
         "-m",
-        "compat_suite.load",
+        "compat_suite",
+        "load",
         "--base-url",
         server.base_url,
         "--model",

@@ -28,7 +28,7 @@ def run_once(engine: str) -> tuple[float, dict]:
             "-m",
             "compat_suite",
             "run",
-            "--embedded-engine",
+            "--engine",
             engine,
             "--report-dir",
             tmp,

@@ -1,21 +1,26 @@
-"""`compat-suite run | serve | load | report | faults`."""
+"""`compat-suite run | serve | load | report | faults`: the command line, an entry point over the library.
+
+The options every command shares are declared once, in schemas/options.yaml; each may also come from
+the environment (COMPAT_BASE_URL, ...) or from `[tool.compat-suite]` in ./pyproject.toml.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import Any
 
-from ._paths import REPORTS_DIR, SUITES_DIR
-from .plugin import GOVERNANCE_KEY_OPTIONS
+from schemas import ProfileError, add_arguments, load_profile, options_for, project_table
 
 # The suites `compat-suite run` runs (performance needs a budget and runs with `compat-suite load`).
 RUN_SUITES = ("conformance", "streaming", "errors", "clients", "governance")
+REPORTS_DIR = Path("compat-reports")  # in the current folder, wherever the package is installed
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
@@ -23,37 +28,20 @@ class UsageError(Exception):
     """A mistake in how the command was called: a clear message, exit code 2, no traceback."""
 
 
-def add_target_options(parser: argparse.ArgumentParser) -> None:
-    """The options that name a target, shared by `run` and `load` (same names as the pytest plugin)."""
-    parser.add_argument("--base-url", help="base URL of the target (default: the embedded reference server)")
-    parser.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY or $COMPAT_API_KEY)")
-    parser.add_argument("--model", help="chat/completions model name")
-    parser.add_argument("--embedding-model", help="embeddings model name")
-    parser.add_argument("--profile", default="openai", help="provider profile (default: openai)")
-    parser.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="extra header")
-    parser.add_argument(
-        "--report-dir", type=Path, help="where results land (default: reports/runs/<UTC time>/)"
-    )
+def suites_dir() -> Path:
+    """Where the installed `suites` package lives (found, not imported: the suites import this package)."""
+    spec = importlib.util.find_spec("suites")
+    if spec is None or not spec.submodule_search_locations:
+        raise UsageError("the `suites` package is not installed beside compat_suite; reinstall compat-suite")
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def default_report_dir() -> Path:
     return REPORTS_DIR / "runs" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def check_base_url(url: str, timeout_s: float = 10.0) -> None:
-    """Raise UsageError unless `url` is an http(s) URL that answers at all."""
-    import httpx
-
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"--base-url must be an http(s) URL, got {url!r}")
-    try:
-        httpx.get(url.rstrip("/") + "/models", timeout=timeout_s)
-    except httpx.HTTPError as exc:
-        raise UsageError(f"target {url} is unreachable: {type(exc).__name__}: {exc}") from None
-
-
 def publish_latest(run_dir: Path) -> None:
+    """Copy a run directory to compat-reports/latest/ (beside the default run directories)."""
     latest = REPORTS_DIR / "latest"
     if run_dir.resolve() == latest.resolve():
         return
@@ -62,69 +50,70 @@ def publish_latest(run_dir: Path) -> None:
     shutil.copytree(run_dir, latest)
 
 
-# -- run ---------------------------------------------------------------------------------------
-def build_run_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run the conformance suites and write results.json, junit.xml, index.html")
-    add_target_options(p)
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds per exchange (default 60)")
-    p.add_argument("--max-requests", type=int, help="cap on requests sent to the target")
-    p.add_argument("--embedded-engine", choices=("transformers", "scripted"), default="transformers")
-    p.add_argument("--embedded-fault", action="append", default=[], metavar="ID")
-    p.add_argument("--embedded-persona", metavar="NAME", help="the embedded server stands in for a provider")
-    governance = p.add_argument_group("governance", "keys in the states the governance rows need")
-    governance.add_argument("--admin-key", help="the target's admin key (a reference server's /admin API)")
-    governance.add_argument("--admin-url", help="where /admin lives (default: the base URL's origin)")
-    for state, help_text in GOVERNANCE_KEY_OPTIONS.items():
-        governance.add_argument(f"--{state}", metavar="KEY", help=help_text)
-    governance.add_argument("--loading-model", metavar="NAME", help="a model that is cold starting")
-    p.add_argument("--suite", action="append", choices=RUN_SUITES, help="run only these suites (repeatable)")
-    p.add_argument("-k", dest="keyword", help="pytest -k expression")
-    p.add_argument("-q", "--quiet", action="store_true")
-    p.set_defaults(func=cmd_run)
+def _project() -> dict[str, Any]:
+    try:
+        return project_table(Path.cwd())
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    import pytest
-
-    from .profiles import ProfileError, load_profile
+def _check_target(args: argparse.Namespace) -> None:
+    """The options that name a target, checked before anything starts: a profile that loads, a base
+    URL that answers."""
+    from .target import TargetUnreachable, probe
 
     try:
         load_profile(args.profile)
     except ProfileError as exc:
         raise UsageError(str(exc)) from None
     if args.base_url:
-        check_base_url(args.base_url)
+        try:
+            probe(args.base_url, timeout_s=min(float(args.timeout), 30.0))
+        except TargetUnreachable as exc:
+            raise UsageError(str(exc)) from None
+
+
+# -- run ---------------------------------------------------------------------------------------
+def build_run_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run the conformance suites and write results.json, junit.xml, index.html")
+    add_arguments(p, "run", project=_project())
+    p.add_argument("--suite", action="append", choices=RUN_SUITES, help="run only these suites (repeatable)")
+    p.add_argument("-k", dest="keyword", help="pytest -k expression")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=cmd_run)
+
+
+class _GivenOptions:
+    """Hands `compat-suite run`'s resolved options to the pytest plugin in-process: no key, header or
+    admin secret is written into pytest's arguments."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.values = {o.dest: getattr(args, o.dest) for o in options_for("run")}
+
+    def pytest_configure(self, config: Any) -> None:
+        for dest, value in self.values.items():
+            setattr(config.option, "compat_" + dest, value)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import pytest
+
+    _check_target(args)
+    suites_root = suites_dir()
     run_dir: Path = args.report_dir or default_report_dir()
     run_dir.mkdir(parents=True, exist_ok=True)
-    suites = [SUITES_DIR / name for name in (args.suite or RUN_SUITES) if (SUITES_DIR / name).is_dir()]
-    pytest_args = [*map(str, suites), "-p", "no:cacheprovider", "-p", "no:locust", "--profile", args.profile]
-    pytest_args += ["--report-dir", str(run_dir), "--timeout", str(args.timeout)]
-    passed_through = (
-        "base_url",
-        "api_key",
-        "model",
-        "embedding_model",
-        "max_requests",
-        "admin_key",
-        "admin_url",
-    )
-    passed_through += ("loading_model", *(state.replace("-", "_") for state in GOVERNANCE_KEY_OPTIONS))
-    for flag in passed_through:
-        value = getattr(args, flag)
-        if value is not None:
-            pytest_args += ["--" + flag.replace("_", "-"), str(value)]
-    for header in args.header:
-        pytest_args += ["--header", header]
-    if not args.base_url:
-        pytest_args += ["--embedded-engine", args.embedded_engine]
-        if args.embedded_persona:
-            pytest_args += ["--embedded-persona", args.embedded_persona]
-        for fault_id in args.embedded_fault:
-            pytest_args += ["--embedded-fault", fault_id]
+    args.report_dir = run_dir
+    suites = [suites_root / name for name in (args.suite or RUN_SUITES)]
+    # Our own rootdir and an empty ini: the current folder's pytest settings and conftest are the
+    # user's project's, not this run's.
+    pytest_args = [*map(str, suites), "--rootdir", str(suites_root.parent), "-c", os.devnull]
+    pytest_args += ["-p", "no:cacheprovider", "-p", "no:locust"]
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        pytest_args += ["-p", "compat_suite.plugin"]
     if args.keyword:
         pytest_args += ["-k", args.keyword]
     pytest_args += ["-q"] if args.quiet else ["-rfEs"]
-    rc = pytest.main(pytest_args)
+    rc = pytest.main(pytest_args, plugins=[_GivenOptions(args)])
     results_path = run_dir / "results.json"
     if rc in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.INTERRUPTED):
         print(f"compat-suite run: pytest stopped (exit {int(rc)}); see the output above", file=sys.stderr)
@@ -161,17 +150,41 @@ def finish_run(run_dir: Path, *, tests_failed: bool = False) -> int:
     return EXIT_OK
 
 
-# -- serve / load / report / faults: each delegates to its own module ---------------------------
+# -- load --------------------------------------------------------------------------------------
+def build_load_parser(sub: argparse._SubParsersAction) -> None:
+    from . import load
+
+    p = sub.add_parser(
+        "load",
+        help="run a load test",
+        description="Load-test an OpenAI-compatible endpoint with locust; write load.json (TTFT, TPOT, "
+        "ITL, E2E, throughput, budget verdicts) and the HTML report.",
+    )
+    add_arguments(p, "load", project=_project())
+    load.add_arguments(p)
+    p.set_defaults(func=cmd_load)
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from reports import RunDirError, build_report
+
+    from . import load
+
+    run_dir: Path = args.report_dir or default_report_dir()
+    rc = load.run(args, run_dir=run_dir, locustfile=suites_dir() / "load" / "locustfile.py")
+    if (run_dir / "load.json").is_file():
+        try:
+            print(f"report: {build_report(run_dir)}")
+        except RunDirError as exc:  # the report is a view; load.json is the result
+            print(f"compat-suite load: no HTML report ({exc})", file=sys.stderr)
+    return rc
+
+
+# -- serve / report / faults: each delegates to its own module ---------------------------------
 def cmd_serve(argv: list[str]) -> int:
     from reference_server.serve import main as serve_main
 
     return serve_main(argv)
-
-
-def cmd_load(argv: list[str]) -> int:
-    from .load import main as load_main
-
-    return load_main(argv)
 
 
 def cmd_report(argv: list[str]) -> int:
@@ -194,32 +207,36 @@ def cmd_faults(argv: list[str]) -> int:
     return EXIT_OK
 
 
-DELEGATED = {"serve": cmd_serve, "load": cmd_load, "report": cmd_report, "faults": cmd_faults}
+DELEGATED = {"serve": cmd_serve, "report": cmd_report, "faults": cmd_faults}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in DELEGATED:
-        try:
-            return DELEGATED[argv[0]](argv[1:])
-        except UsageError as exc:
-            print(f"compat-suite {argv[0]}: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+        return DELEGATED[argv[0]](argv[1:])
     parser = argparse.ArgumentParser(
         prog="compat-suite",
         description="Conformance and load testing for OpenAI-compatible APIs.",
-        epilog="Also: serve (reference server), load (locust load test), report (HTML, compare, diff), faults.",
+        epilog="Also: serve (reference server), report (HTML, compare, diff), faults (fault-to-check table).",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{run,serve,load,report,faults}")
-    build_run_parser(sub)
+    sub = parser.add_subparsers(dest="command", metavar="{run,load,serve,report,faults}")
+    try:
+        build_run_parser(sub)
+        build_load_parser(sub)
+    except (UsageError, ValueError) as exc:  # ValueError: an environment variable's value does not convert
+        print(f"compat-suite: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     for name, help_text in (
         ("serve", "start the reference server"),
-        ("load", "run a load test"),
         ("report", "build, compare or diff reports"),
         ("faults", "print the fault-to-check table"),
     ):
         sub.add_parser(name, help=help_text, add_help=False)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except ValueError as exc:  # a value from the environment that does not convert
+        print(f"compat-suite: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE

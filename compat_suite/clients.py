@@ -1,7 +1,7 @@
 """Running the official SDKs against a live target; each call becomes a `ClientRecord`.
 
 The same calls (`standard_calls`) go through openai-python (sync and async) and openai-node (the
-driver in suites/clients/node, a child process fed over stdin so the key never reaches a command
+driver in compat_suite/node, a child process fed over stdin so the key never reaches a command
 line). The clients.* checks judge each record against the raw exchange the suite accepted for the
 same request. `python_sdk_condition` sends one error-matrix condition through the Python SDK and
 records the exception class it raised.
@@ -27,10 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ._paths import SUITES_DIR
-from ._redact import redact_text
-from .checks._clients import ClientUnavailable, node_modules_dirs, node_sdk_unavailable
-from .profiles import CLIENT_MISTAKES
+from schemas import CLIENT_MISTAKES, redact_text
+
+from .checks.clients import NODE_DIR, ClientUnavailable, node_modules_dirs, node_sdk_unavailable
 from .target import WRONG_KEY, Target
 
 CallKind = Literal[
@@ -39,7 +38,7 @@ CallKind = Literal[
 SDK_PYTHON = "openai-python"
 SDK_PYTHON_ASYNC = "openai-python-async"
 SDK_NODE = "openai-node"
-NODE_DRIVER = SUITES_DIR / "clients" / "node" / "driver.mjs"
+NODE_DRIVER = NODE_DIR / "driver.mjs"
 NODE_STARTUP_S = 20.0  # node's own start and the SDK's import, on top of the calls' deadlines
 MESSAGE_CHARS = 500  # an SDK's error message, as evidence
 UNKNOWN_MODEL = "compat-suite-no-such-model"
@@ -240,32 +239,27 @@ def _invoke(client: Any, call: ClientCall) -> Any:
     return client.models.retrieve(body["model"])
 
 
-def _error_record(
-    sdk: str, version: str, call: ClientCall, exc: BaseException, started: float
+def _failed_record(
+    sdk: str, version: str, call: ClientCall, started: float, error: BaseException | None, deadline_s: float
 ) -> ClientRecord:
+    """The record of a call that raised `error`, or (None) ran past its whole-call deadline."""
+    if error is None:
+        error_class, message, status = (
+            "DeadlineExceeded",
+            f"the SDK call did not finish within {deadline_s:g} s",
+            None,
+        )
+    else:
+        error_class, message = type(error).__name__, str(error)[:MESSAGE_CHARS]
+        status = getattr(error, "status_code", None)
     return ClientRecord(
         sdk,
         version,
         call,
         ok=False,
-        error_class=type(exc).__name__,
-        error_status=getattr(exc, "status_code", None),
-        error_message=str(exc)[:MESSAGE_CHARS],
-        elapsed_s=time.monotonic() - started,
-        strict=call.strict,
-    )
-
-
-def _timeout_record(
-    sdk: str, version: str, call: ClientCall, deadline_s: float, started: float
-) -> ClientRecord:
-    return ClientRecord(
-        sdk,
-        version,
-        call,
-        ok=False,
-        error_class="DeadlineExceeded",
-        error_message=f"the SDK call did not finish within {deadline_s:g} s",
+        error_class=error_class,
+        error_status=status,
+        error_message=message,
         elapsed_s=time.monotonic() - started,
         strict=call.strict,
     )
@@ -317,9 +311,9 @@ def _python_sync(
     finally:
         client.close()
     if not finished:
-        return _timeout_record(SDK_PYTHON, version, call, target.timeout_s, started)
+        return _failed_record(SDK_PYTHON, version, call, started, None, target.timeout_s)
     if isinstance(outcome, BaseException):
-        return _error_record(SDK_PYTHON, version, call, outcome, started)
+        return _failed_record(SDK_PYTHON, version, call, started, outcome, target.timeout_s)
     result = outcome if isinstance(outcome, dict) else {}
     elapsed = time.monotonic() - started
     return ClientRecord(SDK_PYTHON, version, call, True, result=result, elapsed_s=elapsed, strict=call.strict)
@@ -349,9 +343,9 @@ async def _python_async_call(target: Target, call: ClientCall) -> ClientRecord:
     try:
         summary = await asyncio.wait_for(work(), target.timeout_s)
     except TimeoutError:
-        return _timeout_record(SDK_PYTHON_ASYNC, version, call, target.timeout_s, started)
+        return _failed_record(SDK_PYTHON_ASYNC, version, call, started, None, target.timeout_s)
     except Exception as exc:
-        return _error_record(SDK_PYTHON_ASYNC, version, call, exc, started)
+        return _failed_record(SDK_PYTHON_ASYNC, version, call, started, exc, target.timeout_s)
     finally:
         await client.close()
     return ClientRecord(
@@ -388,7 +382,7 @@ def run_python_async(target: Target, calls: list[ClientCall]) -> list[ClientReco
 
 # -- Node ---------------------------------------------------------------------------------------------
 def run_node(target: Target, calls: list[ClientCall]) -> list[ClientRecord]:
-    """Each call through the official Node SDK (suites/clients/node/driver.mjs) in one child process.
+    """Each call through the official Node SDK (compat_suite/node/driver.mjs) in one child process.
 
     Raises `ClientUnavailable` when node or the `openai` package is missing, or the driver breaks.
     """

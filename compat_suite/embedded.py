@@ -22,10 +22,25 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from ._paths import REPO_ROOT
+from schemas import ProfileError, load_profile, redact_text
 
+KEYS_ENV = "COMPAT_SERVER_API_KEYS"  # the keys `compat-suite serve` accepts
+ADMIN_KEY_ENV = "COMPAT_ADMIN_KEY"  # its admin key (the declared environment variable of --admin-key)
 _READY = re.compile(r"ready at (http://\S+)")
+# The model names each engine of the embedded server serves, (chat, embeddings).
+EMBEDDED_MODELS = {
+    "transformers": ("SmolLM2-135M-Instruct", "all-MiniLM-L6-v2"),
+    "scripted": ("scripted-chat", "scripted-embed"),
+}
 DEFAULT_START_TIMEOUT_S = 600.0  # the transformers engine loads two models on a slow CPU
+
+
+def _key_prefix(persona: str) -> str:
+    """The key format the persona's server accepts: its profile's (ValueError for an unknown name)."""
+    try:
+        return load_profile(persona).key_prefix or ""
+    except ProfileError as exc:
+        raise ValueError(str(exc)) from None
 
 
 class EmbeddedServerError(RuntimeError):
@@ -39,9 +54,9 @@ class EmbeddedServer:
     engine: str = "transformers"
     faults: Sequence[str] = ()
     extra_args: Sequence[str] = ()
-    api_key: str = field(default_factory=lambda: "sk-embedded-" + secrets.token_urlsafe(18))
+    api_key: str = field(default_factory=lambda: "sk-embedded-" + secrets.token_urlsafe(18), repr=False)
     persona: str | None = None
-    admin_key: str = field(default_factory=lambda: "adm_embedded_" + secrets.token_urlsafe(18))
+    admin_key: str = field(default_factory=lambda: "adm_embedded_" + secrets.token_urlsafe(18), repr=False)
     start_timeout_s: float = DEFAULT_START_TIMEOUT_S
     base_url: str | None = None
     _proc: subprocess.Popen | None = None
@@ -51,22 +66,21 @@ class EmbeddedServer:
     def start(self) -> EmbeddedServer:
         cmd = [sys.executable, "-m", "reference_server", "--host", "127.0.0.1", "--port", "0"]
         if self.persona:
-            from reference_server.personas import load_persona
-
-            prefix = load_persona(self.persona).gateway.key_prefix  # ValueError for an unknown name
+            prefix = _key_prefix(self.persona)
             if not self.api_key.startswith(prefix):
                 self.api_key = prefix + "embedded_" + secrets.token_urlsafe(18)
             self._state_dir = tempfile.mkdtemp(prefix="compat-suite-persona-")
-            cmd += ["--persona", self.persona, "--admin-key", self.admin_key]
+            cmd += ["--persona", self.persona]
             cmd += ["--gateway-db", os.path.join(self._state_dir, "gateway.db")]
-        cmd += ["--engine", self.engine, "--api-key", self.api_key]
+        cmd += ["--engine", self.engine]
         for fault_id in self.faults:
             cmd += ["--fault", fault_id]
         cmd += list(self.extra_args)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        # Keys go in through the environment: a command line is visible to every user of the machine.
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", KEYS_ENV: self.api_key, ADMIN_KEY_ENV: self.admin_key}
+        env.pop("COMPAT_API_KEY", None)  # the suite's own key for a remote target is not the server's
         self._proc = subprocess.Popen(
             cmd,
-            cwd=REPO_ROOT,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -90,7 +104,7 @@ class EmbeddedServer:
                 self.base_url = match.group(1).rstrip("/")
                 return self
         self.stop()
-        tail = "\n".join(self._lines[-20:])
+        tail = redact_text("\n".join(self._lines[-20:]), (self.api_key, self.admin_key))
         raise EmbeddedServerError(f"reference server ({self.engine}) did not become ready:\n{tail}")
 
     def _pump(self, lines: queue.Queue[str | None]) -> None:

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from ._redact import redact_headers, redact_text
+from schemas import redact_headers, redact_text
+
 from .sse import SSEEvent, SSEProblem
 
 EVIDENCE_BYTES = 4096

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from ._redact import redact_text
+from schemas import Profile, redact_text
+
 from .checks import Outcome
-from .profiles import Profile
 
 RESULTS_FILE = "results.json"
 JUNIT_FILE = "junit.xml"

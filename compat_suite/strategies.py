@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 from jsonschema import Draft202012Validator
 
-from .schemas import component_schema
+from schemas import component_schema
 
 Json = dict[str, Any]
 

@@ -15,11 +15,13 @@ import time
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
+from schemas import Profile
+
 from .exchange import Exchange, RecordedRequest, StreamExchange
-from .profiles import Profile
 from .sse import SSEReader
 
 DEFAULT_TIMEOUT_S = 60.0
@@ -27,18 +29,51 @@ DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 WRONG_KEY = "sk-compat-suite-wrong-key-0000000000"
 
 
+PROBE_MAX_BYTES = 64 * 1024
+
+
 class RequestBudgetExhausted(Exception):
     """`--max-requests` is spent: the scenario must not send more."""
+
+
+class NotApplicable(Exception):
+    """What a scenario needs is not on this target (an endpoint, a model, streaming): skip, with the reason."""
+
+
+class TargetUnreachable(ValueError):
+    """The base URL is not an http(s) URL, or nothing answers there."""
+
+
+def probe(url: str, timeout_s: float = 10.0) -> None:
+    """Raise TargetUnreachable unless `url` is an http(s) URL whose `/models` answers at all (any
+    status), within `timeout_s` as a whole; at most PROBE_MAX_BYTES of the answer are read."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TargetUnreachable(f"the base URL must be an http(s) URL, got {parts.scheme or 'no'} scheme")
+    deadline = time.monotonic() + timeout_s
+    try:
+        with (
+            httpx.Client(timeout=timeout_s) as client,
+            client.stream("GET", url.rstrip("/") + "/models") as response,
+        ):
+            read = 0
+            for chunk in response.iter_raw():
+                read += len(chunk)
+                if read >= PROBE_MAX_BYTES or time.monotonic() > deadline:
+                    break
+    except httpx.HTTPError as exc:
+        shown = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        raise TargetUnreachable(f"target {shown} is unreachable: {type(exc).__name__}") from None
 
 
 @dataclass
 class Target:
     base_url: str  # up to and including the profile's base path, no trailing slash
-    api_key: str | None
+    api_key: str | None = field(repr=False)  # never in a repr: a traceback would print it
     profile: Profile
     model: str | None = None
     embedding_model: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict, repr=False)  # values may be secrets
     timeout_s: float = DEFAULT_TIMEOUT_S
     max_requests: int | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
@@ -53,7 +88,8 @@ class Target:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        return tuple(s for s in (self.api_key,) if s)
+        """Every value this target must never show: its key and its extra headers' values."""
+        return tuple(s for s in (self.api_key, *self.headers.values()) if s)
 
     @property
     def client(self) -> httpx.Client:
@@ -91,12 +127,10 @@ class Target:
             self.sent += count
 
     def require(self, endpoint: str) -> None:
-        """Skip the calling test, with the reason, when `endpoint` cannot be tested here."""
+        """Raise NotApplicable, with the reason, when `endpoint` cannot be tested here."""
         reason = self.missing(endpoint)
         if reason:
-            import pytest
-
-            pytest.skip(reason)
+            raise NotApplicable(reason)
 
     def url(self, path: str) -> str:
         return self.base_url + (path if path.startswith("/") else "/" + path)

@@ -32,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from compat_suite import schemas
+import schemas
 
 from . import generation as gen
 from .auth import KeyAuth

@@ -24,11 +24,11 @@ import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
-from compat_suite._redact import redact_text
+from schemas import add_arguments, redact_text
 
 from .app import DEFAULT_MAX_BODY_BYTES, create_app
-from .auth import KEYS_ENV, resolve_keys
-from .engines import ENGINE_NAMES, load_engine
+from .auth import resolve_keys
+from .engines import load_engine
 from .faults import FaultSet
 
 READY_PREFIX = "compat-suite reference server ready at "
@@ -38,65 +38,40 @@ logger = logging.getLogger("reference_server")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The shared options (schemas/options.yaml: keys, models, engine, persona, faults, admin key),
+    and the server's own."""
     parser = argparse.ArgumentParser(
         prog="compat-suite serve",
         description="Run the reference OpenAI-compatible server.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port; 0 picks a free one (default: 8000)")
-    parser.add_argument(
-        "--engine", choices=ENGINE_NAMES, default="transformers", help="default: transformers"
-    )
-    parser.add_argument(
-        "--api-key",
-        action="append",
-        default=[],
-        metavar="KEY",
-        help=f"accepted bearer key (repeatable); also ${KEYS_ENV} (comma-separated). "
-        "With none configured, one is generated and printed.",
-    )
-    parser.add_argument("--api-key-file", metavar="FILE", help="file with one accepted key per line")
-    parser.add_argument("--model-name", metavar="NAME", help="chat model id (default: the engine's)")
-    parser.add_argument(
-        "--embedding-model-name", metavar="NAME", help="embedding model id (default: the engine's)"
-    )
-    parser.add_argument(
-        "--fault", action="append", default=[], metavar="ID", help="serve a deliberate deviation (repeatable)"
-    )
-    parser.add_argument(
+    add_arguments(parser, "serve", title="shared with compat-suite run and load")
+    own = parser.add_argument_group("server")
+    own.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
+    own.add_argument("--port", type=int, default=8000, help="port; 0 picks a free one (default: 8000)")
+    own.add_argument("--api-key-file", metavar="FILE", help="file with one accepted key per line")
+    own.add_argument(
         "--max-body-bytes",
         type=_positive_int,
         default=DEFAULT_MAX_BODY_BYTES,
         metavar="N",
         help=f"largest accepted request body (default: {DEFAULT_MAX_BODY_BYTES})",
     )
-    parser.add_argument(
+    own.add_argument(
         "--token-delay-ms",
         type=float,
         default=None,
         metavar="MS",
         help="scripted engine only: delay before each generated token",
     )
-    parser.add_argument(
+    own.add_argument(
         "--device", help="transformers engine only: torch device (default: cuda if present, else cpu)"
     )
-    parser.add_argument(
-        "--persona",
-        metavar="NAME",
-        help="stand in for a provider's documented surface (openai, carrot, carpathian, karta, inferbase): "
-        "its paths, key format, shapes, limits and statuses, over a gateway",
-    )
-    parser.add_argument(
-        "--admin-key",
-        metavar="KEY",
-        help="--persona only: the gateway's admin key (default: generated, printed)",
-    )
-    parser.add_argument(
+    own.add_argument(
         "--gateway-db",
         metavar="PATH",
         help="--persona only: the gateway's SQLite file (default: a temporary one)",
     )
-    parser.add_argument(
+    own.add_argument(
         "--log-level",
         default="info",
         choices=("critical", "error", "warning", "info", "debug"),
@@ -135,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             options["device"] = args.device
         logger.info("loading the %s engine", args.engine)
         engine = load_engine(
-            args.engine, model_name=args.model_name, embedding_model_name=args.embedding_model_name, **options
+            args.engine, model_name=args.model, embedding_model_name=args.embedding_model, **options
         )
         if args.persona:
             from .personas import persona_app

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compat_suite._redact import REDACTED, SECRET_HEADERS, redact_text
+from schemas import REDACTED, SECRET_HEADERS, redact_text
 
 # The report shows at most this many characters of any one string (a body, a header); a hostile target
 # can send 100 MB, and redacting or rendering all of it would make the report slow and unreadable.

@@ -1,10 +1,10 @@
 """A long-lived worker of the fault self-test: runs the suites against one fault after another.
 
 Started by tests/test_fault_selftest.py, a few at a time. It reads jobs, one JSON object a line, on
-stdin: `{"label", "faults", "files", "keyword", "persona", "out", "child_server"}`. For each it
-starts a fresh reference server (scripted engine, the job's faults, a loopback port; the persona's
-gateway on a new database when named), runs `pytest.main` on the job's suite files against it with
-`--report-dir out`, stops the server, and writes one JSON line `{"label", "returncode", "seconds",
+stdin: `{"label", "faults", "files", "persona", "out", "child_server"}`. For each it starts a fresh
+reference server (scripted engine, the job's faults, a loopback port; the persona's gateway on a new
+database when named), runs `pytest.main` on the job's suite folders or scenario nodes against it with
+`--compat-report-dir out`, stops the server, and writes one JSON line `{"label", "returncode", "seconds",
 "output"}` back. pytest's own output goes to `out/pytest.log`.
 
 Why in-process: starting an interpreter, importing pytest, the plugin, the SDKs and the server,
@@ -34,8 +34,8 @@ from typing import Any
 import hypothesis  # noqa: F401
 import openai  # noqa: F401
 import pytest
+from _repo import REPO_ROOT
 
-from compat_suite._paths import REPO_ROOT, SUITES_DIR
 from compat_suite.embedded import EmbeddedServer
 from reference_server.app import create_app
 from reference_server.engines import load_engine
@@ -52,7 +52,7 @@ SERVER_START_TIMEOUT_S = 60.0
 PLUGIN_ARGS = ("-p", "no:cacheprovider", "-p", "compat_suite.plugin", "-p", "pytest_asyncio.plugin")
 # Later sessions find the plugins imported (and rewritten) by the first, and would warn about it.
 QUIET_ARGS = ("-W", "ignore::pytest.PytestAssertRewriteWarning")
-SCHEMATHESIS_FILE = "test_schemathesis.py"
+SUITES_DIR = REPO_ROOT / "suites"
 
 
 @contextlib.contextmanager
@@ -99,14 +99,13 @@ def child_process_server(faults: list[str], persona: str | None) -> Iterator[dic
 def pytest_args(job: dict[str, Any], target: dict[str, str]) -> list[str]:
     files = job["files"]
     args = [*files, "-q", *PLUGIN_ARGS, *QUIET_ARGS]
-    if any(Path(f).name == SCHEMATHESIS_FILE for f in files):
+    if any(f.startswith("suites/conformance") and "::" not in f for f in files):  # test_schemathesis.py
         args += ["-p", "schemathesis.pytest.plugin"]
-    args += ["--base-url", target["base_url"], "--model", MODELS[0], "--embedding-model", MODELS[1]]
-    args += ["--timeout", str(EXCHANGE_TIMEOUT_S), "--report-dir", job["out"]]
-    args += ["-k", job["keyword"]] if job["keyword"] else []
+    args += ["--compat-base-url", target["base_url"], "--compat-model", MODELS[0]]
+    args += ["--compat-embedding-model", MODELS[1]]
+    args += ["--compat-timeout", str(EXCHANGE_TIMEOUT_S), "--compat-report-dir", job["out"]]
     if job["persona"]:
-        args += ["--profile", job["persona"], "--admin-key", target["admin_key"]]
-        args += ["--admin-url", target["root_url"]]
+        args += ["--compat-profile", job["persona"], "--compat-admin-url", target["root_url"]]
     return args
 
 
@@ -127,7 +126,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     server = child_process_server if job.get("child_server") else in_process_server
     try:
         with server(job["faults"], job["persona"]) as target:
-            os.environ["COMPAT_API_KEY"] = target["api_key"]  # not on the command line
+            os.environ["COMPAT_API_KEY"] = target["api_key"]  # keys not on the command line
+            os.environ["COMPAT_ADMIN_KEY"] = target["admin_key"]
             with log.open("w", encoding="utf-8") as sink, contextlib.redirect_stdout(sink):
                 returncode = int(pytest.main(pytest_args(job, target)))
     except Exception as exc:  # the job fails, the worker goes on; the test reports it with this text
@@ -135,6 +135,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             sink.write(f"\nthe self-test worker could not run the job: {type(exc).__name__}: {exc}\n")
     finally:
         os.environ.pop("COMPAT_API_KEY", None)
+        os.environ.pop("COMPAT_ADMIN_KEY", None)
         _forget_suite_modules()
     output = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
     return {

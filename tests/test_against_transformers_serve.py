@@ -31,13 +31,14 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from _repo import REPO_ROOT
 
-from compat_suite._paths import REPO_ROOT
 from compat_suite.checks import registry, run
 from compat_suite.exchange import Exchange, RecordedRequest
 
 DEVIATIONS_FILE = REPO_ROOT / "docs" / "targets" / "transformers-serve.yaml"
-SUBSET = ("suites/conformance/test_chat.py", "suites/streaming/test_chat_stream.py")
+# The chat scenarios of the conformance and streaming suites.
+SUBSET = ("suites/conformance/test_conformance.py", "suites/streaming/test_streaming.py", "-k", "chat")
 MODEL_ID = "SmolLM2-135M-Instruct"  # a folder name relative to the server's cwd: an id with no slash
 CONVERT_TIMEOUT_S = 300
 START_TIMEOUT_S = 120
@@ -258,8 +259,8 @@ def test_chat_subset_fails_only_where_transformers_serve_deviates(
     base_url = request.getfixturevalue("transformers_serve")
     report_dir = tmp_path / "run"
     command = [sys.executable, "-m", "pytest", *SUBSET, "-q", "-p", "no:cacheprovider", "-p", "no:locust"]
-    command += ["--base-url", base_url, "--api-key", "anything", "--model", MODEL_ID]
-    command += ["--timeout", str(EXCHANGE_TIMEOUT_S), "--report-dir", str(report_dir)]
+    command += ["--compat-base-url", base_url, "--compat-api-key", "anything", "--compat-model", MODEL_ID]
+    command += ["--compat-timeout", str(EXCHANGE_TIMEOUT_S), "--compat-report-dir", str(report_dir)]
     done = subprocess.run(
         command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=SUITE_TIMEOUT_S, check=False
     )

@@ -14,7 +14,7 @@ import pytest
 from hostile_server import HostileServer  # tests/ is on sys.path (pytest's rootdir conftest)
 
 from compat_suite import checks
-from compat_suite.checks._clients import node_sdk_unavailable
+from compat_suite.checks.clients import node_sdk_unavailable
 from compat_suite.clients import (
     SDK_NODE,
     SDK_PYTHON,
@@ -27,8 +27,8 @@ from compat_suite.clients import (
     run_python_async,
     standard_calls,
 )
-from compat_suite.profiles import load_profile
 from compat_suite.target import RequestBudgetExhausted, Target
+from schemas import load_profile
 
 CLIENT_CHECKS = {
     "python": ("clients.python-sdk.parse", run_python),

@@ -2,8 +2,8 @@
 fault, fails that fault's check; run against the clean server, it fails nothing.
 
 Each fault gets its own server (scripted engine, a loopback port) and its own pytest session
-(`--base-url` at that server, `--report-dir` for results.json), limited to the suite files that name
-the fault's check (and, for the generation areas, to the tests of that endpoint), so that a run takes
+(`--compat-base-url` at that server, `--compat-report-dir` for results.json), limited to the scenario
+runs the registry says prove the fault's check (compat_suite.scenarios.proving), so that a run takes
 seconds. The runs go through long-lived workers (tests/_fault_selftest_worker.py; one per core and one
 spare): each takes one job after another and runs it with `pytest.main` against a fresh server in a
 thread, so the interpreter, pytest, the plugin and the SDKs start once per worker, not twice per fault. The
@@ -21,26 +21,25 @@ import contextlib
 import json
 import os
 import queue
-import re
 import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _repo import REPO_ROOT
 
-from compat_suite import checks
-from compat_suite._paths import REPO_ROOT, SUITES_DIR
 from compat_suite.checks import registry
-from compat_suite.checks._clients import node_sdk_unavailable
+from compat_suite.checks.clients import node_sdk_unavailable
 from compat_suite.cli import RUN_SUITES
 from compat_suite.results import RESULTS_FILE
+from compat_suite.scenarios import Scenario, proving
 from reference_server import app as app_module
 from reference_server.faults import Fault, catalog
+from schemas import results_problems
 
 pytestmark = pytest.mark.slow
 
@@ -52,16 +51,6 @@ RUN_TIMEOUT_S = 240.0
 CLEAN, CLEAN_GOVERNANCE = "clean", "clean-governance"
 # Runs whose server is `python -m reference_server` with `--fault` flags, as the embedded default starts it.
 CHILD_SERVER_LABELS = frozenset({CLEAN, CLEAN_GOVERNANCE, "chat-object-wrong"})
-# Narrow a generation area's files to its endpoint's tests (the property suite tests every
-# endpoint in one file; invalid-request properties prove error checks, not response checks).
-KEYWORDS = {
-    "chat": "chat and not invalid",
-    "completions": "completions and not invalid",
-    "embeddings": "embeddings and not invalid",
-    "models": "model",
-    "stream": "stream",
-    "errors": "invalid or error or openapi",
-}
 FAULTS: dict[str, Fault] = dict(sorted(catalog().items()))
 # Governance checks need a gateway, its admin API and a profile that declares keys, credits and
 # health: the inferbase persona has all three.
@@ -74,67 +63,33 @@ class SuiteRun:
 
     label: str
     files: list[str]
-    keyword: str | None
     returncode: int | None = None
     findings: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     output: str = ""
+    problems: list[str] = field(default_factory=list)  # where results.json breaks its schema
 
     def failed_checks(self) -> set[str]:
         return {f["check"] for f in self.findings if f["verdict"] in ("fail", "drift")}
 
     def describe(self) -> str:
         tail = "\n".join(self.output.splitlines()[-25:])
+        shown = self.files if len(self.files) <= 6 else [*self.files[:6], f"... ({len(self.files)} in all)"]
         return (
-            f"{self.label}: pytest rc={self.returncode} in {self.seconds:.1f} s over {self.files}"
-            f" (-k {self.keyword!r})\nfailed checks: {sorted(self.failed_checks())}\n--- output tail ---\n{tail}"
+            f"{self.label}: pytest rc={self.returncode} in {self.seconds:.1f} s over {shown}"
+            f"\nfailed checks: {sorted(self.failed_checks())}\n--- output tail ---\n{tail}"
         )
 
 
-# The suites name checks through the check sets of compat_suite.checks as well as by id.
-_SET_CALLS = {
-    "response_shape": ("chat", "completions", "embeddings", "models"),
-    "stream_chunks": ("chat", "completions"),
-    "stream_checks": ("chat", "completions"),
-}
-_SET_NAMES = ("TRANSPORT", "PYTHON_CLIENTS", "REFUSAL", "STREAM_FRAMING")
+def node_id(scenario: Scenario, case: str | None) -> str:
+    """The pytest node of one scenario run, as the suites' thin test files name it."""
+    suite = scenario.suite
+    return f"suites/{suite}/test_{suite}.py::test_{suite}[{scenario.run_id(case)}]"
 
 
-def _ids_from_check_sets(text: str) -> set[str]:
-    """The check ids a source names through the check sets (a call with a variable: every endpoint)."""
-    ids: set[str] = set()
-    for name, endpoints in _SET_CALLS.items():
-        for match in re.finditer(rf"\b{name}\(([^)]*)\)", text):
-            arg = match.group(1).strip()
-            for endpoint in [arg.strip("\"'")] if arg[:1] in "\"'" else endpoints:
-                ids.update(getattr(checks, name)(endpoint))
-    for name in _SET_NAMES:
-        if re.search(rf"\b{name}\b", text):
-            ids.update(getattr(checks, name))
-    return ids
-
-
-@cache
-def _suite_sources() -> dict[str, str]:
-    """Source of every test file of the suites `compat-suite run` runs, by path relative to the repo,
-    with the ids it names through check sets appended as literals."""
-    out = {}
-    for suite in RUN_SUITES:
-        for path in sorted((SUITES_DIR / suite).rglob("test_*.py")):
-            if "node_modules" not in path.parts:
-                text = path.read_text(encoding="utf-8")
-                named = "".join(f'\n"{check_id}"' for check_id in sorted(_ids_from_check_sets(text)))
-                out[str(path.relative_to(REPO_ROOT))] = text + named
-    return out
-
-
-def files_naming(check_id: str) -> list[str]:
-    """The suite files that run `check_id`: its id appears there as a string literal, or an
-    f-string builds it from a prefix (`f"errors.status.{condition}"`)."""
-    parts = check_id.split(".")
-    prefixes = [".".join(parts[:i]) + "." for i in range(1, len(parts))]
-    needles = [f'"{check_id}"', f"'{check_id}'", *(f'f"{p}{{' for p in prefixes)]
-    return [path for path, text in _suite_sources().items() if any(n in text for n in needles)]
+def nodes_proving(check_id: str) -> list[str]:
+    """Every scenario run, in a suite `compat-suite run` runs, that proves `check_id`."""
+    return [node_id(s, case) for s in proving(check_id) if s.suite in RUN_SUITES for s, case in s.runs()]
 
 
 class Worker:
@@ -186,12 +141,11 @@ class Worker:
 
 
 def job_for(label: str, out: Path) -> dict[str, Any]:
-    faults, files, keyword, persona = plan(label)
+    faults, files, persona = plan(label)
     return {
         "label": label,
         "faults": faults,
         "files": files,
-        "keyword": keyword,
         "persona": persona,
         "out": str(out),
         "child_server": label in CHILD_SERVER_LABELS,
@@ -200,14 +154,15 @@ def job_for(label: str, out: Path) -> dict[str, Any]:
 
 def suite_run(job: dict[str, Any], reply: dict[str, Any] | None, seconds: float) -> SuiteRun:
     """What a job found: its reply and the results.json its pytest session wrote."""
-    run = SuiteRun(job["label"], job["files"], job["keyword"], seconds=seconds)
+    run = SuiteRun(job["label"], job["files"], seconds=seconds)
     if reply is None:
         run.output = f"the worker died or ran past {RUN_TIMEOUT_S:g} s on this job"
     else:
         run.returncode, run.output = reply["returncode"], reply["output"]
     results = Path(job["out"]) / RESULTS_FILE
     if results.is_file():
-        run.findings = json.loads(results.read_text(encoding="utf-8")).get("findings", [])
+        document = json.loads(results.read_text(encoding="utf-8"))
+        run.findings, run.problems = document.get("findings", []), results_problems(document)
     return run
 
 
@@ -245,17 +200,16 @@ def run_jobs(jobs: list[dict[str, Any]], root: Path) -> dict[str, SuiteRun]:
     return runs
 
 
-def plan(label: str) -> tuple[list[str], list[str], str | None, str | None]:
-    """(faults, files, -k keyword, persona) of the run for a fault id, or for a clean run."""
-    governance = sorted(p for p in _suite_sources() if p.startswith("suites/governance/"))
+def plan(label: str) -> tuple[list[str], list[str], str | None]:
+    """(faults, pytest arguments: suite folders or scenario nodes, persona) of the run for a fault id,
+    or for a clean run."""
     if label == CLEAN:
-        return [], sorted(set(_suite_sources()) - set(governance)), None, None
+        return [], [f"suites/{suite}" for suite in RUN_SUITES if suite != "governance"], None
     if label == CLEAN_GOVERNANCE:
-        return [], governance, None, GOVERNANCE_PERSONA
+        return [], ["suites/governance"], GOVERNANCE_PERSONA
     check_id = FAULTS[label].check
-    area = check_id.split(".", 1)[0]
-    persona = GOVERNANCE_PERSONA if area == "governance" else None
-    return [label], files_naming(check_id), KEYWORDS.get(area), persona
+    persona = GOVERNANCE_PERSONA if check_id.startswith("governance.") else None
+    return [label], nodes_proving(check_id), persona
 
 
 @pytest.fixture(scope="module")
@@ -297,7 +251,7 @@ def test_every_fault_names_a_registered_check() -> None:
 
 def test_every_check_is_run_by_a_suite() -> None:
     """A check no suite runs cannot fail in a user's run, whatever its fault does."""
-    unrun = sorted(check_id for check_id in registry() if not files_naming(check_id))
+    unrun = sorted(check_id for check_id in registry() if not nodes_proving(check_id))
     assert not unrun, f"checks that no test under suites/{{{','.join(RUN_SUITES)}}} runs: {unrun}"
 
 
@@ -306,6 +260,7 @@ def test_every_check_is_run_by_a_suite() -> None:
 def test_clean_server_fails_nothing(clean: str, suite_runs: dict[str, SuiteRun]) -> None:
     run = suite_runs[clean]
     assert run.findings, f"the clean run recorded no findings\n{run.describe()}"
+    assert not run.problems, f"results.json breaks schemas/results.schema.json: {run.problems[:5]}"
     assert not run.failed_checks() and run.returncode == 0, run.describe()
 
 
@@ -313,7 +268,7 @@ def test_clean_server_fails_nothing(clean: str, suite_runs: dict[str, SuiteRun])
 def test_fault_fails_its_check(fault_id: str, suite_runs: dict[str, SuiteRun]) -> None:
     fault = FAULTS[fault_id]
     if fault.check == "clients.node-sdk.parse" and node_sdk_unavailable():
-        pytest.skip(node_sdk_unavailable())
+        pytest.fail(f"the Node SDK check cannot run here: {node_sdk_unavailable()}", pytrace=False)
     if fault.batch_stream and "batch_stream" not in Path(app_module.__file__).read_text(encoding="utf-8"):
         pytest.xfail("reference_server/app.py does not honour FaultSet.batch_stream yet")
     if fault_id not in suite_runs:

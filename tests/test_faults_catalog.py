@@ -1,35 +1,35 @@
 """The fault catalogue against the check registry, and every fault proven against the reference server.
 
 Static: check ids are unique and well formed, every check has a fault, every fault names a
-registered check. Live: the reference server (scripted engine, real loopback socket) serves each
-check's scenario; healthy, the check passes; with each of its faults, the check fails. The
-`governance.*` checks need the gateway's endpoints, so theirs run against the Inferbase persona
-(the persona that documents keys, credits, usage and model health), its admin API making the states.
+registered check. Live: the reference server (scripted engine, real loopback socket) serves the
+scenarios the registry says prove each check (compat_suite.scenarios.proving); healthy, the check
+passes on every proof of it; with each of its faults, it fails on at least one. The `governance.*`
+checks need the gateway's endpoints, so theirs run against the Inferbase persona (the persona that
+documents keys, credits, usage and model health), its admin API making the states.
 """
 
 from __future__ import annotations
 
-import inspect
 import re
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
-import httpx
 import pytest
 import uvicorn
 
-from compat_suite.checks import registry, run
-from compat_suite.checks._clients import node_sdk_unavailable
-from compat_suite.profiles import load_profile
-from compat_suite.target import Target
-from reference_server import app as app_module
+from compat_suite.checks import Outcome, registry, run
+from compat_suite.checks.clients import node_sdk_unavailable
+from compat_suite.scenarios import AdminAPI, Context, Proof, proving
+from compat_suite.target import NotApplicable, Target
 from reference_server.app import create_app
 from reference_server.engines.scripted import ScriptedEngine
 from reference_server.faults import FaultSet, catalog
 from reference_server.gateway import Gateway
 from reference_server.personas import load_persona, seed_key
+from schemas import load_profile
 
 KEY = "sk-faults-catalog-test-0000"
 CHAT_MODEL, EMBED_MODEL = "scripted-chat", "scripted-embed"
@@ -125,7 +125,7 @@ class LivePersona(LiveServer):
 
 
 @pytest.fixture(scope="module")
-def live() -> Iterator[tuple[LiveServer, Target]]:
+def live() -> Iterator[tuple[LiveServer, Context]]:
     with LiveServer() as server:
         target = Target(
             base_url=server.base_url,
@@ -136,13 +136,13 @@ def live() -> Iterator[tuple[LiveServer, Target]]:
             timeout_s=10.0,
         )
         try:
-            yield server, target
+            yield server, Context(target)
         finally:
             target.close()
 
 
 @pytest.fixture(scope="module")
-def governed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LivePersona, Target]]:
+def governed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LivePersona, Context]]:
     with LivePersona(tmp_path_factory.mktemp("gateway") / "gateway.db") as server:
         target = Target(
             base_url=server.base_url,
@@ -151,189 +151,53 @@ def governed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LivePer
             model=CHAT_MODEL,
             timeout_s=10.0,
         )
+        admin = AdminAPI(server.root_url, server.admin_key)
         try:
-            yield server, target
+            yield server, Context(target, admin=admin)
         finally:
+            admin.close()
             target.close()
 
 
-def _stop_from(text: Any) -> str | None:
-    words = text.split() if isinstance(text, str) else []
-    return " " + words[len(words) // 2] if len(words) >= 2 else None
-
-
-def scenario(check_id: str, t: Target) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """The exchanges (and context) that check `check_id` is run on: small, deterministic requests."""
-    area, _, aspect = check_id.partition(".")
-    chat = {
-        "messages": [{"role": "user", "content": "Say hello."}],
-        "max_tokens": 16,
-        "temperature": 0,
-        "seed": 1,
-    }
-    comp = {"prompt": "The sky is", "max_tokens": 16, "temperature": 0, "seed": 1}
-    if area in ("chat", "completions"):
-        send = t.chat if area == "chat" else t.completions
-        base = chat if area == "chat" else comp
-        if aspect == "n.indexed":
-            return (send({**base, "n": 2}),), {}
-        if aspect == "max-tokens.respected":
-            return (send({**base, "max_tokens": 2}),), {}
-        if aspect == "stop.honoured":
-            first = send(base).json
-            choice = first["choices"][0]
-            stop = _stop_from(choice["message"]["content"] if area == "chat" else choice["text"])
-            assert stop, f"no stop word in {first}"
-            return (send({**base, "stop": [stop]}),), {}
-        if aspect == "seed.determinism":
-            body = {**base, "temperature": 1.0, "max_tokens": 12}
-            return (send(body), send(body)), {}
-        if aspect == "logprobs.valid":
-            return (send({**base, "logprobs": True, "top_logprobs": 2}),), {}
-        if aspect == "response-format.json":
-            return (send({**base, "max_tokens": 48, "response_format": {"type": "json_object"}}),), {}
-        if aspect == "echo.prefix":
-            return (send({**base, "echo": True}),), {}
-        return (send(base),), {}
-    if area == "embeddings":
-        inputs = {"input": ["one", "two words", "three more words"]}
-        if aspect == "base64.equals-float":
-            return (t.embeddings({**inputs, "encoding_format": "base64"}), t.embeddings(inputs)), {}
-        if aspect == "dimensions.param":
-            return (t.embeddings({**inputs, "dimensions": 16}),), {}
-        return (t.embeddings(inputs),), {}
-    if area == "models":
-        if aspect == "retrieve.schema":
-            return (t.get("model", f"/models/{CHAT_MODEL}"),), {}
-        return (t.get("models"),), {
-            "model": CHAT_MODEL,
-            "embedding_model": EMBED_MODEL,
-        } if "contains" in aspect else {}
-    if area == "stream":
-        body = {**chat, "stream_options": {"include_usage": True}}
-        streamed = t.chat_stream(body)
-        return ((streamed, t.chat(chat)) if aspect == "text.matches-unary" else (streamed,)), {}
-    if area == "errors":
-        return _error_scenario(aspect, t, chat)
-    if area == "clients":  # where each SDK's fault shows: the Node SDK's on embeddings, Python's on streams
-        if "node" in aspect:
-            return (t.embeddings({"input": ["one"]}),), {}
-        # Sent as that SDK identifies itself, so the answer is the one the server gives that client.
-        sdk = {
-            "X-Stainless-Lang": "python",
-            "X-Stainless-Async": "async:asyncio" if "async" in aspect else "false",
-        }
-        return (t.chat_stream(chat, headers=sdk),), {}
-    if area == "transport":
-        return (t.get("models"),), {}
-    raise AssertionError(f"no scenario for {check_id}")
-
-
-def governance_scenario(
-    check_id: str, server: LivePersona, t: Target
-) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """The exchanges (and context) of a `governance.*` check, against the Inferbase persona."""
-    aspect = check_id.removeprefix("governance.")
-    chat = {"messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 4}
-    health_path = f"/models/{CHAT_MODEL}/health"
-    with httpx.Client(
-        base_url=server.root_url, headers={"X-Admin-Key": server.admin_key}, timeout=10
-    ) as admin:
-
-        def model_status(status: str) -> None:
-            admin.put(f"/admin/models/{CHAT_MODEL}/status", json={"status": status}).raise_for_status()
-
-        if aspect == "health.schema":
-            return (t.get("health", health_path, auth=False),), {}
-        if aspect in ("health.loading", "cold-start.retry-after"):
-            model_status("loading")
+def proofs_of(check_id: str, context: Context) -> list[Proof]:
+    """Every proof of `check_id` that the scenarios proving it yield against `context`'s target
+    (a scenario that finds something it needs missing yields what it made until then). Each call
+    starts with nothing shared: what a session shares (SDK records, raw answers) came from other faults."""
+    context = replace(context, memo={})
+    found = []
+    for scenario in proving(check_id):
+        for _, case in scenario.runs():
             try:
-                ex = t.get("health", health_path, auth=False) if aspect == "health.loading" else t.chat(chat)
-            finally:
-                model_status("ready")
-            return (ex,), {}
-        if aspect == "rate-limit.headers":
-            limited = admin.post("/admin/keys", json={"credit_micros": 10**9, "rate_limit": "2/minute"})
-            key = limited.json()["key"]
-            return ([t.chat(chat, auth=key) for _ in range(3)][-1],), {}
-        if aspect.startswith("keys."):
-            created = t.request(
-                "keys", "POST", "/keys", json={"name": f"faults-{aspect}-{time.monotonic_ns()}"}
-            )
-            raw = created.json.get("key") if isinstance(created.json, dict) else None
-            if aspect == "keys.create":
-                return (created, t.chat(chat, auth=raw or "wrong")), {"key_prefix": t.profile.key_prefix}
-            if aspect == "keys.list":
-                return (t.get("keys", "/keys"),), {"key_id": created.json["id"], "raw_key": raw}
-            revoked = t.request("key", "DELETE", f"/keys/{created.json['id']}")
-            wanted = t.profile.expected_status("revoked-key")
-            return (revoked, t.chat(chat, auth=raw)), {"expected_status": wanted}
-        if aspect == "credits.debited":
-            before = t.get("credits", "/credits")
-            t.chat(chat)
-            return (before, t.get("credits", "/credits")), {}
-        served = t.chat(chat)
-        if aspect == "credits.transactions":
-            return (t.get("credit_transactions", "/credits/transactions"),), {}
-        if aspect == "usage.logged":
-            context = {
-                "request_id": served.headers.get("x-request-id"),
-                "total_tokens": served.json["usage"]["total_tokens"],
-            }
-            return (t.get("usage", "/usage"),), context
-    raise AssertionError(f"no governance scenario for {check_id}")
+                for made in scenario(context.with_case(case)):
+                    found += [made] if check_id in made.checks else []
+            except NotApplicable:
+                continue
+    return found
 
 
-def live_scenario(
-    check_id: str, request: pytest.FixtureRequest, *fault_ids: str
-) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """Serve `check_id`'s scenario with `fault_ids` active (the governance checks on the persona)."""
+def live_outcomes(check_id: str, request: pytest.FixtureRequest, *fault_ids: str) -> list[Outcome]:
+    """`check_id` on every proof of it, served with `fault_ids` active (the governance checks on the persona)."""
     governance = check_id.startswith("governance.")
-    server, target = request.getfixturevalue("governed" if governance else "live")
+    server, context = request.getfixturevalue("governed" if governance else "live")
     server.use(*fault_ids)
     try:
-        return governance_scenario(check_id, server, target) if governance else scenario(check_id, target)
+        found = proofs_of(check_id, context)
     finally:
         server.use()
+    assert found, f"no scenario proves {check_id} against this server"
+    return [run(check_id, *p.exchanges, endpoint=p.endpoint, **p.context_of(check_id)) for p in found]
 
 
-def _error_scenario(aspect: str, t: Target, chat: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    path = "/chat/completions"
-    json_header = {"Content-Type": "application/json"}
-    if aspect == "status.no-key":
-        return (t.chat(chat, auth=False),), {}
-    if aspect == "status.bad-key":
-        return (t.chat(chat, auth="wrong"),), {}
-    if aspect in ("status.unknown-model", "envelope"):
-        return (t.chat({**chat, "model": "no-such-model"}),), {}
-    if aspect in ("status.malformed-json", "no-5xx-for-client-error"):
-        return (t.request("chat", "POST", path, content=b'{"model": ', headers=json_header),), {}
-    if aspect == "status.wrong-content-type":
-        return (t.request("chat", "POST", path, content=b"{}", headers={"Content-Type": "text/plain"}),), {}
-    if aspect in ("status.invalid-param", "param.named"):
-        return (t.chat({**chat, "temperature": 5}),), {
-            "param": "temperature"
-        } if aspect == "param.named" else {}
-    if aspect == "status.unknown-path":
-        return (t.get("chat", "/no-such-path"),), {}
-    if aspect == "status.wrong-method":
-        return (t.get("chat", path),), {}
-    if aspect == "status.oversized-body":
-        return (t.request("chat", "POST", path, content=b" " * (5 * 1024 * 1024), headers=json_header),), {}
-    raise AssertionError(f"no error scenario for errors.{aspect}")
-
-
-def _skip_unrunnable(check_id: str) -> None:
+def _fail_unrunnable(check_id: str) -> None:
     if check_id == "clients.node-sdk.parse" and node_sdk_unavailable():
-        pytest.skip(node_sdk_unavailable())
+        pytest.fail(f"the Node SDK check cannot run here: {node_sdk_unavailable()}", pytrace=False)
 
 
 @pytest.mark.parametrize("check_id", sorted(registry()))
 def test_check_passes_against_the_healthy_server(check_id: str, request: pytest.FixtureRequest) -> None:
-    _skip_unrunnable(check_id)
-    exchanges, ctx = live_scenario(check_id, request)
-    outcome = run(check_id, *exchanges, **ctx)
-    assert outcome.passed, f"{check_id} fails against the healthy reference server: {outcome.message}"
+    _fail_unrunnable(check_id)
+    failed = [o.message for o in live_outcomes(check_id, request) if not o.passed]
+    assert not failed, f"{check_id} fails against the healthy reference server: {failed[0]}"
 
 
 FAULTS = sorted(catalog().values(), key=lambda f: (f.check, f.id))
@@ -341,9 +205,6 @@ FAULTS = sorted(catalog().values(), key=lambda f: (f.check, f.id))
 
 @pytest.mark.parametrize("fault", FAULTS, ids=[f.id for f in FAULTS])
 def test_fault_makes_its_check_fail(fault: Any, request: pytest.FixtureRequest) -> None:
-    _skip_unrunnable(fault.check)
-    if fault.batch_stream and "batch_stream" not in inspect.getsource(app_module):
-        pytest.xfail("reference_server/app.py does not honour FaultSet.batch_stream yet")
-    exchanges, ctx = live_scenario(fault.check, request, fault.id)
-    outcome = run(fault.check, *exchanges, **ctx)
-    assert not outcome.passed, f"fault {fault.id} does not make {fault.check} fail"
+    _fail_unrunnable(fault.check)
+    outcomes = live_outcomes(fault.check, request, fault.id)
+    assert not all(o.passed for o in outcomes), f"fault {fault.id} does not make {fault.check} fail"

@@ -21,8 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from compat_suite._paths import REPO_ROOT
+from _repo import REPO_ROOT
 
 ADMIN = {"X-Admin-Key": "adm_crash_test_admin"}
 MODEL = "scripted-chat"

@@ -16,13 +16,13 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from _repo import REPO_ROOT
 from hostile_server import HostileServer
 
 from compat_suite import checks
-from compat_suite._paths import REPO_ROOT
 from compat_suite.exchange import Exchange, StreamExchange
-from compat_suite.profiles import Profile
 from compat_suite.target import Target
+from schemas import Profile
 
 TIMEOUT_S = 3.0
 SLACK_S = 1.5  # thread wake-ups and the checks themselves, on 2 busy cores
@@ -166,17 +166,17 @@ def test_whole_suite_survives_garbage_target(hostile: HostileServer, tmp_path) -
         "-m",
         "pytest",
         "suites/conformance",
-        "--base-url",
+        "--compat-base-url",
         hostile.base_url("garbage"),
-        "--api-key",
+        "--compat-api-key",
         API_KEY,
-        "--model",
+        "--compat-model",
         "m",
-        "--embedding-model",
+        "--compat-embedding-model",
         "e",
-        "--timeout",
+        "--compat-timeout",
         str(TIMEOUT_S),
-        "--report-dir",
+        "--compat-report-dir",
         str(tmp_path),
         "-q",
         "-p",

@@ -6,7 +6,6 @@ import random
 
 import pytest
 
-from compat_suite.load._budgets import BudgetError, evaluate, load_budget
 from compat_suite.load._metrics import (
     FORMULAS,
     RequestTiming,
@@ -17,6 +16,8 @@ from compat_suite.load._metrics import (
 )
 from compat_suite.load._samples import SampleTable, encode_histograms, histogram_buckets, merge_encoded
 from compat_suite.load._schedule import OpenLoopDispatcher, arrival_offsets, schedule_stats
+from schemas import BudgetError, load_budget
+from schemas import evaluate_budget as evaluate
 
 MS = 1_000_000
 

@@ -13,22 +13,27 @@ import sys
 from pathlib import Path
 
 import pytest
+from _repo import REPO_ROOT
 
-from compat_suite._paths import REPO_ROOT
+from schemas import load_problems
 
 pytestmark = pytest.mark.slow
 RUN_TIMEOUT_S = 240
 
 
 def _load(*args: str, report_dir: Path) -> tuple[subprocess.CompletedProcess, dict]:
-    cmd = [sys.executable, "-m", "compat_suite.load", *args, "--report-dir", str(report_dir)]
+    cmd = [sys.executable, "-m", "compat_suite", "load", *args, "--report-dir", str(report_dir)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     path = report_dir / "load.json"
     assert path.exists(), (
         f"no load.json (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     )
-    return proc, json.loads(path.read_text(encoding="utf-8"))
+    result = json.loads(path.read_text(encoding="utf-8"))
+    assert not load_problems(result), (
+        f"load.json breaks schemas/load.schema.json: {load_problems(result)[:5]}"
+    )
+    return proc, result
 
 
 def test_distributed_run_with_two_local_workers_accounts_for_every_request(tmp_path: Path) -> None:
@@ -117,9 +122,9 @@ def test_budget_gates_a_pytest_run_both_ways(tmp_path: Path, limit: float, expec
         "-m",
         "pytest",
         "suites/performance",
-        "--embedded-engine",
+        "--compat-engine",
         "scripted",
-        "--load-budget",
+        "--compat-budget",
         str(budget),
         "-p",
         "no:cacheprovider",

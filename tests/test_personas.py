@@ -21,12 +21,12 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from _repo import REPO_ROOT
 
-from compat_suite._paths import REPO_ROOT
-from compat_suite.profiles import DEFAULT_STATUSES, Profile, load_profile
 from reference_server.engines.scripted import ScriptedEngine
 from reference_server.gateway import Gateway
 from reference_server.personas import PERSONA_NAMES, load_persona, seed_key
+from schemas import DEFAULT_STATUSES, Profile, load_profile
 
 PROVIDERS = ("carrot", "carpathian", "karta", "inferbase")
 ADMIN_KEY = "adm_personas_test_0000"
@@ -246,10 +246,11 @@ def served(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str
 
 
 def run_suite(base_url: str, key: str, profile: str, report_dir: Path) -> tuple[int, dict[str, Any], str]:
-    command = [sys.executable, "-m", "compat_suite", "run", "--base-url", base_url, "--api-key", key,
+    command = [sys.executable, "-m", "compat_suite", "run", "--base-url", base_url,
                "--model", MODEL, "--embedding-model", "scripted-embed", "--profile", profile,
                "--report-dir", str(report_dir), "--timeout", "30", "-q"]  # fmt: skip
-    env = {**os.environ, "PYTEST_ADDOPTS": f"--admin-key {ADMIN_KEY}"}  # the governance rows' states
+    # Keys through the environment, as users should pass them; the admin key makes the governance states.
+    env = {**os.environ, "COMPAT_API_KEY": key, "COMPAT_ADMIN_KEY": ADMIN_KEY}
     done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
     results = (
         json.loads((report_dir / "results.json").read_text())

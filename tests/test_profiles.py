@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 import yaml
 
-from compat_suite import schemas
+import schemas
 from compat_suite.checks import PYTHON_CLIENTS, registry, response_shape, run, stream_checks
 from compat_suite.exchange import Exchange, RecordedRequest, StreamExchange
-from compat_suite.profiles import (
+from compat_suite.sse import SSEReader
+from schemas import (
     CONDITIONS,
     DEFAULT_STATUSES,
     SCHEMA_FILE,
@@ -29,7 +30,6 @@ from compat_suite.profiles import (
     shared_docs_dir,
     verify_citations,
 )
-from compat_suite.sse import SSEReader
 
 PROVIDERS = ["openai", "carrot", "carpathian", "karta", "inferbase"]
 
@@ -210,7 +210,7 @@ def test_not_yaml_and_not_a_mapping_and_unknown_names(tmp_path: Path) -> None:
 def test_a_built_in_profile_must_name_itself_after_its_file(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    import compat_suite.profiles as profiles_module
+    import schemas._profile_loader as profiles_module
 
     monkeypatch.setattr(profiles_module, "PROFILES_DIR", tmp_path)
     _write(tmp_path, GOOD, name="other.yaml")

@@ -11,8 +11,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from _repo import REPO_ROOT
 
-from compat_suite._paths import REPO_ROOT
 from reports import RunDirError, _plots, build_report, compare_runs, diff_runs, main
 from reports._runs import MAX_TEXT, load_run
 from reports._view import matrix, printable, sweep_value

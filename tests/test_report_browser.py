@@ -11,14 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _repo import REPO_ROOT
 
-from compat_suite._paths import REPORTS_DIR
 from reports import build_report, compare_runs
 
 DATA = Path(__file__).parent / "data" / "report"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
-SCREENSHOTS = REPORTS_DIR / "runs" / "browser-test"
+SCREENSHOTS = REPO_ROOT / "compat-reports" / "runs" / "browser-test"
 CHROMIUM_FLAGS = (
     "--headless",
     "--no-sandbox",

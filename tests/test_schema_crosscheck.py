@@ -26,12 +26,13 @@ from typing import Any
 
 import pytest
 import yaml
+from _repo import SHARED_DIR
 
-from compat_suite import schemas
-from compat_suite._paths import REPO_ROOT, SCHEMAS_DIR
+import schemas
+from schemas import OPENAPI_PATH
 
-OFFICIAL_PATH = REPO_ROOT.parent / "shared" / "reference" / "openai-openapi.yaml"
-DIFFERENCES_PATH = SCHEMAS_DIR / "differences.yaml"
+OFFICIAL_PATH = SHARED_DIR / "reference" / "openai-openapi.yaml"
+DIFFERENCES_PATH = OPENAPI_PATH.with_name("differences.yaml")
 
 pytestmark = pytest.mark.skipif(
     not OFFICIAL_PATH.is_file(),

@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_openapi
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
-from compat_suite import schemas
+import schemas
 
 FIXED_COMPONENTS = (
     "CreateChatCompletionRequest",

@@ -10,7 +10,7 @@ import openai
 import pytest
 from openai import OpenAI
 
-from compat_suite import schemas
+import schemas
 from reference_server.engines.base import ChatMessage
 
 if TYPE_CHECKING:

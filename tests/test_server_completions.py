@@ -10,7 +10,8 @@ import openai
 import pytest
 from openai import OpenAI
 
-from compat_suite import checks, schemas
+import schemas
+from compat_suite import checks
 from compat_suite.exchange import Exchange, RecordedRequest
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ import openai
 import pytest
 from openai import OpenAI
 
-from compat_suite import schemas
+import schemas
 
 if TYPE_CHECKING:
     from conftest import RunningServer

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 from openai import OpenAI
 
-from compat_suite import schemas
+import schemas
 from reference_server.app import create_app
 from reference_server.serve import BackgroundServer
 

@@ -531,7 +531,7 @@ def _encode(events: list[tuple[str | None, list[str], str | None]], newline: byt
         if event_type is not None:
             out.append(b"event: " + event_type.encode() + newline)
         if event_id is not None:
-            out.append(b"id:" + event_id.encode() + newline)
+            out.append(b"id: " + event_id.encode() + newline)  # the one space after the colon is dropped
         out.extend(b"data: " + line.encode() + newline for line in lines)
         out.append(newline)
     return b"".join(out)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compat_suite import schemas
+import schemas
 from compat_suite.strategies import (
     COUNT_PARAMS,
     INVALID_KINDS,

@@ -21,7 +21,8 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .. import schemas
+import schemas
+
 from ..exchange import Exchange, StreamExchange
 from ._registry import Finding
 

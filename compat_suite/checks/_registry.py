@@ -7,11 +7,12 @@ I/O. Ids are explicit, never derived from function names, so reports stay stable
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from .._areas import first_doc_line, import_areas
 
 
 class Severity(StrEnum):
@@ -62,12 +63,8 @@ def check(check_id: str, *, severity: Severity, endpoints: tuple[str, ...]) -> C
     """Register `func` under `check_id`. Registering an id twice is an error."""
 
     def register(func: Callable[..., None]) -> Check:
-        if check_id in _REGISTRY:
-            raise ValueError(f"check id registered twice: {check_id}")
-        doc = inspect.getdoc(func) or ""
-        if not doc:
-            raise ValueError(f"check {check_id} needs a one-line docstring")
-        registered = Check(check_id, severity, tuple(endpoints), func, doc.splitlines()[0])
+        description = first_doc_line("check", check_id, func, _REGISTRY)
+        registered = Check(check_id, severity, tuple(endpoints), func, description)
         _REGISTRY[check_id] = registered
         return registered
 
@@ -76,7 +73,7 @@ def check(check_id: str, *, severity: Severity, endpoints: tuple[str, ...]) -> C
 
 def registry() -> dict[str, Check]:
     """All registered checks by id (imports every check module first)."""
-    from . import _load_all  # noqa: F401  (side effect: registration)
+    import_areas(__package__)
 
     return dict(_REGISTRY)
 

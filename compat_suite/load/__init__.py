@@ -1,28 +1,37 @@
 """Load testing on locust: LLM latency metrics (TTFT, TPOT, ITL, E2E, goodput), load shapes, budgets.
 
-`main(argv)` is `compat-suite load`; it never imports locust in this process (locust patches the
-standard library), it runs it in child processes. load.json's format: compat_suite/load/README.md.
+`compat-suite load` parses its options (the shared ones of schemas/options.yaml, and
+`add_arguments`'s), then calls `run`. This process never imports locust (locust patches the standard
+library): it runs locust in child processes. load.json's format: compat_suite/load/README.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import argparse
+    from pathlib import Path
 
-__all__ = ["build_parser", "main"]
-
-
-def build_parser() -> argparse.ArgumentParser:
-    from ._runner import build_parser as _build
-
-    return _build()
+__all__ = ["add_arguments", "run"]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run `compat-suite load` with `argv` (default: sys.argv[1:]); return the exit code."""
-    from ._runner import main as _main
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of `compat-suite load` beyond the shared target options."""
+    from ._options import add_arguments as _add
 
-    return _main(argv)
+    _add(parser)
+
+
+def run(args: argparse.Namespace, *, run_dir: Path, locustfile: Path) -> int:
+    """Run the load `args` describe against their target; write load.json into `run_dir`; the exit code."""
+    try:
+        from ._runner import run as _run
+    except ModuleNotFoundError as exc:  # the [load] extra is not installed
+        print(
+            f"compat-suite load: {exc.name} is missing: install the load extra (pip install 'compat-suite[load]')",
+            file=sys.stderr,
+        )
+        return 2
+    return _run(args, run_dir=run_dir, locustfile=locustfile)

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ._budgets import LoadShape
-from ._client import DEFAULT_PATHS
+from schemas import LoadShape
+
 from ._instant import MODEL, InstantServer
 
 
@@ -39,11 +39,8 @@ class InstantTarget:
             "engine": "instant-sse (calibration)",
         }
 
-    def extra_body(self, max_tokens: int) -> dict[str, Any]:
-        return {}
-
-    def paths(self) -> dict[str, str]:
-        return dict(DEFAULT_PATHS)
+    def environment(self) -> dict[str, str]:
+        return {"COMPAT_MODEL": MODEL, "COMPAT_EMBEDDING_MODEL": MODEL, "COMPAT_PROFILE": "openai"}
 
 
 def calibration_figures(result: Mapping[str, Any], server: Mapping[str, Any]) -> dict[str, Any]:
@@ -88,8 +85,7 @@ def render(figures: Mapping[str, Any]) -> str:
     )
 
 
-def calibrate(args: argparse.Namespace) -> int:
-    from ..cli import default_report_dir
+def calibrate(args: argparse.Namespace, run_dir: Path, locustfile: Path) -> int:
     from ._runner import finish, run_shape
 
     shape = LoadShape(
@@ -100,13 +96,11 @@ def calibrate(args: argparse.Namespace) -> int:
         max_tokens=args.max_tokens or 64,
         workers=args.workers or 0,
     )
-    run_dir: Path = args.report_dir or default_report_dir()
-    run_dir.mkdir(parents=True, exist_ok=True)
     with InstantServer() as server:
         print(
             f"compat-suite load: calibrating against the instant server at {server.base_url}", file=sys.stderr
         )
-        result = run_shape(InstantTarget(server.base_url), shape, None, args, run_dir)  # type: ignore[arg-type]
+        result = run_shape(InstantTarget(server.base_url), shape, None, args, run_dir, locustfile)  # type: ignore[arg-type]
         figures = calibration_figures(result, server.stats.summary())
     result["calibration"] = figures
     rc = finish(result, run_dir)

@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 
+from schemas import Profile
+
 from ..sse import SSEReader
 from ._metrics import RequestTiming
 
@@ -30,6 +32,22 @@ ENDPOINT_OF = {
 }
 DEFAULT_PATHS = {"chat": "/chat/completions", "completions": "/completions", "embeddings": "/embeddings"}
 MAX_ERROR_BODY = 64 * 1024
+
+
+def profile_paths(profile: Profile) -> dict[str, str]:
+    """The generation endpoints' paths under the base URL, as the profile declares them."""
+    return {e: profile.endpoint_path(e) for e in ("chat", "completions", "embeddings") if profile.declares(e)}
+
+
+def fixed_length_body(profile: Profile, max_tokens: int) -> dict[str, Any]:
+    """Fields that make generation run to `max_tokens` where the profile says the target takes them."""
+    extensions = set(profile.extensions) | set((profile.raw.get("load") or {}).get("fixed_length", ()))
+    body: dict[str, Any] = {}
+    if "ignore_eos" in extensions:
+        body["ignore_eos"] = True
+    if "min_tokens" in extensions:
+        body["min_tokens"] = max_tokens
+    return body
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The prompt dataset a load run draws from (suites/load/prompts.jsonl by default)."""
+"""The prompt dataset a load run draws from (prompts.jsonl beside this module by default)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._paths import SUITES_DIR
-
-DEFAULT_PROMPTS = SUITES_DIR / "load" / "prompts.jsonl"
+DEFAULT_PROMPTS = Path(__file__).with_name("prompts.jsonl")
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 Locust applies any shape class it finds, so the shape cannot live in the main locustfile.
 """
 
-from compat_suite.load._locust import RampShape
+from compat_suite.load.users import RampShape
 
 
 class Ramp(RampShape):

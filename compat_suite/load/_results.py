@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ._budgets import evaluate
+from schemas import evaluate_budget
+
 from ._metrics import FORMULAS, goodput_count, percentile, summarize
 from ._samples import HISTOGRAM_METRICS, SampleTable, histogram_buckets, merge_encoded
 from ._schedule import DEFAULT_LAG_THRESHOLD_MS, schedule_stats
@@ -110,7 +111,7 @@ def build_result(
         result["budget"] = {
             "name": budget.get("name"),
             "shape": budget.get("shape"),
-            "results": evaluate(budget.get("limits", {}), result),
+            "results": evaluate_budget(budget.get("limits", {}), result),
         }
     return result
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from compat_suite._redact import redact_headers
+from schemas import redact_headers
 
 _TRUTHY = frozenset({"1", "true", "yes", "on"})
 

@@ -28,10 +28,10 @@ from schemathesis.specs.openapi.checks import (
 
 from compat_suite import checks
 from compat_suite.exchange import Exchange, RecordedRequest
-from compat_suite.plugin import request_body
 from compat_suite.results import Results
-from compat_suite.schemas import OPENAPI_PATH
 from compat_suite.target import Target
+from compat_suite.verify import request_body
+from schemas import OPENAPI_PATH
 
 MAX_EXAMPLES = 5  # per operation, positive and negative together
 CHEAP_MAX_TOKENS = 8

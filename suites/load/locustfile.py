@@ -12,7 +12,7 @@ the master as raw samples; the machinery lives in compat_suite/load/.
 
 from locust import constant, task
 
-from compat_suite.load._locust import LLMUser, OpenLoopUser
+from compat_suite.load.users import LLMUser, OpenLoopUser
 
 
 class ChatStream(LLMUser):

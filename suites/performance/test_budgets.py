@@ -1,8 +1,10 @@
 """Performance budgets as CI gates: run a short load against the target and hold it to its budget.
 
-The load runs in a subprocess (`python -m compat_suite.load`): locust patches the standard library,
-so it never runs in the pytest process. Each budget metric is its own test (`test_budget[ttft_p95_ms]`);
-a metric the run cannot measure (no streaming, no usage) is skipped with the reason.
+The load runs in a subprocess (`python -m compat_suite load`): locust patches the standard library,
+so it never runs in the pytest process. The target travels to it in the environment variables of the
+shared option declaration, never on its command line. Each budget metric is its own test
+(`test_budget[ttft_p95_ms]`); a metric the run cannot measure (no streaming, no usage) is skipped
+with the reason.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from typing import Any
 
 import pytest
 
-from compat_suite._paths import REPO_ROOT
-from compat_suite._redact import redact_text
-from compat_suite.load._budgets import load_budget
+from compat_suite.fixtures import options
+from schemas import load_budget, redact_text
+
+from .conftest import DEFAULT_BUDGET
 
 LOAD_TIMEOUT_GRACE_S = 120.0
 
@@ -28,45 +31,30 @@ def load_result(
     target: Any, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> dict:
     """load.json of one run of the budget's shape against the target (once per session)."""
-    config = request.config
-    budget_name = config.getoption("load_budget")
-    shape = load_budget(budget_name).shape(config.getoption("load_shape"))
+    opt = options(request.config)
+    budget_name = opt["budget"] or DEFAULT_BUDGET
+    shape = load_budget(budget_name).shape(opt["budget_shape"])
     if not target.profile.streaming_supported and shape.scenario in ("chat-stream", "completions", "mix"):
         pytest.skip(
             f"profile {target.profile.name!r} says the target does not stream; {shape.scenario} needs it"
         )
     out = tmp_path_factory.mktemp("load")
-    cmd = [
-        sys.executable,
-        "-m",
-        "compat_suite.load",
-        "--base-url",
-        target.base_url,
-        "--budget",
-        str(budget_name),
-        "--budget-shape",
-        shape.name,
-        "--report-dir",
-        str(out),
-        "--profile",
-        target.profile.name,
-        "-q",
-    ]
-    if target.model:
-        cmd += ["--model", target.model]
-    if target.embedding_model:
-        cmd += ["--embedding-model", target.embedding_model]
-    for name, value in target.headers.items():
-        cmd += ["--header", f"{name}: {value}"]
-    workers = config.getoption("load_workers")
-    if workers is not None:
-        cmd += ["--workers", str(workers)]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    if target.api_key:
-        env["COMPAT_API_KEY"] = target.api_key  # never on the command line
-        env.pop("OPENAI_API_KEY", None)
+    cmd = [sys.executable, "-m", "compat_suite", "load", "--budget", str(budget_name)]
+    cmd += ["--budget-shape", shape.name, "--report-dir", str(out), "-q"]
+    if opt["workers"] is not None:
+        cmd += ["--workers", str(opt["workers"])]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPAT_") and k != "OPENAI_API_KEY"}
+    env.update(
+        PYTHONUNBUFFERED="1",
+        COMPAT_BASE_URL=target.base_url,
+        COMPAT_PROFILE=str(target.profile.source or target.profile.name),
+        COMPAT_API_KEY=target.api_key or "",
+        COMPAT_MODEL=target.model or "",
+        COMPAT_EMBEDDING_MODEL=target.embedding_model or "",
+        COMPAT_HEADER="\n".join(f"{name}: {value}" for name, value in target.headers.items()),
+    )
     limit = shape.duration_s * max(1, len(shape.sweep)) + LOAD_TIMEOUT_GRACE_S
-    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=limit)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=limit)
     path = Path(out) / "load.json"
     if not path.exists():
         log = redact_text(proc.stdout[-2000:] + proc.stderr[-2000:], target.secrets)

@@ -1,0 +1,316 @@
+"""The real clients as checks: the official SDKs must parse every response the suite accepts.
+
+The recorded response is replayed, byte for byte, into the SDK through an in-memory transport
+(no socket is opened), and the SDK's own parsing runs as it would against the live target. The
+Python SDK runs with strict response validation, so a body it would silently mis-read fails.
+The Node SDK runs in a `node` child process fed over stdin; `node_sdk_unavailable()` says why it
+cannot run (no node, no `openai` package), so a suite can skip instead of failing.
+
+Each check also takes `record=`, a live call of the same request through that SDK
+(`compat_suite.clients`): the SDK failing where the raw exchange was accepted is a finding too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import concurrent.futures
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from ..exchange import Exchange, StreamExchange
+from . import _common as c
+from ._registry import MUST, Finding, check
+
+ENDPOINTS = ("chat", "completions", "embeddings", "models", "model")
+REPLAY_BASE_URL = "http://recorded.invalid/v1"
+NODE_TIMEOUT_S = 30.0
+NODE_HARNESS = Path(__file__).with_name("_node_replay.cjs")
+NODE_DIR = Path(__file__).resolve().parent.parent / "node"  # driver.mjs, package.json, node_modules
+# Hop-by-hop and framing headers describe the original transfer, not the replayed bytes.
+_FRAMING_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding", "connection"})
+
+
+class ClientUnavailable(RuntimeError):
+    """The client a check needs is not installed here; not a finding about the target."""
+
+
+def _path_of(exchange: Exchange) -> str:
+    """The request path after the base URL's API root (`/chat/completions`, `/models/x`)."""
+    url = exchange.request.url.split("?", 1)[0]
+    for marker in ("/chat/completions", "/completions", "/embeddings", "/models"):
+        at = url.rfind(marker)
+        if at >= 0:
+            return url[at:]
+    return "/" + url.rsplit("/", 1)[-1]
+
+
+def _replay_headers(exchange: Exchange) -> dict[str, str]:
+    return {k: v for k, v in exchange.headers.items() if k.lower() not in _FRAMING_HEADERS}
+
+
+def _has_error_event(exchange: Exchange) -> bool:
+    return isinstance(exchange, StreamExchange) and any(c.is_error_chunk(ch) for ch in exchange.chunks)
+
+
+def _wants_stream(exchange: Exchange) -> bool:
+    return isinstance(exchange, StreamExchange) or c.request_body(exchange).get("stream") is True
+
+
+# -- Python ---------------------------------------------------------------------------------------
+def _sdk_call(client: Any, exchange: Exchange) -> tuple[Any, bool]:
+    """Start the SDK call that matches the exchange; (result, is_stream)."""
+    from openai.types import Completion, CreateEmbeddingResponse
+    from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+    path = _path_of(exchange)
+    request = c.request_body(exchange)
+    stream = _wants_stream(exchange)
+    if path.startswith("/models"):
+        model_id = path[len("/models/") :]
+        return (client.models.retrieve(model_id) if model_id else client.models.list()), False
+    if path == "/embeddings":
+        return client.post(path, cast_to=CreateEmbeddingResponse, body=request), False
+    kinds = {
+        "/chat/completions": (ChatCompletion, ChatCompletionChunk),
+        "/completions": (Completion, Completion),
+    }
+    if path not in kinds:  # a path the API does not have (the error matrix): a plain SDK request
+        return client.post(path, cast_to=object, body=request or None), False
+    unary, chunk = kinds[path]
+    stream_cls = client._default_stream_cls
+    return client.post(path, cast_to=unary, body=request, stream=stream, stream_cls=stream_cls[chunk]), stream
+
+
+def _judge(exchange: Exchange, exc: BaseException | None, sdk: str) -> None:
+    import openai
+
+    status = exchange.status or 0
+    if exc is None:
+        if status >= 400:
+            raise Finding(f"{sdk} accepted an error answer ({status}) as a result", c.evidence(exchange))
+        return
+    if isinstance(exc, openai.APIStatusError) and status >= 400:
+        return  # the SDK's documented way to report an error answer
+    if (
+        isinstance(exc, openai.APIError)
+        and not isinstance(exc, openai.APIStatusError)
+        and _has_error_event(exchange)
+    ):
+        return  # an error event inside a stream: the SDK raises it, as documented
+    raise Finding(
+        f"{sdk} could not parse the response: {type(exc).__name__}: {str(exc)[:300]}",
+        c.evidence(exchange, sdk_error=type(exc).__name__),
+    )
+
+
+def _strict(exchange: Exchange) -> bool:
+    """Strict validation, except where the SDK's own type is stricter than the API it models.
+
+    Base64 embeddings: the SDK types `embedding` as a list of floats. A completions stream is typed as `Completion`, the unary shape, whose `finish_reason` is
+    required; OpenAI's own chunks carry `null` there until the last, so strict mode would fail
+    OpenAI itself. Those streams are parsed the way users run the SDK (lenient).
+    """
+    path, request = _path_of(exchange), c.request_body(exchange)
+    if path == "/completions" and _wants_stream(exchange):
+        return False
+    # `Embedding.embedding` is typed as a list of floats; a base64 answer is a string there.
+    return not (path == "/embeddings" and request.get("encoding_format") == "base64")
+
+
+def _judge_record(exchange: Exchange, record: Any, sdk: str) -> None:
+    """A live SDK call (a `compat_suite.clients.ClientRecord`) of the request the raw exchange made.
+
+    The SDK must succeed where the raw exchange got a complete 2xx answer; where the raw answer
+    was an error, the SDK must have raised its API error for an HTTP status, not a parse failure.
+    """
+    status = exchange.status or 0
+    accepted = exchange.transport_error is None and 200 <= status < 300
+    if record.ok:
+        return
+    if not accepted and record.error_status is not None and record.error_status >= 400:
+        return
+    what = "a response the suite accepted" if accepted else f"the request (raw status {exchange.status})"
+    raise Finding(
+        f"{sdk} failed on {what}: {record.error_class}: {str(record.error_message)[:300]}",
+        c.evidence(exchange, sdk_error=record.error_class, client=record.evidence()),
+    )
+
+
+def _replay_options(exchange: Exchange) -> dict[str, Any]:
+    """How an SDK client is made to read one recorded answer: no retries, strict where it can be."""
+    return {
+        "api_key": "recorded",
+        "base_url": REPLAY_BASE_URL,
+        "max_retries": 0,
+        "_strict_response_validation": _strict(exchange),
+    }
+
+
+def _handler(exchange: Exchange) -> Any:
+    import httpx2
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(
+            exchange.status or 599, headers=_replay_headers(exchange), content=exchange.body
+        )
+
+    return handle
+
+
+@check("clients.python-sdk.parse", severity=MUST, endpoints=ENDPOINTS)
+def python_sdk_parse(exchange: Exchange, *, record: Any = None) -> None:
+    """The official Python SDK (strict validation) parses the response, or raises its API error for an error."""
+    import httpx2
+    import openai
+
+    if record is not None:  # a live call of the same request (compat_suite.clients.run_python)
+        _judge_record(exchange, record, "the Python SDK")
+
+    http = httpx2.Client(transport=httpx2.MockTransport(_handler(exchange)))
+    client = openai.OpenAI(http_client=http, **_replay_options(exchange))
+    error: BaseException | None = None
+    try:
+        result, stream = _sdk_call(client, exchange)
+        if stream:
+            for _ in result:
+                pass
+    except Finding:
+        raise
+    except Exception as exc:  # the SDK's failure is the finding
+        error = exc
+    finally:
+        client.close()
+    _judge(exchange, error, "the Python SDK")
+
+
+@check("clients.python-async-sdk.parse", severity=MUST, endpoints=ENDPOINTS)
+def python_async_sdk_parse(exchange: Exchange, *, record: Any = None) -> None:
+    """The official async Python SDK (strict validation) parses the response, or raises its API error."""
+    if record is not None:  # a live call of the same request (compat_suite.clients.run_python_async)
+        _judge_record(exchange, record, "the async Python SDK")
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        error = asyncio.run(_async_replay(exchange))
+    else:  # called from inside an event loop: run ours on a thread of its own
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            error = pool.submit(asyncio.run, _async_replay(exchange)).result(timeout=60)
+    _judge(exchange, error, "the async Python SDK")
+
+
+async def _async_replay(exchange: Exchange) -> BaseException | None:
+    import httpx2
+    import openai
+
+    http = httpx2.AsyncClient(transport=httpx2.MockTransport(_handler(exchange)))
+    client = openai.AsyncOpenAI(http_client=http, **_replay_options(exchange))
+    try:
+        result, stream = _sdk_call(client, exchange)
+        result = await result
+        if stream:
+            async for _ in result:
+                pass
+    except Finding:
+        raise
+    except Exception as exc:
+        return exc
+    finally:
+        await client.close()
+    return None
+
+
+# -- Node ---------------------------------------------------------------------------------------------
+def node_modules_dirs() -> list[Path]:
+    """Where the Node SDK is looked for: $COMPAT_NODE_MODULES, then beside the driver (`npm ci` in
+    compat_suite/node, as scripts/bootstrap does)."""
+    dirs = [Path(p) for p in os.environ.get("COMPAT_NODE_MODULES", "").split(os.pathsep) if p]
+    return [*dirs, NODE_DIR / "node_modules"]
+
+
+def node_sdk_unavailable() -> str | None:
+    """Why the Node SDK check cannot run here, or None when it can."""
+    if shutil.which("node") is None:
+        return "node is not installed"
+    if not any((d / "openai" / "package.json").is_file() for d in node_modules_dirs()):
+        return "the `openai` npm package is not installed (npm install openai, or set COMPAT_NODE_MODULES)"
+    return None
+
+
+@check("clients.node-sdk.parse", severity=MUST, endpoints=ENDPOINTS)
+def node_sdk_parse(exchange: Exchange, *, record: Any = None) -> None:
+    """The official Node SDK parses the response, or raises its API error for an error answer."""
+    if record is not None:  # a live call of the same request (compat_suite.clients.run_node)
+        _judge_record(exchange, record, "the Node SDK")
+    why = node_sdk_unavailable()
+    if why:
+        raise ClientUnavailable(why)
+    job = {
+        "path": _path_of(exchange),
+        "body": c.request_body(exchange),
+        "stream": _wants_stream(exchange),
+        "status": exchange.status or 599,
+        "headers": _replay_headers(exchange),
+        "response_b64": base64.b64encode(exchange.body).decode(),
+        "base_url": REPLAY_BASE_URL,
+    }
+    env = {**os.environ, "NODE_PATH": os.pathsep.join(str(d) for d in node_modules_dirs())}
+    try:
+        proc = subprocess.run(
+            ["node", str(NODE_HARNESS)],
+            input=json.dumps(job),
+            capture_output=True,
+            text=True,
+            timeout=NODE_TIMEOUT_S,
+            env=env,
+            cwd=NODE_DIR,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise Finding(
+            f"the Node SDK did not finish parsing within {NODE_TIMEOUT_S:g} s", c.evidence(exchange)
+        ) from None
+    try:
+        verdict = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise ClientUnavailable(f"the Node harness failed: {proc.stderr.strip()[-500:]}") from None
+    status = exchange.status or 0
+    if verdict.get("ok"):
+        if status >= 400:
+            raise Finding(
+                f"the Node SDK accepted an error answer ({status}) as a result", c.evidence(exchange)
+            )
+        _judge_node_result(exchange, verdict)
+        return
+    if verdict.get("api_status_error") and status >= 400:
+        return
+    if verdict.get("api_error") and _has_error_event(exchange):
+        return
+    raise Finding(
+        f"the Node SDK could not parse the response: {verdict.get('error')}: {str(verdict.get('message'))[:300]}",
+        c.evidence(exchange, sdk_error=verdict.get("error")),
+    )
+
+
+def _judge_node_result(exchange: Exchange, verdict: dict[str, Any]) -> None:
+    """What the Node SDK handed back for a success: a unary answer parsed into an object (the SDK
+    returns the body as a string where it does not take the Content-Type for JSON), and a list with
+    as many items as the body holds."""
+    parsed = verdict.get("parsed", "object")
+    if not _wants_stream(exchange) and parsed != "object":
+        raise Finding(
+            f"the Node SDK handed back the body unparsed (a {parsed}) for Content-Type"
+            f" {exchange.content_type!r}",
+            c.evidence(exchange, sdk_result=parsed),
+        )
+    items = verdict.get("items")
+    listed = exchange.json.get("data") if isinstance(exchange.json, dict) else None
+    if items is not None and isinstance(listed, list) and items != len(listed):
+        raise Finding(
+            f"the Node SDK listed {items} item(s) where the body holds {len(listed)}",
+            c.evidence(exchange, sdk_items=items),
+        )

@@ -1,0 +1,216 @@
+"""The suites' fixtures and hooks: the target (or the embedded reference server), the run's results,
+scenario runs, `verify`, and results.json at the end.
+
+suites/conftest.py imports this module, so that it applies to the suites alone: a pytest run that
+collects no suite never meets these fixtures (see compat_suite.plugin for the options).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from schemas import ProfileError, load_profile, parse_headers, secret_values
+
+from .embedded import EMBEDDED_MODELS, EmbeddedServer, EmbeddedServerError
+from .plugin import compat_options
+from .results import JUNIT_FILE, Results, write_junit
+from .scenarios import AdminAPI, Context, Scenario, for_suite
+from .target import NotApplicable, RequestBudgetExhausted, Target
+from .verify import ProofFailed, Verifier
+
+RUN_KEY_RATE_LIMIT = "1000000/minute"  # the run's own key: the documented limits are tested by their row
+RUN_KEY_CREDIT_MICROS = 10**12
+_results_key = pytest.StashKey[Results]()
+_embedded_key = pytest.StashKey[EmbeddedServer]()
+_options_key = pytest.StashKey[dict[str, Any]]()
+
+
+def options(config: pytest.Config) -> dict[str, Any]:
+    """The run's resolved options (once per session)."""
+    if _options_key not in config.stash:
+        config.stash[_options_key] = compat_options(config)
+    return config.stash[_options_key]
+
+
+def session_results(config: pytest.Config) -> Results:
+    if _results_key not in config.stash:
+        config.stash[_results_key] = Results(target={}, profile=options(config)["profile"])
+    return config.stash[_results_key]
+
+
+@pytest.fixture(scope="session")
+def target(request: pytest.FixtureRequest) -> Iterator[Target]:
+    """The endpoint under test, built once from the options (or the embedded server)."""
+    config = request.config
+    opt = options(config)
+    try:
+        profile = load_profile(opt["profile"])
+        headers = parse_headers(opt["header"])
+    except (ProfileError, ValueError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+    results = session_results(config)
+    results.secrets = (*results.secrets, *secret_values(opt, "pytest"))
+    base_url, api_key = opt["base_url"], opt["api_key"]
+    model, embedding_model = opt["model"], opt["embedding_model"]
+    server: EmbeddedServer | None = None
+    if not base_url:
+        engine, persona = opt["engine"], opt["persona"]
+        server = EmbeddedServer(engine=engine, faults=opt["fault"], persona=persona)
+        default_chat, default_embed = EMBEDDED_MODELS[engine]
+        try:
+            server.start()
+            api_key = server.api_key
+            if persona:
+                api_key = _persona_run_key(server, persona, default_chat)
+        except (EmbeddedServerError, ValueError) as exc:
+            server.stop()
+            pytest.exit(str(exc), returncode=2)
+        config.stash[_embedded_key] = server
+        results.secrets = (*results.secrets, server.api_key, server.admin_key, api_key)
+        base_url = server.base_url
+        model, embedding_model = model or default_chat, embedding_model or default_embed
+    tgt = Target(
+        base_url=base_url,
+        api_key=api_key,
+        profile=profile,
+        model=model,
+        embedding_model=embedding_model,
+        headers=headers,
+        timeout_s=opt["timeout"],
+        max_requests=opt["max_requests"],
+    )
+    results.target = {
+        "base_url": base_url,
+        "model": model,
+        "embedding_model": embedding_model,
+        "profile": profile.name,
+        "embedded": server is not None,
+        "persona": server.persona if server is not None else None,
+    }
+    results.secrets = (*results.secrets, *tgt.secrets)
+    try:
+        yield tgt
+    finally:
+        tgt.close()
+        if server is not None:
+            server.stop()
+
+
+def _persona_run_key(server: EmbeddedServer, persona: str, chat_model: str) -> str:
+    """The run's key: funded, unthrottled, and bound to the chat model where the persona binds keys."""
+    options: dict[str, Any] = {"credit_micros": RUN_KEY_CREDIT_MICROS, "rate_limit": RUN_KEY_RATE_LIMIT}
+    if load_profile(persona).binds_keys_to_model:
+        options["model"] = chat_model
+    return server.issue_key(**options)["key"]
+
+
+@pytest.fixture(scope="session")
+def embedded_server(target: Target, request: pytest.FixtureRequest) -> EmbeddedServer | None:
+    """The embedded reference server behind `target`, or None for a target given by URL."""
+    return request.config.stash.get(_embedded_key, None)
+
+
+@pytest.fixture(scope="session")
+def results(request: pytest.FixtureRequest) -> Results:
+    """The run's results, written to the report directory at the end."""
+    return session_results(request.config)
+
+
+@pytest.fixture(scope="session")
+def scenario_context(
+    target: Target, embedded_server: EmbeddedServer | None, request: pytest.FixtureRequest, results: Results
+) -> Iterator[Context]:
+    """What every scenario of the session runs with: the target, the options, the admin API (the
+    embedded persona's, or the target's with `--compat-admin-key`), and what they share."""
+    opt = options(request.config)
+    admin: AdminAPI | None = None
+    if embedded_server is not None and embedded_server.persona:
+        admin = AdminAPI(embedded_server.root_url, embedded_server.admin_key)
+    elif opt["admin_key"]:
+        parts = urlsplit(target.base_url)
+        admin = AdminAPI(opt["admin_url"] or f"{parts.scheme}://{parts.netloc}", opt["admin_key"])
+
+    def add_secret(secret: str) -> None:
+        if secret not in results.secrets:
+            results.secrets = (*results.secrets, secret)
+
+    yield Context(target, opt, admin, add_secret)
+    if admin is not None:
+        admin.close()
+
+
+@pytest.fixture
+def verify(target: Target, results: Results, request: pytest.FixtureRequest) -> Verifier:
+    """`verify(check_ids, *exchanges, **context)`: run checks, record findings, fail on failure."""
+    return Verifier(target, results, request.node.nodeid)
+
+
+@pytest.fixture
+def run_scenario(scenario_context: Context, verify: Verifier) -> Any:
+    """`run_scenario(scenario, case)`: run one scenario, judging each proof as it comes; a failed
+    proof fails the test and stops the scenario there."""
+
+    def run(scenario: Scenario, case: str | None = None) -> None:
+        for judged in scenario(scenario_context.with_case(case)):
+            verify.judge(judged)
+
+    return run
+
+
+def suite_test(suite: str) -> Any:
+    """The test function of one suite: a test per scenario run of `suite`, with its run id as the
+    test's id (`test_conformance[chat.basic]`, `test_errors[errors.matrix:chat-no-key]`)."""
+    params = [pytest.param(s, case, id=s.run_id(case)) for s, case in for_suite(suite)]
+
+    @pytest.mark.parametrize(("scenario", "case"), params)
+    def test(run_scenario: Any, scenario: Scenario, case: str | None) -> None:
+        run_scenario(scenario, case)
+
+    test.__doc__ = f"Each scenario of the {suite} suite, its proofs judged as they come."
+    return test
+
+
+# -- hooks (the suites' conftest imports them with the fixtures) ---------------------------------
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(_ScenarioErrors(config), "compat-suite-scenario-errors")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    outcome = yield
+    excinfo = outcome.excinfo
+    if excinfo is None:
+        return
+    if isinstance(excinfo[1], RequestBudgetExhausted | NotApplicable):
+        outcome.force_exception(pytest.skip.Exception(str(excinfo[1]), _use_item_location=True))
+    elif isinstance(excinfo[1], ProofFailed):  # a finding, already recorded: no traceback to show
+        outcome.force_exception(pytest.fail.Exception(str(excinfo[1]), pytrace=False))
+
+
+class _ScenarioErrors:
+    """Records tests that failed outside any check: such a run cannot pass."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if not report.failed:
+            return
+        results = session_results(self.config)
+        if report.nodeid not in results.failed_tests:
+            results.test_error(report.nodeid, report.when, report.longreprtext)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    report_dir = options(session.config)["report_dir"]
+    results = session.config.stash.get(_results_key, None)
+    if not report_dir or results is None:
+        return
+    directory = Path(report_dir)
+    path = results.write(directory)
+    write_junit(path, directory / JUNIT_FILE)

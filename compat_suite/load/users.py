@@ -1,0 +1,336 @@
+"""The locust side of a load run: LLM users, the open-loop user, and the sample collector.
+
+Imported only by locustfiles (locust patches the standard library when imported). The target (key,
+models, profile, headers, timeout) is read from each process's environment, in the variables of the
+shared option declaration (COMPAT_API_KEY, COMPAT_MODEL, ...), so no secret travels on a command
+line; the load's own settings arrive as `--llm-*` options, which locust forwards from the master to
+every worker, so the same locustfile runs standalone, with local workers, or on other machines.
+
+Workers ship their raw samples (compact columns) and HDR histograms to the master with every stats
+report and once more, in full, when they stop (`llm_final`), so the master accounts for every
+request sent. The master (or a standalone process) writes the union to `--llm-out` as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+import gevent
+from gevent.pool import Pool
+from locust import LoadTestShape, User, events
+from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
+
+from schemas import load_profile, parse_headers
+
+from ._client import KINDS, LLMClient, fixed_length_body, profile_paths
+from ._metrics import NS_PER_MS, RequestTiming, sample_from_timing
+from ._prompts import DEFAULT_PROMPTS, load_prompts, prompt_cycle
+from ._ramp import parse_ramp
+from ._samples import SampleTable, encode_histograms, merge_encoded
+from ._schedule import OpenLoopDispatcher, arrival_offsets
+from ._target import target_from_environment
+
+PROGRESS_PREFIX = "LLM-PROGRESS"
+FINAL_WAIT_S = 15.0  # how long the master waits for every worker's final samples
+# perf_counter_ns is per machine; samples carry wall-clock start times so workers line up.
+_ANCHOR_UNIX_NS = time.time_ns()
+_ANCHOR_PERF_NS = time.perf_counter_ns()
+
+
+def unix_s(perf_ns: int) -> float:
+    return (_ANCHOR_UNIX_NS + perf_ns - _ANCHOR_PERF_NS) / 1e9
+
+
+@events.init_command_line_parser.add_listener
+def _add_options(parser: Any) -> None:
+    group = parser.add_argument_group("compat-suite LLM load")
+    # The target (key, models, profile, headers, timeout) comes from the environment, in the
+    # variables of the shared option declaration: see compat_suite/load/_target.py.
+    group.add_argument("--llm-max-tokens", type=int, default=64)
+    group.add_argument("--llm-prompts", default=str(DEFAULT_PROMPTS))
+    group.add_argument("--llm-scenario", default="chat-stream", help="open loop: request kind or 'mix'")
+    group.add_argument("--llm-rate", type=float, default=0.0, help="open loop: total requests per second")
+    group.add_argument("--llm-arrival", default="constant", choices=("constant", "poisson"))
+    group.add_argument("--llm-generators", type=int, default=1, help="open loop: dispatching users in all")
+    group.add_argument("--llm-duration", type=float, default=10.0, help="open loop: schedule length (s)")
+    group.add_argument("--llm-max-inflight", type=int, default=256, help="open loop: cap per dispatcher")
+    group.add_argument("--llm-seed", type=int, default=0)
+    group.add_argument("--llm-ramp", default="", help="ramp stages 'users:seconds,...' (with the ramp shape)")
+    group.add_argument("--llm-out", default="", help="master/standalone: write the raw results here")
+    group.add_argument("--llm-progress", type=float, default=1.0, help="seconds between progress lines")
+
+
+class Collector:
+    """Per-process sample store; on the master, the union of every worker's samples."""
+
+    def __init__(self, environment: Environment) -> None:
+        self.environment = environment
+        self.worker_id = "local"
+        self.pending = SampleTable()  # recorded here, not yet shipped
+        self.merged = SampleTable()  # master/standalone: everything received
+        self.histograms: dict = {}
+        self.sent = 0
+        self.recorded = 0
+        self.workers: dict[str, dict[str, Any]] = {}
+        self.cpu_start = time.process_time()
+        self.started_unix = time.time()
+
+    # -- every process -------------------------------------------------------------------------
+    def on_request_start(self) -> None:
+        self.sent += 1
+
+    def record(self, timing: RequestTiming) -> None:
+        sample = sample_from_timing(timing)
+        self.recorded += 1
+        self.pending.add(sample, t=unix_s(timing.start_ns), worker=self.worker_id)
+        # Locust's own statistics get the request too (its table and CSV stay meaningful).
+        elapsed = ((timing.end_ns or timing.start_ns) - timing.start_ns) / NS_PER_MS
+        self.environment.events.request.fire(
+            request_type="POST",
+            name=timing.kind,
+            response_time=elapsed,
+            response_length=sample.output_tokens,
+            exception=RuntimeError(timing.error) if timing.error else None,
+            context={},
+        )
+
+    def batch(self, final: bool) -> dict[str, Any]:
+        table = self.pending.drain()
+        return {
+            "worker": self.worker_id,
+            "samples": table.to_json(),
+            "histograms": encode_histograms(table.histograms()),
+            "sent": self.sent,
+            "recorded": self.recorded,
+            "cpu_s": round(time.process_time() - self.cpu_start, 4),
+            "final": final,
+        }
+
+    # -- master / standalone -------------------------------------------------------------------
+    def absorb(self, batch: dict[str, Any]) -> None:
+        self.merged.extend(SampleTable.from_json(batch["samples"]))
+        merge_encoded(self.histograms, batch["histograms"])
+        info = self.workers.setdefault(batch["worker"], {"shipped": 0})
+        info["shipped"] += len(batch["samples"]["t"])
+        info.update(sent=batch["sent"], recorded=batch["recorded"], cpu_s=batch["cpu_s"])
+        info["final"] = info.get("final", False) or batch["final"]
+
+    def write(self) -> None:
+        out = getattr(self.environment.parsed_options, "llm_out", "")
+        if not out:
+            return
+        data = {
+            "started_unix": self.started_unix,
+            "stopped_unix": time.time(),
+            "sent": sum(w["sent"] for w in self.workers.values()),
+            "recorded": len(self.merged),
+            "workers": self.workers,
+            "samples": self.merged.to_json(),
+            "histograms": encode_histograms(self.histograms),
+        }
+        tmp = Path(out).with_suffix(".tmp")
+        tmp.write_text(json.dumps(data), encoding="utf-8")
+        tmp.replace(out)
+
+    def progress_line(self) -> str:
+        done = self.merged.columns["error"]
+        failed = sum(1 for e in done if e is not None and e != "cancelled")
+        sent = sum(w["sent"] for w in self.workers.values()) if self.workers else self.sent
+        ttft = sorted(self.merged.values("ttft_ms")[-500:])
+        ttft_p50 = f"{ttft[len(ttft) // 2]:.1f}ms" if ttft else "-"
+        elapsed = time.time() - self.started_unix
+        return (
+            f"{PROGRESS_PREFIX} t={elapsed:.0f}s users={self.environment.runner.user_count if self.environment.runner else 0}"
+            f" sent={sent} recorded={len(done)} failed={failed} ttft_p50(last 500)={ttft_p50}"
+        )
+
+
+@events.init.add_listener
+def _on_init(environment: Environment, **_kw: Any) -> None:
+    collector = Collector(environment)
+    environment.llm_collector = collector  # type: ignore[attr-defined]
+    runner = environment.runner
+
+    if isinstance(runner, WorkerRunner):
+
+        @environment.events.report_to_master.add_listener
+        def _ship(client_id: str, data: dict[str, Any]) -> None:
+            collector.worker_id = client_id
+            data["llm"] = collector.batch(final=False)
+
+        @environment.events.test_stop.add_listener
+        def _ship_final(environment: Environment, **_kw: Any) -> None:
+            collector.worker_id = runner.client_id
+            # Sent before "client_stopped", so the master has it before its own test_stop fires.
+            runner.send_message("llm_final", collector.batch(final=True))
+
+        return
+
+    if isinstance(runner, MasterRunner):
+
+        @environment.events.worker_report.add_listener
+        def _absorb(client_id: str, data: dict[str, Any]) -> None:
+            if "llm" in data:
+                collector.absorb(data["llm"])
+
+        runner.register_message("llm_final", lambda environment, msg, **kw: collector.absorb(msg.data))
+    else:
+
+        @environment.events.test_stop.add_listener
+        def _absorb_local(environment: Environment, **_kw: Any) -> None:
+            collector.absorb(collector.batch(final=True))
+
+    @environment.events.test_start.add_listener
+    def _progress(environment: Environment, **_kw: Any) -> None:
+        interval = environment.parsed_options.llm_progress if environment.parsed_options else 0
+
+        def loop() -> None:
+            while interval > 0:
+                gevent.sleep(interval)
+                if not isinstance(runner, MasterRunner):
+                    collector.absorb(collector.batch(final=False))  # standalone: show live numbers
+                print(collector.progress_line(), flush=True)
+
+        collector.progress = gevent.spawn(loop)  # type: ignore[attr-defined]
+
+    @environment.events.test_stop.add_listener
+    def _write(environment: Environment, **_kw: Any) -> None:
+        progress = getattr(collector, "progress", None)
+        if progress is not None:
+            progress.kill(block=False)
+        collector.write()
+
+    @environment.events.quitting.add_listener
+    def _finish(environment: Environment, **_kw: Any) -> None:
+        # Locust's headless shutdown quits workers without stopping them first and waits only 0.5 s
+        # for their last report; stop them here, while they can still ship their final samples.
+        runner.stop()
+        if isinstance(runner, MasterRunner):
+            deadline = time.monotonic() + FINAL_WAIT_S
+            expected = set(runner.worker_indexes)
+            while time.monotonic() < deadline and not all(
+                collector.workers.get(w, {}).get("final") for w in expected
+            ):
+                gevent.sleep(0.1)
+        collector.write()
+
+
+def _client_for(user: User, *, max_connections: int = 4) -> LLMClient:
+    opts = user.environment.parsed_options
+    collector: Collector = user.environment.llm_collector  # type: ignore[attr-defined]
+    target = target_from_environment(os.environ)
+    profile = load_profile(target["profile"])
+    return LLMClient(
+        base_url=user.host or "",
+        record=collector.record,
+        on_start=collector.on_request_start,
+        api_key=target["api_key"],
+        model=target["model"],
+        embedding_model=target["embedding_model"],
+        max_tokens=opts.llm_max_tokens,
+        extra_body=fixed_length_body(profile, opts.llm_max_tokens),
+        headers=parse_headers(target["header"]),
+        paths=profile_paths(profile),
+        timeout_s=target["timeout"],
+        max_connections=max_connections,
+    )
+
+
+class LLMUser(User):
+    """A closed-loop LLM user: one request at a time, next prompt as soon as the last reply ends.
+
+    Subclasses declare tasks that call `self.llm.send(kind, self.next_prompt())`.
+    """
+
+    abstract = True
+
+    def on_start(self) -> None:
+        opts = self.environment.parsed_options
+        self.llm = _client_for(self, max_connections=1)
+        self._prompts = prompt_cycle(load_prompts(opts.llm_prompts), start=random.randrange(1 << 16))
+
+    def on_stop(self) -> None:
+        self.llm.close()
+
+    def next_prompt(self) -> str:
+        return next(self._prompts)
+
+
+class OpenLoopUser(User):
+    """Dispatches requests on an open-loop schedule: `--llm-rate` shared by `--llm-generators` users.
+
+    Each request is fired at its intended time in its own greenlet, whether earlier ones have
+    finished or not; only `--llm-max-inflight` holds it back, and that wait is recorded as lag.
+    Subclasses set `kinds` (kind -> weight) for `--llm-scenario mix`.
+    """
+
+    abstract = True
+    kinds: ClassVar[dict[str, int]] = {"chat-stream": 1}
+
+    def on_start(self) -> None:
+        opts = self.environment.parsed_options
+        self.pool = Pool(max(1, opts.llm_max_inflight))
+        self.llm = _client_for(self, max_connections=max(1, opts.llm_max_inflight))
+        self._prompts = prompt_cycle(load_prompts(opts.llm_prompts), start=random.randrange(1 << 16))
+        self._rng = random.Random(opts.llm_seed + id(self))
+        scenario = opts.llm_scenario
+        if scenario == "mix":
+            self._choices, self._weights = list(self.kinds), list(self.kinds.values())
+        elif scenario in KINDS:
+            self._choices, self._weights = [scenario], [1]
+        else:
+            raise ValueError(f"--llm-scenario {scenario!r}: not one of {', '.join(KINDS)} or mix")
+        self._done = False
+
+    def on_stop(self) -> None:
+        self.pool.kill(block=True, timeout=10)  # cut requests still in flight; each records "cancelled"
+        self.llm.close()
+
+    def _fire(self, intended_ns: int) -> None:
+        kind = self._rng.choices(self._choices, self._weights)[0]
+        self.llm.send(kind, next(self._prompts), intended_ns=intended_ns)
+
+    def dispatch(self) -> None:
+        if self._done:  # one schedule per run; afterwards wait for the run to end
+            gevent.sleep(1.0)
+            return
+        opts = self.environment.parsed_options
+        share = opts.llm_rate / max(1, opts.llm_generators)
+        seed = opts.llm_seed * 1_000_003 + random.randrange(1 << 30)
+        dispatcher = OpenLoopDispatcher(
+            launch=lambda intended: self.pool.spawn(self._fire, intended),
+            acquire=self.pool.wait_available,
+            sleep=gevent.sleep,
+        )
+        try:
+            dispatcher.run(arrival_offsets(share, opts.llm_arrival, opts.llm_duration, seed=seed))
+            self.pool.join(timeout=opts.llm_timeout)
+        finally:
+            self._done = True
+
+    tasks = [dispatch]  # noqa: RUF012 - locust's own class attribute
+
+
+class RampShape(LoadTestShape):
+    """Closed-loop users that step through `--llm-ramp 'users:seconds,...'`, then stop."""
+
+    abstract = True
+
+    def stages(self) -> list[tuple[int, float]]:
+        spec = self.runner.environment.parsed_options.llm_ramp if self.runner else ""
+        return parse_ramp(spec)
+
+    def tick(self) -> tuple[int, float] | None:
+        elapsed = self.get_run_time()
+        end = 0.0
+        for users, seconds in self.stages():
+            end += seconds
+            if elapsed < end:
+                return users, max(1.0, float(users))
+        return None

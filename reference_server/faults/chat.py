@@ -1,0 +1,111 @@
+"""Faults that fail the chat checks: the unary chat completion's fields and the parameters it honours."""
+
+from __future__ import annotations
+
+from ._generation import created_ms, finish_bogus, max_tokens_raised, n_one, seed_random, usage_off_by_one
+from ._hooks import choices, drop, on, put, request_edit, without
+from ._registry import Fault, Json, fault
+
+CHAT = ("chat",)
+
+
+def _role_bot(payload: Json, request: Json) -> Json:
+    for choice in choices(payload):
+        if isinstance(choice.get("message"), dict):
+            choice["message"] = {**choice["message"], "role": "bot"}
+    return payload
+
+
+def _logprobs_positive(payload: Json, request: Json) -> Json:
+    for choice in choices(payload):
+        logprobs = choice.get("logprobs")
+        for entry in logprobs.get("content") or [] if isinstance(logprobs, dict) else []:
+            if isinstance(entry, dict) and isinstance(entry.get("logprob"), int | float):
+                entry["logprob"] = abs(entry["logprob"]) + 0.5
+    return payload
+
+
+# -- the response's fields ----------------------------------------------------------------------------
+fault(
+    Fault(
+        "chat-schema-role-bot", "chat.response.schema", 'message.role is "bot"', response=on(CHAT, _role_bot)
+    )
+)
+fault(
+    Fault(
+        "chat-object-wrong",
+        "chat.response.object",
+        '`object` is "chat.completions"',
+        response=on(CHAT, put("object", "chat.completions")),
+    )
+)
+fault(Fault("chat-id-missing", "chat.response.id", "no `id`", response=on(CHAT, drop("id"))))
+fault(
+    Fault(
+        "chat-created-ms", "chat.response.created", "`created` in milliseconds", response=on(CHAT, created_ms)
+    )
+)
+fault(Fault("chat-usage-missing", "chat.usage.present", "no `usage`", response=on(CHAT, drop("usage"))))
+fault(
+    Fault(
+        "chat-usage-sum-off-by-one",
+        "chat.usage.sum",
+        "total_tokens is one more than the sum",
+        response=on(CHAT, usage_off_by_one),
+    )
+)
+fault(
+    Fault(
+        "chat-finish-reason-bogus",
+        "chat.finish-reason.enum",
+        'finish_reason "done"',
+        response=on(CHAT, finish_bogus),
+    )
+)
+fault(
+    Fault(
+        "chat-logprobs-positive",
+        "chat.logprobs.valid",
+        "token logprobs above 0",
+        response=on(CHAT, _logprobs_positive),
+    )
+)
+
+# -- parameters the server ignores: the request is rewritten before it is served -----------------------
+fault(
+    Fault(
+        "chat-n-ignored", "chat.n.indexed", "serves n=1 whatever was asked", request=request_edit(CHAT, n_one)
+    )
+)
+fault(
+    Fault(
+        "chat-max-tokens-ignored",
+        "chat.max-tokens.respected",
+        "raises max_tokens before serving",
+        request=request_edit(CHAT, max_tokens_raised),
+    )
+)
+fault(
+    Fault(
+        "chat-stop-ignored",
+        "chat.stop.honoured",
+        "drops `stop` before serving",
+        request=request_edit(CHAT, without("stop")),
+    )
+)
+fault(
+    Fault(
+        "chat-seed-ignored",
+        "chat.seed.determinism",
+        "replaces `seed` with a random one",
+        request=request_edit(CHAT, seed_random),
+    )
+)
+fault(
+    Fault(
+        "chat-response-format-ignored",
+        "chat.response-format.json",
+        "drops `response_format` before serving",
+        request=request_edit(CHAT, without("response_format")),
+    )
+)

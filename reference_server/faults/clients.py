@@ -1,0 +1,61 @@
+"""Faults that fail the clients checks: answers the raw checks accept that one SDK fails to parse."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from ._registry import Fault, default_frame, fault
+
+
+# A client fault must be a response the raw checks ACCEPT and only that SDK fails on: the client checks
+# prove that the SDKs parse everything the suite accepts (a response the raw checks reject would only be
+# skipped by the clients suite). tests/clients/test_clients_checks.py proves each against the raw
+# checks and all three SDKs.
+def _frame_after_retry_block(data: str) -> bytes:
+    # A block with a field but no data dispatches nothing (WHATWG event-stream interpretation), so
+    # the raw reader and the Node SDK skip it; openai-python dispatches it as an event with empty data.
+    return b"retry: 3000\n\n" + default_frame(data)
+
+
+def _json_media_type_in_capitals(endpoint: str, headers: dict[str, str]) -> None:
+    # Media types are case-insensitive (RFC 9110, 8.3.1); the Node SDK compares them case-sensitively
+    # and hands back the body as a string, where openai-python still parses it. Endpoints that never
+    # stream: a stream's Content-Type must stay text/event-stream.
+    if endpoint in ("embeddings", "model"):
+        headers["content-type"] = "Application/JSON"
+
+
+def _python_sdk(asynchronous: bool) -> Callable[[Mapping[str, str]], bool]:
+    """openai-python's own request header tells its sync client (`false`) from its async one."""
+
+    def matches(headers: Mapping[str, str]) -> bool:
+        value = headers.get("x-stainless-async")
+        return value is not None and (value != "false") == asynchronous
+
+    return matches
+
+
+def _retry_block(fault_id: str, check: str, asynchronous: bool) -> Fault:
+    """The retry-block framing, served to one of openai-python's two clients only."""
+    client = "openai-python's async client" if asynchronous else "openai-python's sync client"
+    return Fault(
+        fault_id,
+        check,
+        f"a `retry: 3000` block without data before each stream event, for {client} only (valid SSE that"
+        " dispatches nothing; openai-python parses it as an empty event)",
+        frame=_frame_after_retry_block,
+        only_for=_python_sdk(asynchronous),
+    )
+
+
+fault(_retry_block("clients-python-retry-block", "clients.python-sdk.parse", asynchronous=False))
+fault(_retry_block("clients-python-async-retry-block", "clients.python-async-sdk.parse", asynchronous=True))
+fault(
+    Fault(
+        "clients-node-json-media-type-case",
+        "clients.node-sdk.parse",
+        "embeddings and model answers carry `Content-Type: Application/JSON` (valid: media types are"
+        " case-insensitive; the Node SDK does not parse it as JSON)",
+        headers=_json_media_type_in_capitals,
+    )
+)

@@ -1,0 +1,31 @@
+"""Faults that fail the models checks: the model list and a retrieved model."""
+
+from __future__ import annotations
+
+from ._hooks import drop, on, put
+from ._registry import Fault, fault
+
+fault(
+    Fault(
+        "models-list-object-wrong",
+        "models.list.schema",
+        'the list\'s `object` is "models"',
+        response=on(("models",), put("object", "models")),
+    )
+)
+fault(
+    Fault(
+        "models-list-empty",
+        "models.list.contains-model",
+        "the list is empty",
+        response=on(("models",), put("data", [])),
+    )
+)
+fault(
+    Fault(
+        "models-retrieve-owner-missing",
+        "models.retrieve.schema",
+        "a model without `owned_by`",
+        response=on(("model",), drop("owned_by")),
+    )
+)

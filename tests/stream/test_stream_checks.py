@@ -1,0 +1,41 @@
+"""The stream checks on synthetic exchanges (chat and completions streams): each passes on a good input and
+fails on its fault's effect (the builders are in tests/_check_cases.py)."""
+
+from __future__ import annotations
+
+from _check_cases import ERROR, Case, Cases, case_tests, chat, chat_chunks, lazy, stream
+
+
+def _framed(fault_id: str, endpoint: str = "chat") -> tuple[Case, Case]:
+    """(passing, failing): a clean stream, then the same stream served with the fault."""
+    return lazy(lambda: stream(endpoint)), lazy(lambda: stream(endpoint, faults=(fault_id,)))
+
+
+CASES: Cases = {
+    "stream.content-type": _framed("stream-content-type-json"),
+    "stream.chunk.schema": _framed("stream-chunk-model-missing"),
+    "stream.chunk.object": _framed("stream-chunk-object-wrong", "completions"),
+    "stream.id.consistent": _framed("stream-id-changes"),
+    "stream.created.consistent": _framed("stream-created-changes"),
+    "stream.role.first": _framed("stream-no-role"),
+    "stream.finish-reason.once-last": _framed("stream-finish-twice", "completions"),
+    "stream.usage.final-chunk": _framed("stream-usage-chunk-missing"),
+    "stream.usage.null-elsewhere": _framed("stream-usage-every-chunk"),
+    "stream.done-terminator": _framed("stream-no-done"),
+    "stream.sse.utf8": _framed("stream-invalid-utf8"),
+    "stream.sse.blank-line": _framed("stream-missing-blank-line"),
+    "stream.sse.json-data": _framed("stream-non-json-data"),
+    "stream.sse.after-done": _framed("stream-data-after-done"),
+    "stream.sse.complete": _framed("stream-truncated"),
+    "stream.text.matches-unary": (
+        lazy(lambda: (stream(), chat())),
+        lazy(lambda: (stream(faults=("stream-text-differs",)), chat())),
+    ),
+    "stream.error.event": (
+        lazy(lambda: stream(chunks=[*chat_chunks()[:2], ERROR])),  # an error in the envelope passes
+        lazy(lambda: stream(faults=("stream-error-bare",))),
+    ),
+    "stream.is-streamed": _framed("stream-not-streamed"),
+}
+
+test_check_passes_on_good_input, test_check_fails_on_fault_effect = case_tests(CASES)
