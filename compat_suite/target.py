@@ -15,7 +15,7 @@ import time
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -113,7 +113,7 @@ class Target:
         """Why `endpoint` cannot be tested on this target, or None when it can."""
         if not self.profile.declares(endpoint):
             return f"profile {self.profile.name!r} does not declare the {endpoint} endpoint"
-        if endpoint in ("chat", "completions", "embeddings") and not self.model_for(endpoint):
+        if endpoint in ("chat", "completions", "embeddings", "responses") and not self.model_for(endpoint):
             if self.profile.model_rule == "required" or endpoint == "embeddings":
                 option = "--embedding-model" if endpoint == "embeddings" else "--model"
                 return f"no model given for {endpoint} ({option})"
@@ -170,6 +170,21 @@ class Target:
     def embeddings(self, body: dict[str, Any], **kw: Any) -> Exchange:
         path = self.profile.endpoint_path("embeddings")
         return self.request("embeddings", "POST", path, json=self.with_model("embeddings", body), **kw)
+
+    def responses(self, body: dict[str, Any], **kw: Any) -> Exchange:
+        """POST /responses (the Responses API)."""
+        path = self.profile.endpoint_path("responses")
+        return self.request("responses", "POST", path, json=self.with_model("responses", body), **kw)
+
+    def responses_stream(self, body: dict[str, Any], **kw: Any) -> StreamExchange:
+        payload = self.with_model("responses", {**body, "stream": True})
+        path = self.profile.endpoint_path("responses")
+        return self.request("responses", "POST", path, json=payload, stream=True, **kw)
+
+    def stored_response(self, method: str, response_id: str, suffix: str = "", **kw: Any) -> Exchange:
+        """GET or DELETE /responses/{id}, or GET /responses/{id}/input_items (`suffix`)."""
+        path = f"{self.profile.endpoint_path('responses')}/{quote(response_id, safe='')}{suffix}"
+        return self.request("responses", method, path, **kw)
 
     def get(self, endpoint: str, path: str | None = None, **kw: Any) -> Exchange:
         return self.request(endpoint, "GET", path or self.profile.endpoint_path(endpoint), **kw)

@@ -39,6 +39,7 @@ from .auth import KeyAuth
 from .engines.base import Engine
 from .errors import APIError
 from .faults import FaultSet, request_scope
+from .responses import CREATE, DELETE, INPUT_ITEMS, RETRIEVE, ResponsesAPI, ResponseStore
 
 Json = dict[str, Any]
 MiB = 1024 * 1024
@@ -119,6 +120,7 @@ class _Server:
         gateway: Gateway | None,
         authenticate_first: bool = False,
         open_endpoints: Collection[str] = (),
+        response_store: ResponseStore | None = None,
     ) -> None:
         self.engine = engine
         self.keys = keys
@@ -128,6 +130,7 @@ class _Server:
         self.authenticate_first = authenticate_first
         self.open_endpoints = frozenset(open_endpoints)
         self.created = int(time.time())
+        self.responses = ResponsesAPI(response_store or ResponseStore())
         self._background: set[asyncio.Task[None]] = set()  # settles that outlive a cancelled stream
 
     # -- gateway seam ---------------------------------------------------------------------------
@@ -354,6 +357,26 @@ class _Server:
         call.usage = payload["usage"]
         return self.json_response(call.endpoint, self.faults.response(call.endpoint, payload, body))
 
+    @_endpoint(CREATE)
+    async def create_response(self, request: Request, call: _Call) -> Response:
+        """POST /v1/responses"""
+        return await self.responses.create(self, request, call)
+
+    @_endpoint(RETRIEVE)
+    async def retrieve_response(self, request: Request, call: _Call) -> Response:
+        """GET /v1/responses/{response_id}"""
+        return await self.responses.retrieve(self, request, call)
+
+    @_endpoint(DELETE)
+    async def delete_response(self, request: Request, call: _Call) -> Response:
+        """DELETE /v1/responses/{response_id}"""
+        return await self.responses.delete(self, request, call)
+
+    @_endpoint(INPUT_ITEMS)
+    async def response_input_items(self, request: Request, call: _Call) -> Response:
+        """GET /v1/responses/{response_id}/input_items"""
+        return await self.responses.input_items(self, request, call)
+
     @_endpoint("models")
     async def list_models(self, request: Request, call: _Call) -> Response:
         """GET /v1/models"""
@@ -521,11 +544,13 @@ def create_app(
     gateway: Gateway | None = None,
     authenticate_first: bool = False,
     open_endpoints: Collection[str] = (),
+    response_store: ResponseStore | None = None,
 ) -> Starlette:
     """The OpenAI-compatible app over `engine`. Without a `gateway`, `api_keys` guard it.
 
     With a gateway, `authenticate_first` checks the key before the body is read, and the endpoints
-    named in `open_endpoints` (e.g. "models") are served without a key."""
+    named in `open_endpoints` (e.g. "models") are served without a key. Stored responses go to
+    `response_store`: by default into the gateway's database file, or an in-memory database."""
     if gateway is None and not api_keys:
         raise ValueError("create_app needs api_keys (or a gateway)")
     if max_body_bytes < 1:
@@ -538,6 +563,7 @@ def create_app(
         gateway,
         authenticate_first=authenticate_first,
         open_endpoints=open_endpoints,
+        response_store=response_store or _default_response_store(gateway),
     )
 
     def bind(method: Callable[[_Server, Request], Any]) -> Callable[[Request], Any]:
@@ -551,6 +577,10 @@ def create_app(
         Route("/v1/chat/completions", bind(_Server.chat), methods=["POST"]),
         Route("/v1/completions", bind(_Server.completions), methods=["POST"]),
         Route("/v1/embeddings", bind(_Server.embeddings), methods=["POST"]),
+        Route("/v1/responses", bind(_Server.create_response), methods=["POST"]),
+        Route("/v1/responses/{response_id}", bind(_Server.retrieve_response), methods=["GET"]),
+        Route("/v1/responses/{response_id}", bind(_Server.delete_response), methods=["DELETE"]),
+        Route("/v1/responses/{response_id}/input_items", bind(_Server.response_input_items), methods=["GET"]),
         Route("/v1/models", bind(_Server.list_models), methods=["GET"]),
         # Model ids may contain "/" (Hugging Face names), so health is matched first.
         Route("/v1/models/{model:path}/health", bind(_Server.model_health), methods=["GET"]),
@@ -577,6 +607,12 @@ def create_app(
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: internal_error})
     app.state.server = server
     return app
+
+
+def _default_response_store(gateway: Gateway | None) -> ResponseStore:
+    """Stored responses beside the gateway's state (its SQLite file), else in memory."""
+    path = getattr(getattr(gateway, "store", None), "path", None)
+    return ResponseStore(path) if isinstance(path, str) and path != ":memory:" else ResponseStore()
 
 
 def _router_error(request: Request, exc: HTTPException) -> APIError:

@@ -96,17 +96,27 @@ def _discriminated(error: ValidationError) -> list[ValidationError]:
     """
     if error.validator not in ("anyOf", "oneOf") or not isinstance(error.schema, dict):
         return []
-    name = (error.schema.get("discriminator") or {}).get("propertyName")
-    if not name or not isinstance(error.instance, dict) or name not in error.instance:
+    # `x-discriminator`: the same, for an open union (other values valid), which OpenAPI's cannot say
+    chosen = error.schema.get("discriminator") or error.schema.get("x-discriminator") or {}
+    name = chosen.get("propertyName")
+    if not name or not isinstance(error.instance, dict):
         return []
     by_variant: dict[Any, list[ValidationError]] = {}
     for sub in error.context or ():
         by_variant.setdefault(sub.relative_schema_path[0], []).append(sub)
     for variant, subs in by_variant.items():
-        # the variant whose discriminator accepted the value is the one the client meant
-        if not any(list(sub.relative_path) == [name] for sub in subs):
+        # the variant whose discriminator accepted the value (or its absence, where the variant does
+        # not require it: a Responses message may leave out `type`) is the one the client meant
+        if not any(_about(sub, name) for sub in subs):
             return [deeper for sub in by_variant[variant] for deeper in [sub, *_discriminated(sub)]]
     return []
+
+
+def _about(error: ValidationError, name: str) -> bool:
+    """Whether `error` rejects the property `name` itself (its value, or its absence)."""
+    if list(error.relative_path) == [name]:
+        return True
+    return error.validator == "required" and error.message.startswith(repr(name))
 
 
 def errors(component: str, instance: Any) -> list[SchemaError]:

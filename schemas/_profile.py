@@ -30,6 +30,7 @@ ENDPOINTS: tuple[str, ...] = (
     "credits",
     "credit_transactions",
     "usage",
+    "responses",
 )
 
 # OpenAI's statuses for the error-matrix conditions, used where a profile says nothing. The first

@@ -72,6 +72,7 @@ PATHS = {
     "completions": "/completions",
     "embeddings": "/embeddings",
     "models": "/models",
+    "responses": "/responses",
 }
 
 

@@ -5,6 +5,7 @@ max_tokens judged per choice in chat and completions alike."""
 from __future__ import annotations
 
 import importlib
+import inspect
 import sys
 from pathlib import Path
 from typing import Any
@@ -83,18 +84,9 @@ def test_checks_do_not_crash_on_hostile_bodies(body: bytes) -> None:
         }
         ex = exchange(endpoint, request, None, raw=body, status=400)
         args: tuple[Any, ...] = (ex,)
-        if check_id.startswith("stream."):
+        if check_id.startswith(("stream.", "responses.stream.")):
             args = (stream(endpoint, raw=body or b"data: x\n\n", request=request),)
-        if check_id in (
-            "chat.seed.determinism",
-            "completions.seed.determinism",
-            "embeddings.base64.equals-float",
-            "stream.text.matches-unary",
-            "governance.keys.create",
-            "governance.keys.revoke",
-            "governance.credits.debited",
-        ):
-            args = (*args, ex)
+        args = (*args, *[ex] * (_exchanges_taken(chk.func) - 1))  # e.g. a stream and its unary answer
         ctx = {"model": "m"} if check_id == "models.list.contains-model" else {}
         ctx = {"param": "n"} if check_id == "errors.param.named" else ctx
         ctx = {"key_id": "key_1", "raw_key": RAW_KEY} if check_id == "governance.keys.list" else ctx
@@ -104,6 +96,12 @@ def test_checks_do_not_crash_on_hostile_bodies(body: bytes) -> None:
             raise
         except Exception as exc:
             pytest.fail(f"{check_id} crashed on {body!r}: {type(exc).__name__}: {exc}")
+
+
+def _exchanges_taken(func: Any) -> int:
+    """How many exchanges a check takes: its positional parameters without a default."""
+    params = inspect.signature(func).parameters.values()
+    return sum(1 for p in params if p.kind == p.POSITIONAL_OR_KEYWORD and p.default is p.empty)
 
 
 def test_max_tokens_is_judged_per_choice_where_logprobs_list_the_tokens() -> None:

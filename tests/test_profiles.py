@@ -316,6 +316,7 @@ def test_openai_is_the_strict_default(profiles: dict[str, Profile]) -> None:
         "embeddings": "/embeddings",
         "models": "/models",
         "model": "/models/{model}",
+        "responses": "/responses",
     }
     assert not openai.declares("health")  # our extension, not OpenAI's
     assert (openai.model_rule, openai.key_prefix, openai.base_path) == ("required", "sk-", "/v1")
@@ -327,7 +328,7 @@ def test_carrot_facts(profiles: dict[str, Profile]) -> None:
     carrot = profiles["carrot"]
     assert carrot.base_path == "/v1" and carrot.key_prefix == "sk-" and carrot.model_rule == "required"
     assert set(carrot.endpoints) == {"chat", "completions", "embeddings"}
-    assert set(carrot.absent_endpoints) == {"models", "model"}
+    assert set(carrot.absent_endpoints) == {"models", "model", "responses"}
     assert carrot.model_case_sensitive is True
     assert carrot.headers["X-Carrot-Trace"]["value"] == "true"
     assert {code: row.conditions for code, row in carrot.statuses.items()} == {

@@ -54,6 +54,23 @@ PAIRS = {
     "ListModelsResponse": "ListModelsResponse",
     "Model": "Model",
     "ErrorResponse": "ErrorResponse",
+    "CreateResponse": "CreateResponse",
+    "Response": "Response",
+    "ResponseItemList": "ResponseItemList",
+    "ResponseCreatedEvent": "ResponseCreatedEvent",
+    "ResponseInProgressEvent": "ResponseInProgressEvent",
+    "ResponseCompletedEvent": "ResponseCompletedEvent",
+    "ResponseIncompleteEvent": "ResponseIncompleteEvent",
+    "ResponseFailedEvent": "ResponseFailedEvent",
+    "ResponseOutputItemAddedEvent": "ResponseOutputItemAddedEvent",
+    "ResponseOutputItemDoneEvent": "ResponseOutputItemDoneEvent",
+    "ResponseContentPartAddedEvent": "ResponseContentPartAddedEvent",
+    "ResponseContentPartDoneEvent": "ResponseContentPartDoneEvent",
+    "ResponseTextDeltaEvent": "ResponseTextDeltaEvent",
+    "ResponseTextDoneEvent": "ResponseTextDoneEvent",
+    "ResponseFunctionCallArgumentsDeltaEvent": "ResponseFunctionCallArgumentsDeltaEvent",
+    "ResponseFunctionCallArgumentsDoneEvent": "ResponseFunctionCallArgumentsDoneEvent",
+    "ResponseErrorEvent": "ResponseErrorEvent",
 }
 
 # (path, method, example title or None for a single example) -> the component its response is.
@@ -68,9 +85,15 @@ EXAMPLE_COMPONENTS = {
     ("/embeddings", "post", None): "CreateEmbeddingResponse",
     ("/models", "get", None): "ListModelsResponse",
     ("/models/{model}", "get", None): "Model",
+    ("/responses", "post", "Text input"): "Response",
+    ("/responses", "post", "Streaming"): "ResponseStreamEvent",
+    ("/responses", "post", "Functions"): "Response",
+    ("/responses/{response_id}", "get", None): "Response",
+    ("/responses/{response_id}", "delete", None): "DeleteResponseResponse",
+    ("/responses/{response_id}/input_items", "get", None): "ResponseItemList",
 }
 REQUEST_COMPONENTS = {"/chat/completions": "CreateChatCompletionRequest", "/completions": "CreateCompletionRequest",
-                      "/embeddings": "CreateEmbeddingRequest"}  # fmt: skip
+                      "/embeddings": "CreateEmbeddingRequest", "/responses": "CreateResponse"}  # fmt: skip
 
 MAX_DEPTH = 8  # property nesting compared; deeper structure is free-form (JSON Schema, tool parameters)
 FACTS = ("type", "nullable", "enum", "minimum", "maximum", "minItems", "maxItems", "minLength", "maxLength",
@@ -453,7 +476,7 @@ def test_every_example_is_checked() -> None:
         assert documents, title
         assert (
             len(documents) > 1
-            if title == "Streaming" and _path == "/chat/completions"
+            if title == "Streaming" and _path in ("/chat/completions", "/responses")
             else len(documents) == 1
         )
 

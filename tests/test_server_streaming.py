@@ -160,7 +160,7 @@ def test_fault_hooks_control_the_bytes(start_server, sse_data) -> None:
         Fault("t-request", "t", "test", request=request_hook),
         Fault("t-response", "t", "test", response=lambda e, p, r: {**p, "model": "renamed"}),
         Fault("t-chunk", "t", "test", chunk=chunk_hook),
-        Fault("t-frame", "t", "test", frame=lambda data: f"data:{data}\r\n\r\n".encode()),
+        Fault("t-frame", "t", "test", frame=lambda data, event=None: f"data:{data}\r\n\r\n".encode()),
         Fault("t-terminator", "t", "test", terminator=lambda: b"data: [END]\n\n"),
         Fault("t-headers", "t", "test", headers=headers_hook),
         Fault("t-error", "t", "test", error=lambda status, env: (418, {"oops": env["error"]["code"]})),

@@ -29,6 +29,7 @@ SUITE_OF_AREA = {
     "errors": "errors",
     "clients": "clients",
     "governance": "governance",
+    "responses": "responses",
 }
 
 

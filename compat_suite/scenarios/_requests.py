@@ -14,6 +14,17 @@ MAX_TOKENS = 16
 SEED = 1234
 EMBEDDING_INPUTS = ["The sky is blue.", "Grass is green.", "Snow is white."]
 INCLUDE_USAGE = {"stream_options": {"include_usage": True}}
+RESPONSES_MAX_OUTPUT_TOKENS = 16  # the least max_output_tokens OpenAI takes
+RESPONSES_ROOMY = 64  # room for a short answer to end by itself
+RESPONSES_LONG_ANSWER = "Count from one to one hundred."
+INSTRUCTIONS = "Answer like a pirate."
+MORE_INSTRUCTIONS = " Keep every answer short, and end it with a question of your own."
+# A short conversation as input items: a message with `type`, one without, content as parts.
+CONVERSATION: list[dict[str, Any]] = [
+    {"type": "message", "role": "user", "content": "My name is Alice."},
+    {"role": "assistant", "content": "Hello Alice! Nice to meet you."},
+    {"role": "user", "content": [{"type": "input_text", "text": "What is my name?"}]},
+]
 
 
 def chat_body(prompt: str = PROMPT, **params: Any) -> dict[str, Any]:
@@ -24,6 +35,11 @@ def chat_body(prompt: str = PROMPT, **params: Any) -> dict[str, Any]:
 def completion_body(prompt: str = COMPLETION_PROMPT, **params: Any) -> dict[str, Any]:
     """A legacy completions request (`max_tokens` MAX_TOKENS unless given)."""
     return {"prompt": prompt, "max_tokens": MAX_TOKENS, **params}
+
+
+def responses_body(input: Any = PROMPT, **params: Any) -> dict[str, Any]:
+    """A Responses request (`max_output_tokens` RESPONSES_MAX_OUTPUT_TOKENS unless given)."""
+    return {"input": input, "max_output_tokens": RESPONSES_MAX_OUTPUT_TOKENS, **params}
 
 
 def message_text(payload: Any) -> str:

@@ -13,8 +13,11 @@ from typing import Any
 Json = dict[str, Any]
 
 
-def default_frame(data: str) -> bytes:
-    return b"".join(b"data: " + line.encode() + b"\n" for line in data.split("\n")) + b"\n"
+def default_frame(data: str, event: str | None = None) -> bytes:
+    """One SSE event: an `event:` line where the stream names its events (the Responses API), then
+    the data lines and the blank line."""
+    head = b"event: " + event.encode() + b"\n" if event else b""
+    return head + b"".join(b"data: " + line.encode() + b"\n" for line in data.split("\n")) + b"\n"
 
 
 DEFAULT_TERMINATOR = b"data: [DONE]\n\n"
@@ -35,7 +38,7 @@ class Fault:
     request: Callable[[str, Json], Json] | None = None
     response: Callable[[str, Json, Json], Json] | None = None
     chunk: Callable[[str, Json, int, Json], Json | None] | None = None
-    frame: Callable[[str], bytes] | None = None
+    frame: Callable[[str, str | None], bytes] | None = None
     terminator: Callable[[], bytes] | None = None
     headers: Callable[[str, dict[str, str]], None] | None = None
     error: Callable[[int, Json], tuple[int, Json]] | None = None
@@ -108,11 +111,11 @@ class FaultSet:
                 payload = f.chunk(endpoint, payload, position, request)
         return payload
 
-    def frame(self, data: str) -> bytes:
+    def frame(self, data: str, event: str | None = None) -> bytes:
         for f in self.faults:
             if f.frame:
-                return f.frame(data)
-        return default_frame(data)
+                return f.frame(data, event)
+        return default_frame(data, event)
 
     def terminator(self) -> bytes:
         for f in self.faults:

@@ -11,10 +11,10 @@ from ._registry import Fault, default_frame, fault
 # prove that the SDKs parse everything the suite accepts (a response the raw checks reject would only be
 # skipped by the clients suite). tests/clients/test_clients_checks.py proves each against the raw
 # checks and all three SDKs.
-def _frame_after_retry_block(data: str) -> bytes:
+def _frame_after_retry_block(data: str, event: str | None = None) -> bytes:
     # A block with a field but no data dispatches nothing (WHATWG event-stream interpretation), so
     # the raw reader and the Node SDK skip it; openai-python dispatches it as an event with empty data.
-    return b"retry: 3000\n\n" + default_frame(data)
+    return b"retry: 3000\n\n" + default_frame(data, event)
 
 
 def _json_media_type_in_capitals(endpoint: str, headers: dict[str, str]) -> None:

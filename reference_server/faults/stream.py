@@ -56,17 +56,17 @@ def _bare_error(payload: Json, position: int) -> Json:
     return {"error": "the model crashed"} if position == 2 else payload
 
 
-def _frame_invalid_utf8(data: str) -> bytes:
+def _frame_invalid_utf8(data: str, event: str | None = None) -> bytes:
     # Inside the id's value, so the JSON still parses once decoded leniently.
-    return _ID_VALUE.sub(lambda m: m.group(0) + b"\xff", default_frame(data), count=1)
+    return _ID_VALUE.sub(lambda m: m.group(0) + b"\xff", default_frame(data, event), count=1)
 
 
-def _frame_no_blank_line(data: str) -> bytes:
-    return default_frame(data)[:-1]
+def _frame_no_blank_line(data: str, event: str | None = None) -> bytes:
+    return default_frame(data, event)[:-1]
 
 
-def _frame_broken_json(data: str) -> bytes:
-    return default_frame(data) + b"data: {broken\n\n"
+def _frame_broken_json(data: str, event: str | None = None) -> bytes:
+    return default_frame(data, event) + b"data: {broken\n\n"
 
 
 def _stream_content_type(endpoint: str, headers: dict[str, str]) -> None:

@@ -22,7 +22,7 @@ class GatewayConfig:
     cold_start_retry_after_s: int = 5  # Retry-After while loading with no known ready time
     # Endpoints that run a model: only these are refused for cold start (502/503) or credit (402);
     # listing models costs nothing and works while a model loads.
-    billable_endpoints: tuple[str, ...] = ("chat", "completions", "embeddings")
+    billable_endpoints: tuple[str, ...] = ("chat", "completions", "embeddings", "responses")
     credits_enforced: bool = True  # False: usage is still priced and logged, but never refused (402)
     public_prefix: str = ""  # where /keys, /credits, /usage, /traces live (a persona's base path)
     default_rate_limit: str = "60/minute"

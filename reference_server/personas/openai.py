@@ -16,6 +16,14 @@ PERSONA = Persona(
         Route("/v1/embeddings", "/v1/embeddings", "embeddings"),
         Route("/v1/models", "/v1/models", "models", ("GET",)),
         Route("/v1/models/{model:path}", "/v1/models/{model}", "model", ("GET",)),
+        Route("/v1/responses", "/v1/responses", "responses"),
+        Route("/v1/responses/{response_id}", "/v1/responses/{response_id}", "responses", ("GET", "DELETE")),
+        Route(
+            "/v1/responses/{response_id}/input_items",
+            "/v1/responses/{response_id}/input_items",
+            "responses",
+            ("GET",),
+        ),
     ),
     gateway=GatewayConfig(key_prefix="sk-", revoked_status=401, cold_start_status=503, trace_header=None),
     # OpenAI answers an exhausted quota with 429 insufficient_quota, not 402 (its error-code guide).

@@ -36,6 +36,7 @@ from schemas import OPENAPI_PATH
 MAX_EXAMPLES = 5  # per operation, positive and negative together
 CHEAP_MAX_TOKENS = 8
 CHEAP_N = 2
+RESPONSES_MAX_OUTPUT_TOKENS = 16  # max_output_tokens' documented minimum
 
 # The profile's endpoint name for each operation of schemas/openapi.yaml.
 OPERATION_ENDPOINTS = {
@@ -45,16 +46,24 @@ OPERATION_ENDPOINTS = {
     "listModels": "models",
     "retrieveModel": "model",
     "retrieveModelHealth": "health",
+    "createResponse": "responses",
+    "getResponse": "responses",
+    "deleteResponse": "responses",
+    "listInputItems": "responses",
 }
-# Our check of a successful answer, per endpoint (health has none of its own: schemathesis's
-# response_schema_conformance judges it).
+# Our check of a successful answer, per operation (where we have none of our own, schemathesis's
+# response_schema_conformance judges the shape).
 SUCCESS_CHECKS = {
-    "chat": ["transport.complete", "transport.json-body", "chat.response.schema"],
-    "completions": ["transport.complete", "transport.json-body", "completions.response.schema"],
-    "embeddings": ["transport.complete", "transport.json-body", "embeddings.response.schema"],
-    "models": ["transport.complete", "transport.json-body", "models.list.schema"],
-    "model": ["transport.complete", "transport.json-body", "models.retrieve.schema"],
-    "health": ["transport.complete", "transport.json-body"],
+    "createChatCompletion": ["transport.complete", "transport.json-body", "chat.response.schema"],
+    "createCompletion": ["transport.complete", "transport.json-body", "completions.response.schema"],
+    "createEmbedding": ["transport.complete", "transport.json-body", "embeddings.response.schema"],
+    "listModels": ["transport.complete", "transport.json-body", "models.list.schema"],
+    "retrieveModel": ["transport.complete", "transport.json-body", "models.retrieve.schema"],
+    "retrieveModelHealth": ["transport.complete", "transport.json-body"],
+    "createResponse": ["transport.complete", "transport.json-body", "responses.response.schema"],
+    "getResponse": ["transport.complete", "transport.json-body", "responses.response.schema"],
+    "deleteResponse": ["transport.complete", "transport.json-body"],
+    "listInputItems": ["transport.complete", "transport.json-body"],
 }
 REFUSAL_CHECKS = list(checks.REFUSAL)
 NEGATIVE_CHECKS = [*REFUSAL_CHECKS, "errors.no-5xx-for-client-error"]
@@ -117,7 +126,9 @@ def exchange_from_response(response: Response, endpoint: str) -> Exchange:
     return exchange
 
 
-def profiled(builtins: list[Any], target: Target, endpoint: str, exchange: Exchange) -> list[Any]:
+def profiled(
+    builtins: list[Any], target: Target, endpoint: str, operation: str, exchange: Exchange
+) -> list[Any]:
     """schemathesis's checks, less those the profile overrules (they know no profile): its status
     check where the provider documents the status it got (Karta's 422), and, on a successful answer,
     its schema check where the profile documents that the shape departs from OpenAI's (an expectation
@@ -125,7 +136,7 @@ def profiled(builtins: list[Any], target: Target, endpoint: str, exchange: Excha
     left_out: list[Any] = []
     if exchange.status in target.profile.statuses:
         left_out.append(status_code_conformance)
-    schema_check = next((c for c in SUCCESS_CHECKS[endpoint] if c.endswith(".schema")), None)
+    schema_check = next((c for c in SUCCESS_CHECKS[operation] if c.endswith(".schema")), None)
     success = exchange.status is not None and exchange.status < 400
     if success and schema_check is not None:
         if target.profile.expectation(schema_check, endpoint, request=request_body(exchange)) is not None:
@@ -140,13 +151,16 @@ def make_cheap(case: Case, endpoint: str, target: Target) -> None:
     if "model" in case.path_parameters and target.model:
         case.path_parameters = {**case.path_parameters, "model": target.model}
     body = case.body
-    if not isinstance(body, dict) or endpoint not in ("chat", "completions", "embeddings"):
+    if not isinstance(body, dict) or endpoint not in ("chat", "completions", "embeddings", "responses"):
         return
     if model:
         body["model"] = model
-    for name in ("stream", "stream_options", "best_of"):
+    for name in ("stream", "stream_options", "best_of", "background"):
         body.pop(name, None)
     if endpoint == "embeddings":
+        return
+    if endpoint == "responses":  # the smallest limit OpenAI allows: never the target's default length
+        body["max_output_tokens"] = RESPONSES_MAX_OUTPUT_TOKENS
         return
     names = ("max_tokens", "max_completion_tokens") if endpoint == "chat" else ("max_tokens",)
     present = [name for name in names if isinstance(body.get(name), int)]
@@ -203,7 +217,8 @@ def test_openapi_operation(
     case: Case, target: Target, results: Results, request: pytest.FixtureRequest
 ) -> None:
     """Every declared operation, positive and negative: our checks and schemathesis's hold."""
-    endpoint = OPERATION_ENDPOINTS[case.operation.definition.raw["operationId"]]
+    operation = case.operation.definition.raw["operationId"]
+    endpoint = OPERATION_ENDPOINTS[operation]
     if not target.profile.declares(endpoint):
         pytest.skip(f"profile {target.profile.name!r} does not declare the {endpoint} endpoint")
     target.require(endpoint)
@@ -219,9 +234,9 @@ def test_openapi_operation(
     if not positive:
         ours, builtins = NEGATIVE_CHECKS, [*BUILTIN_CHECKS, negative_data_rejection]
     elif exchange.status < 400:
-        ours, builtins = SUCCESS_CHECKS[endpoint], BUILTIN_CHECKS
+        ours, builtins = SUCCESS_CHECKS[operation], BUILTIN_CHECKS
     else:
         ours, builtins = REFUSAL_CHECKS, BUILTIN_CHECKS
-    builtins = profiled(builtins, target, endpoint, exchange)
+    builtins = profiled(builtins, target, endpoint, operation, exchange)
     compat = compat_checks(ours, endpoint, target, results, request.node.nodeid)
     case.validate_response(response, checks=[*builtins, compat], headers=dict(response.request.headers))

@@ -1,0 +1,171 @@
+"""Scenarios of the Responses API: the Response object, the event stream, stored responses and
+conversation state, and the parameters that must take effect.
+
+Small requests (max_output_tokens 16 to 64, temperature 0 where two answers are compared); the
+stored-response scenarios delete what they stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..checks import TRANSPORT
+from ..exchange import Exchange
+from . import _requests as r
+from ._context import Context
+from ._registry import Proofs, proof, scenario
+
+SHAPE = (
+    *TRANSPORT,
+    "responses.response.schema",
+    "responses.response.object",
+    "responses.response.id-prefix",
+    "responses.response.created-at",
+    "responses.response.status",
+    "responses.output-text.joined",
+    "responses.usage.present",
+    "responses.usage.sum",
+)
+CUT = (
+    "responses.response.schema",
+    "responses.max-output-tokens.respected",
+    "responses.incomplete.max-output-tokens",
+    "responses.response.status",
+)
+STREAM_FRAMING = ("stream.content-type", "stream.sse.utf8", "stream.sse.blank-line", "stream.sse.json-data",
+                  "stream.sse.complete")  # fmt: skip
+STREAM = (
+    *STREAM_FRAMING,
+    "responses.stream.event-schema",
+    "responses.stream.event-type",
+    "responses.stream.sequence",
+    "responses.stream.lifecycle",
+    "responses.stream.indices",
+    "responses.stream.text-adds-up",
+    "responses.stream.final-response",
+    "responses.stream.error-event",
+)
+REFUSED = ("errors.envelope",)
+
+
+def _id_of(exchange: Exchange) -> str | None:
+    payload = exchange.json
+    value = payload.get("id") if isinstance(payload, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+@scenario("responses.basic", endpoint="responses", proves=(*SHAPE, "responses.response.id"))
+def responses_basic(ctx: Context) -> Proofs:
+    """A plain text input: every shape check; a second answer has an id of its own."""
+    body = r.responses_body(temperature=0)
+    first = ctx.target.responses(body)
+    yield proof(SHAPE, first)
+    yield proof("responses.response.id", first, ctx.target.responses(body))
+
+
+@scenario("responses.max-output-tokens", endpoint="responses", proves=CUT)
+def responses_max_output_tokens(ctx: Context) -> Proofs:
+    """A limit shorter than the answer: at most that many tokens, and the response says it was cut."""
+    yield proof(CUT, ctx.target.responses(r.responses_body(r.RESPONSES_LONG_ANSWER, temperature=0)))
+
+
+@scenario(
+    "responses.stream", endpoint="responses", stream=True, proves=(*STREAM, "responses.stream.matches-unary")
+)
+def responses_stream(ctx: Context) -> Proofs:
+    """One stream keeps the event grammar and adds up, and at temperature 0 says what the unary answer says."""
+    body = r.responses_body(temperature=0, max_output_tokens=r.RESPONSES_ROOMY)
+    streamed = ctx.target.responses_stream(body)
+    yield proof(STREAM, streamed)
+    yield proof("responses.stream.matches-unary", streamed, ctx.target.responses(body))
+
+
+@scenario("responses.stream-incomplete", endpoint="responses", stream=True, proves=STREAM)
+def responses_stream_incomplete(ctx: Context) -> Proofs:
+    """A stream cut by max_output_tokens ends with `response.incomplete` and still adds up."""
+    yield proof(STREAM, ctx.target.responses_stream(r.responses_body(r.RESPONSES_LONG_ANSWER, temperature=0)))
+
+
+@scenario(
+    "responses.stored",
+    endpoint="responses",
+    proves=("responses.retrieve.same", "responses.input-items.listed", "responses.delete.removes",
+            "responses.previous-response.unknown", *REFUSED),
+)  # fmt: skip
+def responses_stored(ctx: Context) -> Proofs:
+    """A stored response is retrieved as created, lists its input items in order, and once deleted is
+    gone (404), also as a `previous_response_id`."""
+    t = ctx.target
+    created = t.responses(r.responses_body(r.CONVERSATION, temperature=0))
+    response_id = _id_of(created)
+    if response_id is None:
+        yield proof(SHAPE, created)
+        return
+    yield proof("responses.retrieve.same", created, t.stored_response("GET", response_id))
+    listed = t.stored_response("GET", response_id, "/input_items?order=asc")
+    yield proof("responses.input-items.listed", created, listed)
+    deleted = t.stored_response("DELETE", response_id)
+    yield proof("responses.delete.removes", deleted, t.stored_response("GET", response_id))
+    orphan = t.responses(r.responses_body(previous_response_id=response_id))
+    yield proof(("responses.previous-response.unknown", *REFUSED), orphan, error_response=True)
+
+
+@scenario("responses.store-false", endpoint="responses", proves=("responses.store.honoured",))
+def responses_store_false(ctx: Context) -> Proofs:
+    """A response created with `store: false` cannot be retrieved."""
+    created = ctx.target.responses(r.responses_body(store=False))
+    response_id = _id_of(created)
+    if response_id is None:
+        yield proof(SHAPE, created)
+        return
+    yield proof("responses.store.honoured", created, ctx.target.stored_response("GET", response_id))
+
+
+@scenario(
+    "responses.previous-response",
+    endpoint="responses",
+    proves=("responses.response.schema", "responses.previous-response.carries"),
+)
+def responses_previous_response(ctx: Context) -> Proofs:
+    """A follow-up through `previous_response_id` is served and reads the earlier turn."""
+    t = ctx.target
+    first = t.responses(r.responses_body("My name is Alice. Say hello to me.", temperature=0))
+    response_id = _id_of(first)
+    if response_id is None:
+        yield proof(SHAPE, first)
+        return
+    follow_up = t.responses(
+        r.responses_body("What is my name?", temperature=0, previous_response_id=response_id)
+    )
+    yield proof("responses.response.schema", follow_up)
+    yield proof("responses.previous-response.carries", first, follow_up)
+    t.stored_response("DELETE", response_id)  # tidy up; its answer is not judged here
+
+
+@scenario("responses.instructions", endpoint="responses", proves=("responses.instructions.effect", *REFUSED))
+def responses_instructions(ctx: Context) -> Proofs:
+    """`instructions` is read by the model (longer instructions, more input tokens), or refused with a
+    400 naming it."""
+    body = r.responses_body(temperature=0)
+    short = ctx.target.responses({**body, "instructions": r.INSTRUCTIONS})
+    if (short.status or 0) >= 400:
+        yield proof(("responses.instructions.effect", *REFUSED), short, error_response=True)
+        return
+    longer = ctx.target.responses({**body, "instructions": r.INSTRUCTIONS + r.MORE_INSTRUCTIONS})
+    yield proof("responses.instructions.effect", short, longer)
+
+
+@scenario("responses.json-mode", endpoint="responses", proves=("responses.text-format.json", *REFUSED))
+def responses_json_mode(ctx: Context) -> Proofs:
+    """text.format json_object: a completed answer is a JSON object, or the format is refused naming it."""
+    body: dict[str, Any] = r.responses_body(
+        'Give {"answer": <one word>} for: what colour is the sky?',
+        instructions="Reply with a JSON object only.",
+        temperature=0,
+        max_output_tokens=r.RESPONSES_ROOMY,
+        text={"format": {"type": "json_object"}},
+    )
+    answer = ctx.target.responses(body)
+    refused = (answer.status or 0) >= 400
+    checks = ("responses.text-format.json", *REFUSED) if refused else ("responses.text-format.json",)
+    yield proof(checks, answer, error_response=refused)
