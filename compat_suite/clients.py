@@ -29,11 +29,23 @@ from typing import Any, Literal
 
 from schemas import CLIENT_MISTAKES, redact_text
 
+from . import _responses_calls as responses_calls
 from .checks.clients import NODE_DIR, ClientUnavailable, node_modules_dirs, node_sdk_unavailable
 from .target import WRONG_KEY, Target
 
 CallKind = Literal[
-    "chat", "chat_stream", "completions", "completions_stream", "embeddings", "models", "model"
+    "chat",
+    "chat_stream",
+    "completions",
+    "completions_stream",
+    "embeddings",
+    "models",
+    "model",
+    "responses",
+    "responses_stream",
+    "responses_retrieve",
+    "responses_input_items",
+    "responses_delete",
 ]
 SDK_PYTHON = "openai-python"
 SDK_PYTHON_ASYNC = "openai-python-async"
@@ -53,6 +65,7 @@ STANDARD_CALL_IDS = (
     "embeddings_base64",
     "models",
     "model",
+    *responses_calls.KINDS,
 )
 _ENDPOINT_OF_KIND = {
     "chat": "chat",
@@ -62,7 +75,9 @@ _ENDPOINT_OF_KIND = {
     "embeddings": "embeddings",
     "models": "models",
     "model": "model",
+    **dict.fromkeys(responses_calls.KINDS, "responses"),
 }
+RESPONSES_MAX_OUTPUT_TOKENS = 64  # room for a short answer to end (the stream helper wants it completed)
 
 
 @dataclass(frozen=True)
@@ -84,6 +99,11 @@ class ClientCall:
         if self.kind == "embeddings" and self.body.get("encoding_format") == "base64":
             return {k: v for k, v in self.body.items() if k != "encoding_format"}
         return dict(self.body)
+
+    @property
+    def requests(self) -> int:
+        """Requests the call sends (a stored-response call creates, uses and deletes a response)."""
+        return responses_calls.REQUESTS.get(self.kind, 1)
 
     @property
     def strict(self) -> bool:
@@ -156,6 +176,11 @@ def standard_calls(
         calls.append(ClientCall("models", "models", {}))
     if not target.missing("model") and target.model:
         calls.append(ClientCall("model", "model", {"model": target.model}))
+    if not target.missing("responses"):
+        request = responses_calls.body(target.model, prompt, RESPONSES_MAX_OUTPUT_TOKENS)
+        for kind in responses_calls.KINDS:
+            if kind != "responses_stream" or target.profile.streaming_supported:
+                calls.append(ClientCall(kind, kind, request))  # type: ignore[arg-type]
     return calls
 
 
@@ -292,6 +317,10 @@ def _run_bounded(
 
 
 def _python_call(target: Target, call: ClientCall) -> ClientRecord:
+    if call.endpoint == "responses":
+        return _python_sync(
+            target, call, lambda client: responses_calls.sync_call(client, call.kind, call.body)
+        )
     return _python_sync(target, call, lambda client: _summarise(call.kind, _invoke(client, call)))
 
 
@@ -321,7 +350,7 @@ def _python_sync(
 
 def run_python(target: Target, calls: list[ClientCall]) -> list[ClientRecord]:
     """Each call through the sync openai-python client, one fresh client per call."""
-    target.reserve(len(calls))
+    target.reserve(sum(call.requests for call in calls))
     return [_python_call(target, call) for call in calls]
 
 
@@ -333,6 +362,8 @@ async def _python_async_call(target: Target, call: ClientCall) -> ClientRecord:
     started = time.monotonic()
 
     async def work() -> dict[str, Any]:
+        if call.endpoint == "responses":
+            return await responses_calls.async_call(client, call.kind, call.body)
         result = await _invoke(client, call)
         if call.kind in ("chat_stream", "completions_stream"):
             return _summarise_chunks([chunk async for chunk in result])
@@ -361,7 +392,7 @@ async def _python_async_call(target: Target, call: ClientCall) -> ClientRecord:
 
 def run_python_async(target: Target, calls: list[ClientCall]) -> list[ClientRecord]:
     """Each call through the async openai-python client, on an event loop of its own."""
-    target.reserve(len(calls))
+    target.reserve(sum(call.requests for call in calls))
 
     async def all_calls() -> list[ClientRecord]:
         return [await _python_async_call(target, call) for call in calls]
@@ -389,7 +420,7 @@ def run_node(target: Target, calls: list[ClientCall]) -> list[ClientRecord]:
     why = node_sdk_unavailable()
     if why:
         raise ClientUnavailable(why)
-    target.reserve(len(calls))
+    target.reserve(sum(call.requests for call in calls))
     job = {
         "base_url": target.base_url,
         "api_key": target.api_key or "sk-compat-suite-none",
@@ -525,6 +556,8 @@ def _sdk_method(client: Any, endpoint: str, body: dict[str, Any], **options: Any
         return client.completions.create(**body, **options)
     if endpoint == "embeddings":
         return client.embeddings.create(**body, **options)
+    if endpoint == "responses":
+        return client.responses.create(**body, **options)
     return client.models.list(**options)
 
 

@@ -78,7 +78,8 @@ def test_every_standard_call_parses(scripted_server, sdk: str) -> None:
     _, run = CLIENT_CHECKS[sdk]
     target = _target(scripted_server.base_url, scripted_server.api_key)
     records = run(target, standard_calls(target))
-    assert target.sent == len(STANDARD_CALL_IDS)  # the SDK's requests count against --max-requests
+    # the SDK's requests count against --max-requests (a stored-response call sends several)
+    assert target.sent == sum(call.requests for call in standard_calls(target)) > len(STANDARD_CALL_IDS)
     failed = {r.call.id: r.evidence() for r in records if not r.ok}
     assert not failed, failed
     by_id = {r.call.id: r for r in records}
@@ -86,6 +87,12 @@ def test_every_standard_call_parses(scripted_server, sdk: str) -> None:
     assert by_id["chat_stream"].result["usage"]["total_tokens"] > 0
     assert set(by_id["embeddings_base64"].result["dims"]) == set(by_id["embeddings_float"].result["dims"])
     assert "scripted-chat" in by_id["models"].result["ids"]
+    assert (
+        by_id["responses_stream"].result["status"] == "completed" and by_id["responses_stream"].result["text"]
+    )
+    assert by_id["responses_retrieve"].result["id"] == by_id["responses_retrieve"].result["created_id"]
+    assert len(by_id["responses_input_items"].result["items"]) == 1
+    assert by_id["responses_delete"].result["deleted"] is True
     text = json.dumps([r.evidence() for r in records])
     assert scripted_server.api_key not in text
 

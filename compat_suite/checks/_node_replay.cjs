@@ -1,6 +1,6 @@
 // Replays one recorded response into the official Node SDK and prints a one-line JSON verdict:
 // {ok: true, parsed, items} (what the SDK handed back) or {ok: false, error, message, api_error, ...}.
-// Input (stdin): {path, body, stream, status, headers, response_b64, base_url}. No socket is opened.
+// Input (stdin): {path, method, query, body, stream, status, headers, response_b64, base_url}. No socket is opened.
 const OpenAI = require("openai");
 
 function kind(value) {
@@ -24,6 +24,24 @@ async function main() {
       else {
         items = 0;
         for await (const _ of client.models.list()) items += 1;
+      }
+    } else if (job.path.startsWith("/responses")) {
+      const [id, tail] = job.path.slice("/responses".length).replace(/^\/+/, "").split("/");
+      if (!id && job.stream) {
+        // the stream() helper: every event accumulated into the response, as users get it
+        const { stream: _stream, ...params } = job.body;
+        const events = client.responses.stream(params);
+        for await (const _ of events) { /* consume every event */ }
+        await events.finalResponse();
+      } else if (!id) {
+        parsed = kind(await client.responses.create(job.body));
+      } else if (tail === "input_items") {
+        const page = await client.responses.inputItems.list(id, { order: job.query.order ?? "desc" });
+        items = page.data.length; // the first page only: a hostile has_more must not loop
+      } else if (job.method === "DELETE") {
+        await client.responses.delete(id);
+      } else {
+        parsed = kind(await client.responses.retrieve(id));
       }
     } else {
       const result = await client.post(job.path, { body: job.body, stream: job.stream });

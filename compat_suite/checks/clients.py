@@ -15,18 +15,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import concurrent.futures
+import inspect
 import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from ..exchange import Exchange, StreamExchange
 from . import _common as c
 from ._registry import MUST, Finding, check
 
-ENDPOINTS = ("chat", "completions", "embeddings", "models", "model")
+ENDPOINTS = ("chat", "completions", "embeddings", "models", "model", "responses")
 REPLAY_BASE_URL = "http://recorded.invalid/v1"
 NODE_TIMEOUT_S = 30.0
 NODE_HARNESS = Path(__file__).with_name("_node_replay.cjs")
@@ -42,7 +44,7 @@ class ClientUnavailable(RuntimeError):
 def _path_of(exchange: Exchange) -> str:
     """The request path after the base URL's API root (`/chat/completions`, `/models/x`)."""
     url = exchange.request.url.split("?", 1)[0]
-    for marker in ("/chat/completions", "/completions", "/embeddings", "/models"):
+    for marker in ("/responses", "/chat/completions", "/completions", "/embeddings", "/models"):
         at = url.rfind(marker)
         if at >= 0:
             return url[at:]
@@ -62,28 +64,86 @@ def _wants_stream(exchange: Exchange) -> bool:
 
 
 # -- Python ---------------------------------------------------------------------------------------
-def _sdk_call(client: Any, exchange: Exchange) -> tuple[Any, bool]:
-    """Start the SDK call that matches the exchange; (result, is_stream)."""
+# How the result of `_sdk_call` is consumed: parsed already, a stream of events, a Responses stream
+# helper (its events accumulated into the final response), or the first page of a list.
+PARSED, STREAM, RESPONSE_STREAM, PAGE = "parsed", "stream", "response-stream", "page"
+
+
+def _sdk_call(client: Any, exchange: Exchange) -> tuple[Any, str]:
+    """Start the SDK call that matches the exchange; (result, how to consume it)."""
     from openai.types import Completion, CreateEmbeddingResponse
     from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
     path = _path_of(exchange)
     request = c.request_body(exchange)
     stream = _wants_stream(exchange)
+    if path.startswith("/responses"):
+        return _responses_call(client, exchange, path, request)
     if path.startswith("/models"):
         model_id = path[len("/models/") :]
-        return (client.models.retrieve(model_id) if model_id else client.models.list()), False
+        return (client.models.retrieve(model_id) if model_id else client.models.list()), PARSED
     if path == "/embeddings":
-        return client.post(path, cast_to=CreateEmbeddingResponse, body=request), False
+        return client.post(path, cast_to=CreateEmbeddingResponse, body=request), PARSED
     kinds = {
         "/chat/completions": (ChatCompletion, ChatCompletionChunk),
         "/completions": (Completion, Completion),
     }
     if path not in kinds:  # a path the API does not have (the error matrix): a plain SDK request
-        return client.post(path, cast_to=object, body=request or None), False
+        return client.post(path, cast_to=object, body=request or None), PARSED
     unary, chunk = kinds[path]
     stream_cls = client._default_stream_cls
-    return client.post(path, cast_to=unary, body=request, stream=stream, stream_cls=stream_cls[chunk]), stream
+    result = client.post(path, cast_to=unary, body=request, stream=stream, stream_cls=stream_cls[chunk])
+    return result, STREAM if stream else PARSED
+
+
+def _responses_call(client: Any, exchange: Exchange, path: str, request: dict[str, Any]) -> tuple[Any, str]:
+    """The Responses SDK method for the exchange: create (a stream through the `stream()` helper, which
+    accumulates the events as users get them), retrieve, delete, or input_items.list."""
+    from openai.types.responses import Response
+
+    response_id, _, tail = path.removeprefix("/responses").strip("/").partition("/")
+    if not response_id:
+        if not _wants_stream(exchange):
+            return client.post("/responses", cast_to=Response, body=request), PARSED
+        known = inspect.signature(client.responses.stream).parameters
+        params = {k: v for k, v in request.items() if k in known}
+        extra = {k: v for k, v in request.items() if k not in known and k != "stream"}
+        return client.responses.stream(**params, extra_body=extra or None), RESPONSE_STREAM
+    if tail == "input_items":
+        order = dict(parse_qsl(urlsplit(exchange.request.url).query)).get("order", "desc")
+        return client.responses.input_items.list(response_id, order=order), PAGE
+    if exchange.request.method == "DELETE":
+        return client.responses.delete(response_id), PARSED
+    return client.responses.retrieve(response_id), PARSED
+
+
+def _consume(result: Any, how: str) -> None:
+    """Let the sync SDK parse everything it was handed (a page's first page only: a hostile `has_more`
+    must not make it ask again and again)."""
+    if how == STREAM:
+        for _ in result:
+            pass
+    elif how == RESPONSE_STREAM:
+        with result as events:
+            kinds = [event.type for event in events]
+            if "response.completed" in kinds:
+                events.get_final_response()
+    elif how == PAGE:
+        for _ in result.data:
+            pass
+
+
+async def _consume_async(result: Any, how: str) -> None:
+    if how == RESPONSE_STREAM:
+        async with result as events:
+            kinds = [event.type async for event in events]
+            if "response.completed" in kinds:
+                await events.get_final_response()
+        return
+    result = await result
+    if how == STREAM:
+        async for _ in result:
+            pass
 
 
 def _judge(exchange: Exchange, exc: BaseException | None, sdk: str) -> None:
@@ -175,10 +235,7 @@ def python_sdk_parse(exchange: Exchange, *, record: Any = None) -> None:
     client = openai.OpenAI(http_client=http, **_replay_options(exchange))
     error: BaseException | None = None
     try:
-        result, stream = _sdk_call(client, exchange)
-        if stream:
-            for _ in result:
-                pass
+        _consume(*_sdk_call(client, exchange))
     except Finding:
         raise
     except Exception as exc:  # the SDK's failure is the finding
@@ -210,11 +267,7 @@ async def _async_replay(exchange: Exchange) -> BaseException | None:
     http = httpx2.AsyncClient(transport=httpx2.MockTransport(_handler(exchange)))
     client = openai.AsyncOpenAI(http_client=http, **_replay_options(exchange))
     try:
-        result, stream = _sdk_call(client, exchange)
-        result = await result
-        if stream:
-            async for _ in result:
-                pass
+        await _consume_async(*_sdk_call(client, exchange))
     except Finding:
         raise
     except Exception as exc:
@@ -251,6 +304,8 @@ def node_sdk_parse(exchange: Exchange, *, record: Any = None) -> None:
         raise ClientUnavailable(why)
     job = {
         "path": _path_of(exchange),
+        "method": exchange.request.method,
+        "query": dict(parse_qsl(urlsplit(exchange.request.url).query)),
         "body": c.request_body(exchange),
         "stream": _wants_stream(exchange),
         "status": exchange.status or 599,

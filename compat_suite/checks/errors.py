@@ -14,7 +14,7 @@ from ..exchange import Exchange
 from . import _common as c
 from ._registry import MUST, Finding, check
 
-ENDPOINTS = ("chat", "completions", "embeddings", "models", "model")
+ENDPOINTS = ("chat", "completions", "embeddings", "models", "model", "responses")
 ExpectedStatus = int | Collection[int] | None
 
 

@@ -317,6 +317,12 @@ def retrieve_same(created: Exchange, retrieved: Exchange) -> None:
         )
 
 
+@check("responses.input-items.schema", severity=MUST, endpoints=ENDPOINTS)
+def input_items_schema(exchange: Exchange) -> None:
+    """GET /responses/{id}/input_items answers a page that validates against ResponseItemList."""
+    c.schema_check(exchange, "ResponseItemList", c.body(exchange))
+
+
 @check("responses.input-items.listed", severity=MUST, endpoints=ENDPOINTS)
 def input_items_listed(created: Exchange, listed: Exchange) -> None:
     """GET /responses/{id}/input_items?order=asc lists the request's input items, in order, with ids.

@@ -57,6 +57,36 @@ async function runCall(client, call) {
     }
     case "model":
       return summarise(parsed(await client.models.retrieve(call.body.model)));
+    case "responses":
+      return summariseResponse(parsed(await client.responses.create(call.body)));
+    case "responses_stream": {
+      const stream = client.responses.stream(call.body);
+      let events = 0;
+      for await (const _ of stream) events += 1;
+      return { ...summariseResponse(await stream.finalResponse()), events };
+    }
+    case "responses_retrieve":
+    case "responses_input_items":
+      return withStoredResponse(client, call, async (created) => {
+        if (call.kind === "responses_retrieve") {
+          const got = parsed(await client.responses.retrieve(created.id));
+          return { ...summariseResponse(got), created_id: created.id };
+        }
+        const items = [];
+        for await (const item of client.responses.inputItems.list(created.id, { order: "asc" })) items.push(item.id);
+        return { id: created.id, items };
+      });
+    case "responses_delete": {
+      const created = parsed(await client.responses.create(call.body));
+      await client.responses.delete(created.id);
+      try {
+        await client.responses.retrieve(created.id);
+      } catch (err) {
+        if (err instanceof OpenAI.NotFoundError) return { id: created.id, deleted: true };
+        throw err;
+      }
+      throw new Error(`response ${created.id} was still retrieved after responses.delete`);
+    }
     default:
       throw new Error(`unknown call kind ${call.kind}`);
   }
@@ -69,6 +99,24 @@ function parsed(res) {
     throw new TypeError(`the SDK handed back the response unparsed (a ${res === null ? "null" : typeof res})`);
   }
   return res;
+}
+
+// Create a response, hand it to `use`, and delete it again whatever `use` did (clean-up only).
+async function withStoredResponse(client, call, use) {
+  const created = parsed(await client.responses.create(call.body));
+  try {
+    return await use(created);
+  } finally {
+    await client.responses.delete(created.id).catch(() => {});
+  }
+}
+
+function summariseResponse(res) {
+  // output_text is the SDK's convenience; the stream helper's final response may lack it
+  const text = res.output_text ?? (res.output ?? []).filter((item) => item.type === "message")
+    .flatMap((item) => item.content ?? []).filter((part) => part.type === "output_text")
+    .map((part) => part.text).join("");
+  return { object: res.object ?? null, id: res.id ?? null, status: res.status ?? null, text, usage: res.usage ?? null };
 }
 
 function summarise(res) {

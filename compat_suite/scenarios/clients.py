@@ -45,6 +45,18 @@ ACCEPTANCE: dict[str, tuple[str, ...]] = {
     "embeddings": ("transport.complete", "transport.json-body", "embeddings.response.schema"),
     "models": ("transport.complete", "transport.json-body", "models.list.schema"),
     "model": ("transport.complete", "transport.json-body", "models.retrieve.schema"),
+    "responses": ("transport.complete", "transport.json-body", "responses.response.schema"),
+    "responses_stream": (
+        "transport.complete",
+        "stream.content-type",
+        "stream.sse.json-data",
+        "stream.sse.complete",
+        "responses.stream.event-schema",
+        "responses.stream.lifecycle",
+    ),
+    "responses_retrieve": ("transport.complete", "transport.json-body", "responses.response.schema"),
+    "responses_input_items": ("transport.complete", "transport.json-body", "responses.input-items.schema"),
+    "responses_delete": ("transport.complete", "transport.json-body"),
 }
 Runner = Callable[[Target, list[ClientCall]], list[ClientRecord]]
 
@@ -62,8 +74,27 @@ def _raw(target: Target, call: ClientCall) -> Exchange:
         return target.embeddings(call.body)
     if call.kind == "models":
         return target.get("models")
+    if call.endpoint == "responses":
+        return _raw_responses(target, call)
     path = target.profile.endpoint_path("model").replace("{model}", quote(call.body["model"], safe="/"))
     return target.get("model", path)
+
+
+def _raw_responses(target: Target, call: ClientCall) -> Exchange:
+    """The raw exchange of a Responses call: the create itself, or what is done with the stored
+    response it created (which is deleted again, unless the call deletes it)."""
+    if call.kind == "responses_stream":
+        return target.responses_stream(call.body)
+    created = target.responses(call.body)
+    response_id = created.json.get("id") if isinstance(created.json, dict) else None
+    if call.kind == "responses" or not isinstance(response_id, str):
+        return created
+    if call.kind == "responses_delete":
+        return target.stored_response("DELETE", response_id)
+    suffix = "/input_items?order=asc" if call.kind == "responses_input_items" else ""
+    used = target.stored_response("GET", response_id, suffix)
+    target.stored_response("DELETE", response_id)
+    return used
 
 
 def _calls(ctx: Context) -> dict[str, ClientCall]:

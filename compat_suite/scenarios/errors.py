@@ -22,13 +22,14 @@ from ._registry import MatrixRow, Proofs, proof, scenario
 
 MiB = 1024 * 1024
 DEFAULT_PADDING = 5 * MiB  # over the 4 MiB the reference server takes; the profile may say more
-GENERATION = ("chat", "completions", "embeddings")
+GENERATION = ("chat", "completions", "embeddings", "responses")
 BODY_CONDITIONS = ("malformed-json", "wrong-content-type", "invalid-param", "oversized-body")
 # An out-of-range value per endpoint, and the parameter a 400 must name for it.
 INVALID_PARAM = {
     "chat": ("temperature", 5),
     "completions": ("temperature", 5),
     "embeddings": ("encoding_format", "compat-suite-invalid"),
+    "responses": ("temperature", 5),
 }
 ENDPOINTS = (*GENERATION, "models")
 STATUS_CHECKS = tuple(f"errors.status.{condition}" for condition in CLIENT_MISTAKES)
@@ -63,6 +64,8 @@ def valid_body(target: Target, endpoint: str) -> dict[str, Any]:
         return {"model": target.model, "messages": [{"role": "user", "content": "Say hi."}], "max_tokens": 1}
     if endpoint == "completions":
         return {"model": target.model, "prompt": "Say hi.", "max_tokens": 1}
+    if endpoint == "responses":  # 16: the least max_output_tokens OpenAI takes
+        return {"model": target.model, "input": "Say hi.", "max_output_tokens": 16}
     return {"model": target.embedding_model, "input": "Say hi.", "encoding_format": "float"}
 
 

@@ -89,8 +89,8 @@ def responses_stream_incomplete(ctx: Context) -> Proofs:
 @scenario(
     "responses.stored",
     endpoint="responses",
-    proves=("responses.retrieve.same", "responses.input-items.listed", "responses.delete.removes",
-            "responses.previous-response.unknown", *REFUSED),
+    proves=("responses.retrieve.same", "responses.input-items.schema", "responses.input-items.listed",
+            "responses.delete.removes", "responses.previous-response.unknown", *REFUSED),
 )  # fmt: skip
 def responses_stored(ctx: Context) -> Proofs:
     """A stored response is retrieved as created, lists its input items in order, and once deleted is
@@ -103,6 +103,7 @@ def responses_stored(ctx: Context) -> Proofs:
         return
     yield proof("responses.retrieve.same", created, t.stored_response("GET", response_id))
     listed = t.stored_response("GET", response_id, "/input_items?order=asc")
+    yield proof("responses.input-items.schema", listed)
     yield proof("responses.input-items.listed", created, listed)
     deleted = t.stored_response("DELETE", response_id)
     yield proof("responses.delete.removes", deleted, t.stored_response("GET", response_id))

@@ -269,6 +269,14 @@ fault(
 )
 fault(
     Fault(
+        "responses-input-items-has-more-missing",
+        "responses.input-items.schema",
+        "input_items pages lack `has_more`",
+        response=on(("responses.input_items",), drop("has_more")),
+    )
+)
+fault(
+    Fault(
         "responses-input-items-reversed",
         "responses.input-items.listed",
         "input_items come last first whatever `order` asks",

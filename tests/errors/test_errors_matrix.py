@@ -109,6 +109,8 @@ def test_every_cell_passes_on_the_clean_server(scripted_server) -> None:
         ("chat", "wrong-content-type", "APIStatusError"),
         ("models", "wrong-method", "APIStatusError"),
         ("embeddings", "oversized-body", "APIStatusError"),
+        ("responses", "unknown-model", "NotFoundError"),
+        ("responses", "invalid-param", "BadRequestError"),
     ],
 )
 def test_sdk_exception_class(scripted_server, endpoint, condition, expected_class) -> None:
@@ -149,7 +151,7 @@ def test_faulty_run_records_failed_rows(tmp_path: Path) -> None:
     assert "test_errors[errors.matrix:chat-no-key]" in proc.stdout
     rows = json.loads((tmp_path / "results.json").read_text())["error_matrix"]
     verdicts = {(r["endpoint"], r["condition"]): r for r in rows}
-    assert len(verdicts) == 8, sorted(verdicts)
+    assert len(verdicts) == 10, sorted(verdicts)  # chat, completions, embeddings, responses, models
     for (_, condition), row in verdicts.items():
         if condition == "no-key":
             assert row["verdict"] == "fail" and row["status"] == 403, row
