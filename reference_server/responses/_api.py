@@ -149,7 +149,13 @@ class ResponsesAPI:
             status, envelope = server.faults.error(exc.status, exc.envelope())
             error = envelope.get("error") if isinstance(envelope.get("error"), dict) else {}
             code = error.get("code") or error.get("type") or "server_error"
-            for event in grammar.failed(str(code), str(error.get("message", "")), error.get("param")):
+            failure = grammar.failed(str(code), str(error.get("message", "")), error.get("param"))
+            if body.get("store") is not False:  # a failed response is stored too, as failed
+                try:
+                    await self._store(storing, grammar.response)
+                except Exception:
+                    logger.exception("could not store a failed response")
+            for event in failure:
                 if (data := frame(event)) is not None:
                     yield data
         except BaseException:  # the client went away: nothing more can be sent
