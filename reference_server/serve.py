@@ -30,6 +30,7 @@ from .app import DEFAULT_MAX_BODY_BYTES, create_app
 from .auth import resolve_keys
 from .engines import load_engine
 from .faults import FaultSet
+from .responses import ResponseStore
 
 READY_PREFIX = "compat-suite reference server ready at "
 KEY_PREFIX = "compat-suite reference server API key (generated): "
@@ -69,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     own.add_argument(
         "--gateway-db",
         metavar="PATH",
-        help="--persona only: the gateway's SQLite file (default: a temporary one)",
+        help="the server's SQLite file: stored responses (/v1/responses), and with --persona the gateway's"
+        " keys, credits and usage (default: a temporary file with --persona, memory without)",
     )
     own.add_argument(
         "--log-level",
@@ -121,7 +123,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"compat-suite serve: {exc}", file=sys.stderr)
                 return 2
         else:
-            app = create_app(engine, api_keys=keys.keys, faults=faults, max_body_bytes=args.max_body_bytes)
+            store = ResponseStore(args.gateway_db) if args.gateway_db else None
+            app = create_app(
+                engine,
+                api_keys=keys.keys,
+                faults=faults,
+                max_body_bytes=args.max_body_bytes,
+                response_store=store,
+            )
         if keys.generated:
             print(KEY_PREFIX + keys.keys[0], flush=True)
         return asyncio.run(_serve(app, engine, args, keys.keys))

@@ -153,6 +153,21 @@ def max_output_tokens_respected(exchange: Exchange) -> None:
 
 
 # -- the stream -------------------------------------------------------------------------------------------
+@check("responses.stream.default-off", severity=MUST, endpoints=ENDPOINTS)
+def stream_default_off(exchange: Exchange) -> None:
+    """A request that leaves `stream` out gets one JSON Response, not an event stream (default false)."""
+    if "stream" in c.request_body(exchange):
+        return  # asked for explicitly
+    media = exchange.content_type.split(";", 1)[0].strip().lower()
+    streamed = media == "text/event-stream" or exchange.body.lstrip().startswith((b"data:", b"event:"))
+    if streamed:
+        raise Finding(
+            f"no `stream` in the request, yet the answer is an event stream ({exchange.content_type!r});"
+            " `stream` defaults to false",
+            c.evidence(exchange),
+        )
+
+
 @check("responses.stream.event-schema", severity=MUST, endpoints=ENDPOINTS)
 def stream_event_schema(exchange: Exchange) -> None:
     """Every event validates against ResponseStreamEvent (error events are judged by stream.error-event)."""
@@ -424,7 +439,7 @@ def previous_response_unknown(exchange: Exchange) -> None:
     Never stored, or deleted: not served as a fresh conversation, not a 5xx."""
     if exchange.status not in (400, 404):
         raise Finding(
-            f"previous_response_id of a deleted response answered {exchange.status}, expected 400 or 404",
+            f"a previous_response_id that is not stored answered {exchange.status}, expected 400 or 404",
             c.evidence(exchange),
         )
 

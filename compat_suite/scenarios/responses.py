@@ -63,6 +63,13 @@ def responses_basic(ctx: Context) -> Proofs:
     yield proof("responses.response.id", first, ctx.target.responses(body))
 
 
+@scenario("responses.stream-default", endpoint="responses", proves=("responses.stream.default-off",))
+def responses_stream_default(ctx: Context) -> Proofs:
+    """A request that leaves `stream` out, as the SDKs send it, is answered with JSON."""
+    body = {k: v for k, v in r.responses_body(temperature=0).items() if k != "stream"}
+    yield proof("responses.stream.default-off", ctx.target.responses(body))
+
+
 @scenario("responses.max-output-tokens", endpoint="responses", proves=CUT)
 def responses_max_output_tokens(ctx: Context) -> Proofs:
     """A limit shorter than the answer: at most that many tokens, and the response says it was cut."""
@@ -86,29 +93,69 @@ def responses_stream_incomplete(ctx: Context) -> Proofs:
     yield proof(STREAM, ctx.target.responses_stream(r.responses_body(r.RESPONSES_LONG_ANSWER, temperature=0)))
 
 
-@scenario(
-    "responses.stored",
-    endpoint="responses",
-    proves=("responses.retrieve.same", "responses.input-items.schema", "responses.input-items.listed",
-            "responses.delete.removes", "responses.previous-response.unknown", *REFUSED),
-)  # fmt: skip
-def responses_stored(ctx: Context) -> Proofs:
-    """A stored response is retrieved as created, lists its input items in order, and once deleted is
-    gone (404), also as a `previous_response_id`."""
-    t = ctx.target
-    created = t.responses(r.responses_body(r.CONVERSATION, temperature=0))
-    response_id = _id_of(created)
+def _stored(ctx: Context, body: dict[str, Any]) -> tuple[Exchange, str | None]:
+    """A stored response to `body` and its id (None where the answer has none)."""
+    created = ctx.target.responses(body)
+    return created, _id_of(created)
+
+
+@scenario("responses.retrieve", endpoint="responses", proves=("responses.retrieve.same",))
+def responses_retrieve(ctx: Context) -> Proofs:
+    """A stored response is retrieved as it was created."""
+    created, response_id = _stored(ctx, r.responses_body(temperature=0))
     if response_id is None:
         yield proof(SHAPE, created)
         return
-    yield proof("responses.retrieve.same", created, t.stored_response("GET", response_id))
-    listed = t.stored_response("GET", response_id, "/input_items?order=asc")
+    yield proof("responses.retrieve.same", created, ctx.target.stored_response("GET", response_id))
+    ctx.target.stored_response("DELETE", response_id)  # tidy up; its answer is judged elsewhere
+
+
+@scenario(
+    "responses.input-items",
+    endpoint="responses",
+    proves=("responses.input-items.schema", "responses.input-items.listed"),
+)
+def responses_input_items(ctx: Context) -> Proofs:
+    """A stored response lists its input items (a short conversation), in order, with ids."""
+    created, response_id = _stored(ctx, r.responses_body(r.CONVERSATION, temperature=0))
+    if response_id is None:
+        yield proof(SHAPE, created)
+        return
+    listed = ctx.target.stored_response("GET", response_id, "/input_items?order=asc")
     yield proof("responses.input-items.schema", listed)
     yield proof("responses.input-items.listed", created, listed)
+    ctx.target.stored_response("DELETE", response_id)
+
+
+@scenario(
+    "responses.delete",
+    endpoint="responses",
+    proves=("responses.delete.removes", "responses.previous-response.unknown", *REFUSED),
+)
+def responses_delete(ctx: Context) -> Proofs:
+    """A deleted response is gone (404), also as a `previous_response_id`."""
+    t = ctx.target
+    created, response_id = _stored(ctx, r.responses_body(temperature=0))
+    if response_id is None:
+        yield proof(SHAPE, created)
+        return
     deleted = t.stored_response("DELETE", response_id)
     yield proof("responses.delete.removes", deleted, t.stored_response("GET", response_id))
     orphan = t.responses(r.responses_body(previous_response_id=response_id))
     yield proof(("responses.previous-response.unknown", *REFUSED), orphan, error_response=True)
+
+
+@scenario(
+    "responses.previous-response-unknown",
+    endpoint="responses",
+    proves=("responses.previous-response.unknown", *REFUSED),
+)
+def responses_previous_response_unknown(ctx: Context) -> Proofs:
+    """A `previous_response_id` that was never stored is refused, not served as a fresh conversation."""
+    body = r.responses_body(previous_response_id=r.UNKNOWN_RESPONSE_ID)
+    yield proof(
+        ("responses.previous-response.unknown", *REFUSED), ctx.target.responses(body), error_response=True
+    )
 
 
 @scenario("responses.store-false", endpoint="responses", proves=("responses.store.honoured",))
@@ -123,9 +170,7 @@ def responses_store_false(ctx: Context) -> Proofs:
 
 
 @scenario(
-    "responses.previous-response",
-    endpoint="responses",
-    proves=("responses.response.schema", "responses.previous-response.carries"),
+    "responses.previous-response", endpoint="responses", proves=("responses.previous-response.carries",)
 )
 def responses_previous_response(ctx: Context) -> Proofs:
     """A follow-up through `previous_response_id` is served and reads the earlier turn."""
@@ -138,7 +183,6 @@ def responses_previous_response(ctx: Context) -> Proofs:
     follow_up = t.responses(
         r.responses_body("What is my name?", temperature=0, previous_response_id=response_id)
     )
-    yield proof("responses.response.schema", follow_up)
     yield proof("responses.previous-response.carries", first, follow_up)
     t.stored_response("DELETE", response_id)  # tidy up; its answer is not judged here
 

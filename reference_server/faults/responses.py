@@ -178,6 +178,14 @@ fault(
 # -- the stream -------------------------------------------------------------------------------------------------
 fault(
     Fault(
+        "responses-stream-by-default",
+        "responses.stream.default-off",
+        "a request that leaves `stream` out is streamed",
+        request=request_edit(CREATE, lambda body: {**body, "stream": body.get("stream", True)}),
+    )
+)
+fault(
+    Fault(
         "responses-stream-delta-logprobs-missing",
         "responses.stream.event-schema",
         "output_text.delta events lack `logprobs`",

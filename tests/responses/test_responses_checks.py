@@ -9,7 +9,7 @@ import copy
 from typing import Any
 
 import pytest
-from _check_cases import Case, Cases, Json, case_tests, faulty, lazy, one
+from _check_cases import Case, Cases, Json, case_tests, exchange, faulty, lazy, one
 from _responses_cases import (
     CUT,
     LISTED,
@@ -87,6 +87,14 @@ def _retrieved_after_delete(fault_id: str | None) -> Any:
     return get("resp_1", envelope, status)
 
 
+def _streamed_by_default(fault_id: str) -> Any:
+    """The answer to a request without `stream`, as served with the fault: an event stream."""
+    request = {k: v for k, v in REQ.items() if k != "stream"}
+    assert served_request(fault_id, request).get("stream") is True
+    raw = stream().body
+    return exchange("responses", request, None, raw=raw, headers={"content-type": "text/event-stream"})
+
+
 def _refused_with(fault_id: str, status: int, envelope: Json) -> Any:
     """The refusal as the fault's error hook answers it."""
     new_status, new_envelope = FaultSet([fault_id]).error(status, copy.deepcopy(envelope))
@@ -124,6 +132,10 @@ CASES: Cases = {
     "responses.max-output-tokens.respected": (
         one(resp(CUT)),
         _served_with("responses-max-output-tokens-raised", REQ, CUT, response(output_tokens=40)),
+    ),
+    "responses.stream.default-off": (
+        one(resp(request={k: v for k, v in REQ.items() if k != "stream"})),
+        lazy(lambda: _streamed_by_default("responses-stream-by-default")),
     ),
     "responses.stream.event-schema": _framed("responses-stream-delta-logprobs-missing"),
     "responses.stream.event-type": _framed("responses-stream-event-line-unprefixed"),
