@@ -87,7 +87,8 @@ def test_checks_do_not_crash_on_hostile_bodies(body: bytes) -> None:
         if check_id.startswith(("stream.", "responses.stream.")):
             args = (stream(endpoint, raw=body or b"data: x\n\n", request=request),)
         args = (*args, *[ex] * (_exchanges_taken(chk.func) - 1))  # e.g. a stream and its unary answer
-        ctx = {"model": "m"} if check_id == "models.list.contains-model" else {}
+        ctx = {name: ex for name in _keyword_exchanges(chk.func)}  # e.g. a follow-up answer as context
+        ctx = {"model": "m"} if check_id == "models.list.contains-model" else ctx
         ctx = {"param": "n"} if check_id == "errors.param.named" else ctx
         ctx = {"key_id": "key_1", "raw_key": RAW_KEY} if check_id == "governance.keys.list" else ctx
         try:
@@ -102,6 +103,17 @@ def _exchanges_taken(func: Any) -> int:
     """How many exchanges a check takes: its positional parameters without a default."""
     params = inspect.signature(func).parameters.values()
     return sum(1 for p in params if p.kind == p.POSITIONAL_OR_KEYWORD and p.default is p.empty)
+
+
+def _keyword_exchanges(func: Any) -> list[str]:
+    """A check's required keyword-only parameters that take an exchange (context such as a follow-up
+    answer); the other required ones (`model`, `param`, ...) are given by name below."""
+    params = inspect.signature(func).parameters.values()
+    return [
+        p.name
+        for p in params
+        if p.kind == p.KEYWORD_ONLY and p.default is p.empty and p.annotation == "Exchange"
+    ]
 
 
 def test_max_tokens_is_judged_per_choice_where_logprobs_list_the_tokens() -> None:

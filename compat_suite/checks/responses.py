@@ -391,7 +391,7 @@ def _item_summary(item: Any) -> Any:
 
 
 @check("responses.delete.removes", severity=MUST, endpoints=ENDPOINTS)
-def delete_removes(deleted: Exchange, retrieved_after: Exchange) -> None:
+def delete_removes(deleted: Exchange, *, retrieved_after: Exchange) -> None:
     """DELETE /responses/{id} succeeds, and the response is gone: GET answers 404."""
     if not (deleted.status and 200 <= deleted.status < 300):
         raise Finding(f"DELETE answered {deleted.status}", c.evidence(deleted))
@@ -405,7 +405,7 @@ def delete_removes(deleted: Exchange, retrieved_after: Exchange) -> None:
 
 
 @check("responses.store.honoured", severity=MUST, endpoints=ENDPOINTS)
-def store_honoured(created: Exchange, retrieved: Exchange) -> None:
+def store_honoured(created: Exchange, *, retrieved: Exchange) -> None:
     """A response created with `store: false` is not stored: GET /responses/{id} answers 404."""
     if c.request_body(created).get("store") is not False:
         return  # stored on purpose

@@ -95,6 +95,14 @@ def _streamed_by_default(fault_id: str) -> Any:
     return exchange("responses", request, None, raw=raw, headers={"content-type": "text/event-stream"})
 
 
+DELETED = {"id": "resp_1", "object": "response", "deleted": True}
+
+
+def _stored_status() -> int:
+    """What a GET finds after a store: false create, served with the store-ignoring fault."""
+    return 404 if "store" in served_request("responses-store-ignored", {**REQ, "store": False}) else 200
+
+
 def _refused_with(fault_id: str, status: int, envelope: Json) -> Any:
     """The refusal as the fault's error hook answers it."""
     new_status, new_envelope = FaultSet([fault_id]).error(status, copy.deepcopy(envelope))
@@ -180,33 +188,18 @@ CASES: Cases = {
         ),
     ),
     "responses.delete.removes": (
-        lazy(
-            lambda: (
-                get("resp_1", {"id": "resp_1", "object": "response", "deleted": True}),
-                _retrieved_after_delete(None),
-            )
-        ),
-        lazy(
-            lambda: (
-                get("resp_1", {"id": "resp_1", "object": "response", "deleted": True}),
-                _retrieved_after_delete("responses-deleted-still-found"),
-            )
+        lambda: ((get("resp_1", DELETED),), {"retrieved_after": _retrieved_after_delete(None)}),
+        lambda: (
+            (get("resp_1", DELETED),),
+            {"retrieved_after": _retrieved_after_delete("responses-deleted-still-found")},
         ),
     ),
     "responses.store.honoured": (
-        one(resp(request={**REQ, "store": False}), get("resp_1", NOT_FOUND, 404)),
-        lazy(
-            lambda: (
-                resp(request={**REQ, "store": False}),
-                # served without `store`, the response was stored, and the GET finds it
-                get(
-                    "resp_1",
-                    RESP,
-                    404
-                    if "store" in served_request("responses-store-ignored", {**REQ, "store": False})
-                    else 200,
-                ),
-            )
+        lambda: ((resp(request={**REQ, "store": False}),), {"retrieved": get("resp_1", NOT_FOUND, 404)}),
+        # served without `store`, the response was stored, and the GET finds it
+        lambda: (
+            (resp(request={**REQ, "store": False}),),
+            {"retrieved": get("resp_1", RESP, _stored_status())},
         ),
     ),
     "responses.previous-response.carries": (
