@@ -275,6 +275,8 @@ def test_chat_and_responses_fail_only_where_transformers_serve_deviates(
     results = json.loads((report_dir / "results.json").read_text(encoding="utf-8"))
     assert results["summary"]["errors"] == 0, results.get("errors")
     assert results["summary"]["pass"] > 0, "nothing passed: the run verified nothing"
+    judged = {f["check"].split(".")[0] for f in results["findings"]}
+    assert {"chat", "stream", "responses"} <= judged, f"the subset judged only {sorted(judged)}"
     known = set(load_deviations()["deviations"])
     failing = {f["check"]: f["message"] for f in results["findings"] if f["verdict"] == "fail"}
     unexplained = {check_id: message for check_id, message in failing.items() if check_id not in known}

@@ -116,9 +116,17 @@ def test_the_wheel_carries_the_data_the_suite_needs(installed: tuple[Path, Path]
         _run([str(bin_dir / "python"), "-c", script], cwd=work, timeout=60).strip().splitlines()[-1]
     )
     assert shown["profiles"] == ["carpathian", "carrot", "inferbase", "karta", "openai"], shown
-    assert {"conformance", "streaming", "errors", "clients", "governance", "load", "performance"} <= set(
-        shown["suites"]
-    ), shown
+    suites = {
+        "conformance",
+        "streaming",
+        "responses",
+        "errors",
+        "clients",
+        "governance",
+        "load",
+        "performance",
+    }
+    assert suites <= set(shown["suites"]), shown
     assert shown["openapi"] and shown["budgets"], shown
 
 
