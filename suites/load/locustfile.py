@@ -4,7 +4,7 @@ Run it through `compat-suite load` (which sets the options below and builds load
 directly with locust, standalone or distributed (see suites/load/README.md):
 
     locust -f suites/load/locustfile.py --headless -u 8 -t 30s --host http://127.0.0.1:8000/v1 \
-        --llm-model scripted-chat ChatStream
+        ChatStream   # with COMPAT_MODEL=scripted-chat (the target travels in COMPAT_* variables)
 
 Each request is timed where its bytes arrive (TTFB, first event, TTFT, ITL, E2E) and shipped to
 the master as raw samples; the machinery lives in compat_suite/load/.
@@ -22,7 +22,7 @@ class ChatStream(LLMUser):
 
     @task
     def chat_stream(self) -> None:
-        self.llm.send("chat-stream", self.next_prompt())
+        self.turn("chat-stream")
 
 
 class Chat(LLMUser):
@@ -32,7 +32,7 @@ class Chat(LLMUser):
 
     @task
     def chat(self) -> None:
-        self.llm.send("chat", self.next_prompt())
+        self.turn("chat")
 
 
 class Completions(LLMUser):
@@ -42,7 +42,7 @@ class Completions(LLMUser):
 
     @task
     def completions(self) -> None:
-        self.llm.send("completions", self.next_prompt())
+        self.turn("completions")
 
 
 class Embeddings(LLMUser):
@@ -52,7 +52,7 @@ class Embeddings(LLMUser):
 
     @task
     def embeddings(self) -> None:
-        self.llm.send("embeddings", self.next_prompt())
+        self.turn("embeddings")
 
 
 class Mix(LLMUser):
