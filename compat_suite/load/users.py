@@ -139,6 +139,7 @@ class Collector:
         table = self.pending.drain()
         cpu_s = round(time.process_time() - self.cpu_start, 4)  # the load's CPU, judging excluded
         conformance = self.judge() if final else None
+        judge_cpu_s = round(time.process_time() - self.cpu_start - cpu_s, 4) if final else 0.0
         return {
             "worker": self.worker_id,
             "samples": table.to_json(),
@@ -146,6 +147,7 @@ class Collector:
             "sent": self.sent,
             "recorded": self.recorded,
             "cpu_s": cpu_s,
+            "judge_cpu_s": judge_cpu_s,
             "final": final,
             "conformance": conformance,
         }
@@ -157,6 +159,7 @@ class Collector:
         info = self.workers.setdefault(batch["worker"], {"shipped": 0})
         info["shipped"] += len(batch["samples"]["t"])
         info.update(sent=batch["sent"], recorded=batch["recorded"], cpu_s=batch["cpu_s"])
+        info["judge_cpu_s"] = batch.get("judge_cpu_s", 0.0)
         info["final"] = info.get("final", False) or batch["final"]
         if batch.get("conformance") is not None:
             self.conformance[batch["worker"]] = batch["conformance"]
