@@ -76,7 +76,7 @@ def _open(driver, page: Path) -> list[dict]:
 
 
 def _screenshot(driver, name: str) -> Path:
-    """A full-page screenshot for the record, under reports/runs/browser-test/ (git-ignored)."""
+    """A full-page screenshot for the record, under compat-reports/runs/browser-test/ (git-ignored)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     height = driver.execute_script("return document.documentElement.scrollHeight")
     driver.set_window_size(1280, min(int(height) + 120, 12000))

@@ -9,7 +9,13 @@ from ._context import Context
 from ._registry import Proofs, proof, scenario
 
 LIST = ("transport.complete", "transport.json-body", "models.list.schema", "clients.python-sdk.parse")
-RETRIEVE = ("transport.complete", "transport.json-body", "models.retrieve.schema", "clients.python-sdk.parse")
+RETRIEVE = (
+    "transport.complete",
+    "transport.json-body",
+    "models.retrieve.schema",
+    "models.retrieve.id-matches",
+    "clients.python-sdk.parse",
+)
 
 
 @scenario("models.list", endpoint="models", proves=(*LIST, "models.list.contains-model"))

@@ -23,6 +23,16 @@ fault(
 )
 fault(
     Fault(
+        "models-retrieve-other-id",
+        "models.retrieve.id-matches",
+        "a retrieved model answers with another id (the alias resolved to a snapshot)",
+        response=on(
+            ("model",), lambda payload, request: {**payload, "id": f"{payload.get('id')}-2026-01-01"}
+        ),
+    )
+)
+fault(
+    Fault(
         "models-retrieve-owner-missing",
         "models.retrieve.schema",
         "a model without `owned_by`",

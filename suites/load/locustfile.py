@@ -1,10 +1,10 @@
 """LLM load scenarios for locust: what an OpenAI-compatible endpoint sees from its users.
 
-Run it through `compat-suite load` (which sets the options below and builds load.json), or
-directly with locust, standalone or distributed (see suites/load/README.md):
+Run it through `compat-suite load` (which sets the options and builds load.json), or directly with
+locust, standalone or distributed (see suites/load/README.md), the target in the environment:
 
-    locust -f suites/load/locustfile.py --headless -u 8 -t 30s --host http://127.0.0.1:8000/v1 \
-        ChatStream   # with COMPAT_MODEL=scripted-chat (the target travels in COMPAT_* variables)
+    COMPAT_MODEL=scripted-chat COMPAT_API_KEY=... \
+        locust -f suites/load/locustfile.py --headless -u 8 -t 30s --host http://127.0.0.1:8000/v1 ChatStream
 
 Each request is timed where its bytes arrive (TTFB, first event, TTFT, ITL, E2E) and shipped to
 the master as raw samples; the machinery lives in compat_suite/load/.

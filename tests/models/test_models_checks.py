@@ -25,6 +25,14 @@ CASES: Cases = {
             )
         ),
     ),
+    "models.retrieve.id-matches": (
+        one(exchange("model", None, MODEL, url=BASE + "/models/m")),
+        lazy(
+            lambda: exchange(
+                "model", None, faulty("models-retrieve-other-id", "model", MODEL, {}), url=BASE + "/models/m"
+            )
+        ),
+    ),
 }
 
 test_check_passes_on_good_input, test_check_fails_on_fault_effect = case_tests(CASES)
