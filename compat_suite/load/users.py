@@ -161,8 +161,10 @@ class Collector:
         info.update(sent=batch["sent"], recorded=batch["recorded"], cpu_s=batch["cpu_s"])
         info["judge_cpu_s"] = batch.get("judge_cpu_s", 0.0)
         info["final"] = info.get("final", False) or batch["final"]
-        if batch.get("conformance") is not None:
-            self.conformance[batch["worker"]] = batch["conformance"]
+        verdicts = batch.get("conformance")
+        # A process stopped twice ships a second, empty verdict: it must not replace the first.
+        if verdicts is not None and (verdicts["offered"] or batch["worker"] not in self.conformance):
+            self.conformance[batch["worker"]] = verdicts
 
     def write(self) -> None:
         out = getattr(self.environment.parsed_options, "llm_out", "")
