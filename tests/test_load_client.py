@@ -278,3 +278,49 @@ def test_datasets_prompt_lines_sharegpt_and_conversations_that_grow_with_the_ans
     bad.write_text('{"nothing": 1}\n')
     with pytest.raises(ValueError, match="no prompt"):
         load_conversations(bad)
+
+
+def test_https_targets_are_read_through_tls_with_the_kernels_stamps(tmp_path: Path) -> None:
+    """TLS runs over memory BIOs, so the raw socket (and its arrival stamps) stays the client's."""
+    import shutil
+    import ssl
+    import subprocess
+
+    openssl = shutil.which("openssl")
+    assert openssl, "the openssl command is needed to make the test's certificate"
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(cert, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        raw, _ = listener.accept()
+        with server_ctx.wrap_socket(raw, server_side=True) as conn:
+            for _ in range(2):  # two requests on one kept-alive connection
+                _read_request(conn)  # type: ignore[arg-type]
+                conn.sendall(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+                time.sleep(0.05)
+                conn.sendall(b"4\r\nsafe\r\n0\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    pool = Pool(f"https://127.0.0.1:{port}/v1", timeout_s=5)
+    assert pool.tls is not None and pool.tls.verify_mode == ssl.CERT_REQUIRED
+    pool.tls.load_verify_locations(cert)  # trust the test's own certificate
+    deadline = time.monotonic() + 5
+    for _ in range(2):
+        head = pool.request_head("POST", "/x", {}, b"{}")
+        response, sent = pool.send(head + b"{}", deadline)
+        pieces = list(response.iter_body())
+        pool.release(response)
+        assert b"".join(p for p, _ in pieces) == b"safe"
+        assert sent < response.first_byte_ns < pieces[-1][1]  # the body came 50 ms after the head
+    pool.close()
+    thread.join(5)
+    listener.close()
