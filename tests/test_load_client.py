@@ -324,3 +324,10 @@ def test_https_targets_are_read_through_tls_with_the_kernels_stamps(tmp_path: Pa
     pool.close()
     thread.join(5)
     listener.close()
+
+
+def test_the_client_never_shows_its_key_or_header_values() -> None:
+    client = LLMClient(
+        "http://h/v1", record=lambda t, c: None, api_key="sk-hidden", headers={"x-t": "tok-hidden"}
+    )
+    assert "hidden" not in repr(client)

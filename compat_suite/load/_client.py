@@ -103,19 +103,20 @@ class LLMClient:
 
     base_url: str
     record: Callable[[RequestTiming, Captured | None], None]
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # never in a repr
     model: str | None = None
     embedding_model: str | None = None
     max_tokens: int = 64
     extra_body: Mapping[str, Any] = field(default_factory=dict)  # e.g. ignore_eos, where the profile allows
     stream_options: Mapping[str, Any] = field(default_factory=lambda: {"include_usage": True})
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # their values are secrets
     paths: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_PATHS))
     timeout_s: float = 60.0
     count_tokens: Callable[[str], int] | None = None
     on_start: Callable[[], None] = lambda: None
     capture: bool = True
     _pool: Pool | None = None
+    _headers: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def pool(self) -> Pool:
