@@ -331,3 +331,15 @@ def test_the_client_never_shows_its_key_or_header_values() -> None:
         "http://h/v1", record=lambda t, c: None, api_key="sk-hidden", headers={"x-t": "tok-hidden"}
     )
     assert "hidden" not in repr(client)
+
+
+def test_an_unreadable_dataset_is_a_usage_error_before_anything_starts(tmp_path: Path) -> None:
+    import subprocess
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"x": 1}\n')
+    cmd = [sys.executable, "-m", "compat_suite", "load", "--engine", "scripted", "--users", "1"]
+    cmd += ["--duration", "1", "--dataset", str(bad), "--report-dir", str(tmp_path / "run")]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "row 1: no prompt" in done.stderr
+    assert not (tmp_path / "run" / "load.json").exists()

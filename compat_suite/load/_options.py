@@ -20,7 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     shape.add_argument("--users", type=int, help="closed loop: concurrent users")
     shape.add_argument("--rate", type=float, help="open loop: requests per second")
     shape.add_argument("--ramp", help="closed loop ramp: 'users:seconds,users:seconds,...'")
-    shape.add_argument("--sweep", help="open loop rates to try in turn, e.g. '1,2,4,8'")
+    shape.add_argument(
+        "--sweep",
+        help="open loop rates to run, e.g. '1,2,4,8', then bisect for the highest meeting the budget",
+    )
     p.add_argument("--arrival", choices=("constant", "poisson"), default=None, help="open loop arrivals")
     p.add_argument("--duration", type=float, help="seconds of load (per sweep step)")
     p.add_argument("--scenario", choices=SCENARIOS, default=None, help="request kind, or the weighted mix")

@@ -234,6 +234,7 @@ def _run(args: argparse.Namespace, run_dir: Path, locustfile: Path) -> int:
 
         return calibrate(args, run_dir, locustfile)
     shape, budget = resolve_shape(args)
+    _check_workload(args)
     if args.from_raw:
         raw = json.loads(args.from_raw.read_text(encoding="utf-8"))
         result = build_result(
@@ -255,6 +256,20 @@ def _run(args: argparse.Namespace, run_dir: Path, locustfile: Path) -> int:
         result = run_shape(target, shape, budget, args, run_dir, locustfile)
     result["calibration"] = calibration
     return finish(result, run_dir)
+
+
+def _check_workload(args: argparse.Namespace) -> None:
+    """A dataset or tokenizer that cannot be read is a usage error here, not a crash in every user."""
+    from ._prompts import load_conversations
+    from ._tokens import token_counter
+
+    try:
+        if getattr(args, "dataset", None) or getattr(args, "turns", None):
+            load_conversations(args.dataset, args.turns)
+        if getattr(args, "tokenizer", None):
+            token_counter(args.tokenizer)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def run_options(shape: LoadShape, args: argparse.Namespace) -> dict[str, Any]:
