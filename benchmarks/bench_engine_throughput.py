@@ -5,6 +5,9 @@ engine in between). The engine is then measured with 1, 8 and 32 requests in fli
 request is greedy with `ignore_eos`, so each produces exactly `--max-tokens` tokens and the runs
 do the same work. Concurrency c runs max(c, --requests) requests with c in flight at a time (a
 finished one is replaced at once), so the rate is measured at that load, not during a ramp-down.
+The baseline runs before and after the concurrent runs and the faster of the two is the divisor
+(a machine shared with other work is slower at one time than another). Each level also prints the
+TTFT p95 of its requests beside one decode round (the time one request takes at that level).
 
     python benchmarks/bench_engine_throughput.py [--max-tokens 32] [--requests 32] [--threads N]
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from pathlib import Path
@@ -47,21 +51,27 @@ def sequential_baseline(engine: TransformersEngine, requests: list[GenerationReq
 
 async def engine_run(
     engine: TransformersEngine, requests: list[GenerationRequest], concurrency: int
-) -> tuple[int, float]:
-    """(tokens, seconds) for the engine with `concurrency` requests in flight."""
+) -> tuple[int, float, list[float]]:
+    """(tokens, seconds, each request's time to first token) with `concurrency` requests in flight."""
     pending = list(reversed(requests))
     produced = 0
+    ttfts: list[float] = []
 
     async def client() -> None:
         nonlocal produced
         while pending:
             request = pending.pop()
+            sent = time.perf_counter()
+            first = True
             async for _ in engine.generate(request):
+                if first:
+                    ttfts.append(time.perf_counter() - sent)
+                    first = False
                 produced += 1
 
     start = time.perf_counter()
     await asyncio.wait_for(asyncio.gather(*(client() for _ in range(concurrency))), timeout=1800)
-    return produced, time.perf_counter() - start
+    return produced, time.perf_counter() - start, ttfts
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -82,18 +92,31 @@ def main(argv: list[str] | None = None) -> None:
     requests = build_requests(engine, max(args.requests, *levels, args.baseline_requests), args.max_tokens)
     engine.reference_greedy(requests[0].prompt_ids, 2)  # warm-up: first calls pay one-off costs
 
-    tokens, seconds = sequential_baseline(engine, requests[: args.baseline_requests])
-    base = tokens / seconds
-    print(
-        f"sequential (transformers generate, {args.baseline_requests} requests): {base:.1f} tok/s", flush=True
-    )
-    for level in levels:
-        count = args.baseline_requests if level == 1 else max(level, args.requests)
-        tokens, seconds = asyncio.run(engine_run(engine, requests[:count], level))
+    def baseline(when: str) -> float:
+        tokens, seconds = sequential_baseline(engine, requests[: args.baseline_requests])
         rate = tokens / seconds
         print(
+            f"sequential {when} (transformers generate, {args.baseline_requests} requests): {rate:.1f} tok/s"
+            f"  [load average {os.getloadavg()[0]:.2f}]",
+            flush=True,
+        )
+        return rate
+
+    before = baseline("before")
+    runs = []
+    for level in levels:
+        count = args.baseline_requests if level == 1 else max(level, args.requests)
+        tokens, seconds, ttfts = asyncio.run(engine_run(engine, requests[:count], level))
+        ttfts.sort()
+        p95 = ttfts[min(len(ttfts) - 1, round(0.95 * (len(ttfts) - 1)))]
+        runs.append((level, count, tokens / seconds, seconds, p95, os.getloadavg()[0]))
+    # The faster of the two baselines: a machine busier during one of them must not flatter the ratio.
+    base = max(before, baseline("after"))
+    for level, count, rate, seconds, p95, load in runs:
+        print(
             f"concurrency {level}: {rate:.1f} tok/s vs sequential {base:.1f} tok/s = {rate / base:.1f}x"
-            f"  ({count} requests x {args.max_tokens} tokens in {seconds:.1f}s)",
+            f"  ({count} requests x {args.max_tokens} tokens in {seconds:.1f}s; TTFT p95 {p95:.2f}s,"
+            f" one decode round {seconds / (count / level):.2f}s)  [load average {load:.2f}]",
             flush=True,
         )
     asyncio.run(engine.close())

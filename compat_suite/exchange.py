@@ -109,16 +109,24 @@ class StreamExchange(Exchange):
             out.append(event)
         return out
 
+    _chunks: tuple[tuple[int, int], list[Any]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
     @property
     def chunks(self) -> list[Any]:
-        """Each data event's JSON (None where it is not JSON), up to `[DONE]`."""
-        out = []
-        for event in self.data_events:
-            try:
-                out.append(json.loads(event.data, parse_constant=_reject_constant))
-            except (ValueError, RecursionError):
-                out.append(None)
-        return out
+        """Each data event's JSON (None where it is not JSON), up to `[DONE]`. Parsed once per
+        list of events (every check of a stream reads them; load runs judge thousands)."""
+        key = (id(self.events), len(self.events))
+        if self._chunks is None or self._chunks[0] != key:
+            out = []
+            for event in self.data_events:
+                try:
+                    out.append(json.loads(event.data, parse_constant=_reject_constant))
+                except (ValueError, RecursionError):
+                    out.append(None)
+            self._chunks = (key, out)
+        return self._chunks[1]
 
     @property
     def done(self) -> bool:

@@ -48,6 +48,15 @@ class HLine:
     color: str = LIMIT_COLOR
 
 
+@dataclass(frozen=True)
+class VLine:
+    """A vertical marker, such as the knee of a rate sweep."""
+
+    x: float
+    label: str
+    color: str = LIMIT_COLOR
+
+
 def fmt(value: float) -> str:
     """A number short enough for an axis or a tooltip."""
     if value != value:  # NaN
@@ -209,8 +218,9 @@ def line_chart(
     hlines: Sequence[HLine] = (),
     markers: bool = False,
     x_range: tuple[float, float] | None = None,
+    vlines: Sequence[VLine] = (),
 ) -> str:
-    """Lines for each series, with optional point markers and horizontal reference lines."""
+    """Lines for each series, with optional point markers and horizontal and vertical reference lines."""
     drawn = [
         Series(
             s.name,
@@ -256,6 +266,15 @@ def line_chart(
             f'stroke-width="1.5" stroke-dasharray="6 4"/>'
             f'<text x="{frame.right - 4}" y="{y - 5:.1f}" text-anchor="end" fill="{hline.color}">'
             f"{escape(hline.label)}</text>"
+        )
+    for vline in vlines:
+        if not _finite(vline.x):
+            continue
+        x = frame.x(vline.x)
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{frame.top}" x2="{x:.1f}" y2="{frame.bottom}" stroke="{vline.color}" '
+            f'stroke-width="1.5" stroke-dasharray="3 3"/>'
+            f'<text x="{x + 4:.1f}" y="{frame.top + 12}" fill="{vline.color}">{escape(vline.label)}</text>'
         )
     return _svg(title, parts, legend if len(drawn) > 1 else ())
 

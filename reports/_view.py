@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
-from . import _plots
+from . import _load_sections, _plots
 from ._diff import VERDICT_RANK, p95, verdicts_by_check, worst_verdict
 from ._runs import MAX_TEXT, Run
 
@@ -257,6 +257,10 @@ class LoadView:
     latency_plots: list[tuple[str, str, str]]  # (metric label, histogram svg, percentile curve svg)
     timeline_plots: list[str]
     sweep_plots: list[str]
+    conformance: _load_sections.Conformance | None = None
+    warmup: list[tuple[str, str]] = field(default_factory=list)
+    calibration: list[tuple[str, str]] = field(default_factory=list)
+    invalid_reason: str = ""
 
 
 def _pairs(value: Any) -> list[tuple[str, str]]:
@@ -353,7 +357,7 @@ def sweep_value(metrics: Any, name: str) -> float | None:
     return float(entry) if _number(entry) is not None else None
 
 
-def _sweep_plots(sweep: Any, budget_results: list[dict[str, Any]]) -> tuple[list[str], str]:
+def _sweep_plots(sweep: Any, budget_results: list[dict[str, Any]], knee: Any = None) -> tuple[list[str], str]:
     steps = (
         [s for s in sweep if isinstance(s, dict) and _number(s.get("rate")) is not None]
         if isinstance(sweep, list)
@@ -363,7 +367,10 @@ def _sweep_plots(sweep: Any, budget_results: list[dict[str, Any]]) -> tuple[list
         return [], ""
     steps.sort(key=lambda s: s["rate"])
     passing = [s["rate"] for s in steps if s.get("passed") is True]
-    highest = f"{_plots.fmt(max(passing))} req/s" if passing else "none of the rates tried"
+    # The knee: the highest rate meeting the budget below the first that misses it (bisected).
+    knee_rate = _number(knee) if _number(knee) is not None else (max(passing) if passing else None)
+    highest = f"{_plots.fmt(knee_rate)} req/s" if knee_rate is not None else "none of the rates tried"
+    vlines = [_plots.VLine(knee_rate, f"knee {_plots.fmt(knee_rate)} req/s")] if knee_rate is not None else []
     targets: list[tuple[str, float | None]] = [
         (str(r.get("metric")), _number(r.get("limit"))) for r in budget_results if r.get("metric")
     ] or [("ttft_p95_ms", None), ("e2e_p95_ms", None)]
@@ -395,6 +402,7 @@ def _sweep_plots(sweep: Any, budget_results: list[dict[str, Any]]) -> tuple[list
                 y_label=metric,
                 hlines=hlines,
                 markers=True,
+                vlines=vlines,
             )
         )
     return plots, highest
@@ -437,7 +445,7 @@ def load_view(run: Run) -> LoadView | None:
     schedule = load.get("schedule") if isinstance(load.get("schedule"), dict) else {}
     budget = load.get("budget") if isinstance(load.get("budget"), dict) else {}
     budget_results = [r for r in budget.get("results") or [] if isinstance(r, dict)]
-    sweep_plots, highest = _sweep_plots(load.get("sweep"), budget_results)
+    sweep_plots, highest = _sweep_plots(load.get("sweep"), budget_results, load.get("sweep_best_rate"))
     duration = _number(load.get("duration_s"))
     return LoadView(
         scenario=printable(str(load.get("scenario") or ""), 200),
@@ -464,6 +472,10 @@ def load_view(run: Run) -> LoadView | None:
         latency_plots=latency_plots,
         timeline_plots=_timeline_plots(load.get("timeline")),
         sweep_plots=sweep_plots,
+        conformance=_load_sections.conformance(load),
+        warmup=_load_sections.warmup_pairs(load),
+        calibration=_load_sections.calibration_pairs(load),
+        invalid_reason=printable(str(schedule.get("invalid_reason") or ""), 1000),
     )
 
 

@@ -234,3 +234,80 @@ def test_shipped_budget_files_load_and_bad_ones_are_refused(tmp_path) -> None:
     bad.write_text("shapes: {x: {users: 2, rate: 3, duration_s: 3}}")
     with pytest.raises(BudgetError, match="exactly one of"):
         load_budget(bad)
+
+
+def test_itl_is_per_token_from_per_chunk_usage_as_vllm_counts_it() -> None:
+    """An event carrying k tokens (per-chunk usage) counts its gap k times as gap / k; the first
+    event's extra tokens count 0 ms (vLLM #27485)."""
+    t = _timing(
+        content_ns=[1_050 * MS, 1_060 * MS, 1_090 * MS],
+        content_usage=[2, 3, 6],
+        usage_tokens=6,
+    )
+    s = sample_from_timing(t)
+    assert s.itl_ms == pytest.approx((0.0, 10.0, 10.0, 10.0, 10.0))
+    assert len(s.itl_ms) == s.output_tokens - 1
+    assert s.tpot_ms == pytest.approx((100 - 50) / 5)
+
+
+def test_itl_uses_the_tokenizer_count_without_per_chunk_usage_and_one_per_event_without_either() -> None:
+    counted = sample_from_timing(_timing(content_ns=[1_050 * MS, 1_070 * MS], content_counts=[1, 2]))
+    assert counted.itl_ms == pytest.approx((10.0, 10.0))
+    # usage on the last chunk only is no per-chunk usage: it is not split over the events
+    partial = sample_from_timing(_timing(content_ns=[1_050 * MS, 1_070 * MS], content_usage=[None, 9]))
+    assert partial.itl_ms == pytest.approx((20.0,))
+
+
+def test_warmup_samples_are_kept_apart_from_the_percentiles() -> None:
+    table = SampleTable()
+    table.add(sample_from_timing(_timing(warmup=True, content_ns=[1_500 * MS, 1_600 * MS])), t=0.0)
+    table.add(sample_from_timing(_timing()), t=1.0)
+    assert table.values("ttft_ms") == [50.0]
+    assert table.values("ttft_ms", warmup=True) == [500.0]
+    assert table.values("itl_ms") == pytest.approx([10.0, 15.0, 15.0])
+    assert table.values("itl_ms", warmup=True) == pytest.approx([100.0])
+    assert table.histograms()["ttft_ms"].get_total_count() == 1
+
+
+def test_goodput_leaves_out_answers_that_failed_a_must_check() -> None:
+    samples = [sample_from_timing(_timing()) for _ in range(3)]
+    assert goodput_count(samples, {"ttft_ms": 1000}) == 3
+    assert goodput_count(samples, {"ttft_ms": 1000}, [True, False, True]) == 2
+
+
+def test_achieved_rate_marks_a_schedule_the_client_did_not_keep() -> None:
+    from compat_suite.load._schedule import achieved_rate
+
+    shape = {"duration_s": 10.0, "rate": 10.0}
+    kept = achieved_rate([i / 10 for i in range(100)], [1.0] * 100, shape, 0.05)
+    assert kept["rate_ok"] and kept["achieved_rps"] == pytest.approx(10.0)
+    # the last 20% of the requests went out 2.5 s late: past the window
+    starts = [i / 10 + (2.5 if i >= 80 else 0.0) for i in range(100)]
+    lags = [2500.0 if i >= 80 else 1.0 for i in range(100)]
+    late = achieved_rate(starts, lags, shape, 0.05)
+    assert not late["rate_ok"] and late["achieved_rps"] < late["scheduled_rps"] * 0.95
+
+
+def test_sweep_bisects_between_the_last_passing_and_the_first_failing_rate() -> None:
+    from compat_suite.load._runner import sweep
+    from schemas import LoadShape
+
+    capacity = 5.3
+
+    def one(rate: float) -> dict:
+        ok = rate <= capacity
+        return {
+            "valid": True,
+            "requests": {"failed": 0 if ok else 1},
+            "shape": {"rate": rate},
+            "metrics": {m: {"p95": rate} for m in ("ttft_ms", "tpot_ms", "itl_ms", "e2e_ms")},
+            "throughput": {"output_tokens_per_s": 1, "requests_per_s": rate, "error_rate": 0.0},
+            "schedule": {"lag_p99_ms": 0.0},
+        }
+
+    shape = LoadShape(name="s", duration_s=1, sweep=(2.0, 4.0, 8.0, 16.0))
+    result = sweep(shape, None, one, bisect_steps=3)
+    rates = [row["rate"] for row in result["sweep"]]
+    assert {2.0, 4.0, 8.0, 16.0} <= set(rates)  # the whole curve
+    assert [r for r in rates if r not in (2.0, 4.0, 8.0, 16.0)] == [5.0, 5.5, 6.0]  # 6, 5, 5.5 in turn
+    assert result["sweep_best_rate"] == 5.0 and result["shape"]["rate"] == 5.0

@@ -21,8 +21,10 @@ pytestmark = pytest.mark.slow
 RUN_TIMEOUT_S = 240
 
 
-def _load(*args: str, report_dir: Path) -> tuple[subprocess.CompletedProcess, dict]:
+def _load(*args: str, report_dir: Path, calibrate: bool = False) -> tuple[subprocess.CompletedProcess, dict]:
     cmd = [sys.executable, "-m", "compat_suite", "load", *args, "--report-dir", str(report_dir)]
+    if not calibrate and "--calibrate" not in args:
+        cmd.append("--no-calibration")  # measured once, in the test that asks for it
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     path = report_dir / "load.json"
@@ -92,6 +94,42 @@ def test_open_loop_run_records_intended_starts(tmp_path: Path) -> None:
     assert result["shape"]["kind"] == "open-loop" and result["shape"]["rate"] == 8
     assert set(result["samples"]["kind"]) <= {"chat-stream", "chat", "completions", "embeddings"}
     assert proc.returncode == (0 if sched["valid"] else 1)
+
+
+def test_a_server_without_done_is_measured_and_judged(tmp_path: Path) -> None:
+    """Every stream of a server that never sends `data: [DONE]` yields its latencies; the deviation
+    is a conformance finding of the run, by the check id `compat-suite run` uses, and goodput
+    leaves those answers out. The client's calibration runs first and is on the report."""
+    budget = tmp_path / "slo.yaml"
+    budget.write_text(
+        "name: slo\nshapes:\n  s:\n    users: 2\n    duration_s: 4\n    scenario: chat-stream\n"
+        "    max_tokens: 8\n    budget:\n      ttft_p95_ms: 60000\n"
+    )
+    proc, result = _load(
+        "--engine",
+        "scripted",
+        "--fault",
+        "stream-no-done",
+        "--budget",
+        str(budget),
+        report_dir=tmp_path,
+        calibrate=True,
+    )
+    req = result["requests"]
+    assert req["completed"] == req["recorded"] - req["cancelled"] > 0 and req["failed"] == 0
+    measured = result["metrics"]["ttft_ms"]["count"] + result["warmup"]["count"]
+    assert measured == req["completed"] and result["metrics"]["e2e_ms"]["count"] > 0
+    conf = result["conformance"]
+    assert conf["verdict"] == "fail" and conf["judged"] == conf["judgeable"] == req["completed"]
+    rows = {row["check"]: row for row in conf["checks"]}
+    assert rows["stream.done-terminator"]["failed"] == conf["judged"]
+    assert rows["stream.chunk.schema"]["failed"] == 0
+    assert result["throughput"]["goodput_rps"] == 0  # every answer failed a MUST check
+    assert result["calibration"]["added_ttft_ms"]["p50"] is not None
+    html = (tmp_path / "index.html").read_text()
+    assert "Conformance under load" in html and "stream.done-terminator" in html
+    assert "client calibration: added TTFT" in proc.stdout
+    assert "stream.done-terminator (must): failed" in proc.stdout
 
 
 def test_calibration_prints_its_figures(tmp_path: Path) -> None:

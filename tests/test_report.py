@@ -164,6 +164,50 @@ def test_load_section_prints_metrics_budget_and_formulas(runs: Path) -> None:
     )
 
 
+def test_load_section_shows_conformance_under_load_warmup_and_calibration(runs: Path) -> None:
+    path = runs / "run-pass" / "load.json"
+    load = json.loads(path.read_text())
+    load["conformance"] = {
+        "judged": 80,
+        "judgeable": 80,
+        "sampled": False,
+        "nonconformant_responses": 80,
+        "verdict": "fail",
+        "checks": [
+            {
+                "check": "stream.done-terminator",
+                "severity": "must",
+                "endpoint": "chat",
+                "verdicts": {"fail": 80},
+                "failed": 80,
+                "judged": 80,
+                "examples": [{"seq": 1, "message": "no `data: [DONE]` terminator", "evidence": "{}"}],
+            },
+            {"check": "stream.chunk.object", "severity": "must", "endpoint": "chat",
+             "verdicts": {"pass": 80}, "failed": 0, "judged": 80, "examples": []},
+        ],
+    }  # fmt: skip
+    load["warmup"] = {
+        "count": 4,
+        "metrics": {"ttft_ms": {"p50": 86.2, "max": 88.9}, "e2e_ms": {"p50": 92.6, "max": 94.0}},
+    }
+    load["calibration"] = {
+        "added_ttft_ms": {"p50": 0.05, "p95": 0.21, "p99": 0.47},
+        "events_per_s_per_core": 21000.0,
+    }
+    load["schedule"].update(
+        valid=False, invalid_reason="achieved 9 req/s against the schedule's 10; server-bound"
+    )
+    path.write_text(json.dumps(load))
+
+    html = build_report(runs / "run-pass").read_text()
+    section = html[html.index('id="load-conformance"') :]
+    assert "80 of 80 successful answers judged" in section and "stream.done-terminator" in section
+    assert "no `data: [DONE]` terminator" in section
+    assert "warm-up requests" in html and "added TTFT p99 (ms)" in html and "0.470" in html
+    assert "server-bound" in html
+
+
 def test_report_tolerates_a_load_json_with_missing_parts(runs: Path) -> None:
     (runs / "run-pass" / "load.json").write_text(json.dumps({"metrics": {"ttft_ms": {"p95": 12.5}}}))
 

@@ -104,6 +104,7 @@ class CountingBackend:
         self.rows: list[list] = []  # [name, produced, length]
         self.step_sizes: list[int] = []
         self.admitted: list[str] = []
+        self.admit_groups: list[list[str]] = []
         self.step_s = step_s
         self.fail_on = fail_on
 
@@ -111,6 +112,7 @@ class CountingBackend:
         if any(name == self.fail_on for name, _ in requests):
             raise RuntimeError("backend exploded")
         self.admitted += [name for name, _ in requests]
+        self.admit_groups.append([name for name, _ in requests])
         rows = [[name, 0, length] for name, length in requests]
         self.rows += rows
         return [self._next(row) for row in rows]
@@ -157,6 +159,27 @@ def test_batcher_streams_each_request_and_shares_steps(backend_and_batcher) -> N
     assert max(backend.step_sizes) == 3  # batched, and never past max_batch
     assert backend.admitted == [f"r{i}" for i in range(7)]  # first come, first served
     assert batcher.load() == (0, 0)
+
+
+def test_batcher_prefills_requests_arriving_together_in_one_pass() -> None:
+    """Requests arriving milliseconds apart at an idle batch share one admit (one padded prefill),
+    as the clients of a batch that ended on one step send their next requests."""
+    backend = CountingBackend(step_s=0.2)  # the gather window: a tenth of a step, at most 20 ms
+    batcher = StepBatcher(backend, max_batch=8, max_joiners=8)
+
+    async def main() -> None:
+        await _drain(batcher, ("first", 2))  # the batcher learns how long a step takes
+        later = []
+        for i in range(4):
+            later.append(asyncio.ensure_future(_drain(batcher, (f"joiner{i}", 2))))
+            await asyncio.sleep(0.002)
+        await asyncio.wait_for(asyncio.gather(*later), 10)
+
+    try:
+        asyncio.run(main())
+    finally:
+        batcher.close()
+    assert backend.admit_groups == [["first"], [f"joiner{i}" for i in range(4)]]
 
 
 def test_batcher_drops_a_cancelled_consumer_at_once(backend_and_batcher) -> None:

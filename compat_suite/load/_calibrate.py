@@ -85,8 +85,47 @@ def render(figures: Mapping[str, Any]) -> str:
     )
 
 
+# The short run at the start of every load run: enough streams to see the client's overhead.
+START_DURATION_S = 3.0
+START_USERS = 8
+START_MAX_TOKENS = 64
+
+
+def _run(
+    args: argparse.Namespace, run_dir: Path, locustfile: Path, shape: LoadShape
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    from ._runner import run_shape
+
+    # The calibration sends the built-in prompts with no warm-up window, whatever the run sends.
+    plain = argparse.Namespace(
+        **{**vars(args), "dataset": None, "turns": None, "warmup": None, "tokenizer": None, "judge_mb": 0}
+    )
+    with InstantServer() as server:
+        print(
+            f"compat-suite load: calibrating against the instant server at {server.base_url}", file=sys.stderr
+        )
+        result = run_shape(InstantTarget(server.base_url), shape, None, plain, run_dir, locustfile)  # type: ignore[arg-type]
+        return result, calibration_figures(result, server.stats.summary())
+
+
+def measure(args: argparse.Namespace, run_dir: Path, locustfile: Path, *, workers: int) -> dict[str, Any]:
+    """The calibration figures of a short instant-server run with the run's own worker count."""
+    shape = LoadShape(
+        name="calibration",
+        duration_s=START_DURATION_S,
+        users=START_USERS,
+        scenario="chat-stream",
+        max_tokens=START_MAX_TOKENS,
+        workers=workers,
+    )
+    _result, figures = _run(args, run_dir, locustfile, shape)
+    print(render(figures), file=sys.stderr)
+    return figures
+
+
 def calibrate(args: argparse.Namespace, run_dir: Path, locustfile: Path) -> int:
-    from ._runner import finish, run_shape
+    """`--calibrate`: the calibration run alone, as the run's load.json."""
+    from ._runner import finish
 
     shape = LoadShape(
         name="calibration",
@@ -96,12 +135,7 @@ def calibrate(args: argparse.Namespace, run_dir: Path, locustfile: Path) -> int:
         max_tokens=args.max_tokens or 64,
         workers=args.workers or 0,
     )
-    with InstantServer() as server:
-        print(
-            f"compat-suite load: calibrating against the instant server at {server.base_url}", file=sys.stderr
-        )
-        result = run_shape(InstantTarget(server.base_url), shape, None, args, run_dir, locustfile)  # type: ignore[arg-type]
-        figures = calibration_figures(result, server.stats.summary())
+    result, figures = _run(args, run_dir, locustfile, shape)
     result["calibration"] = figures
     rc = finish(result, run_dir)
     print(render(figures))

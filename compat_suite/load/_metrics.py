@@ -15,17 +15,25 @@ NS_PER_MS = 1_000_000
 
 FORMULAS: dict[str, str] = {
     "source": "vLLM benchmarks/serve.py calculate_metrics (vllm bench serve)",
-    "ttfb_ms": "time to first byte: response headers received - request sent",
-    "tfe_ms": "time to first event: first complete SSE event parsed - request sent",
-    "ttft_ms": "time to first token: first SSE event with non-empty content - request sent",
+    "timestamps": "arrival = the kernel's receive stamp of the read that completed the bytes "
+    "(SO_TIMESTAMPNS; the clock when the read returned where the kernel gives none); request sent = "
+    "the request's bytes handed to the kernel, on an open connection",
+    "ttfb_ms": "time to first byte: first byte of the response received - request sent",
+    "tfe_ms": "time to first event: arrival of the first complete SSE event - request sent",
+    "ttft_ms": "time to first token: arrival of the first SSE event with non-empty content - request sent",
     "e2e_ms": "end-to-end latency: last byte of the response received - request sent",
     "tpot_ms": "time per output token, excluding the first: (E2E - TTFT) / (output_tokens - 1), "
     "for requests with output_tokens > 1",
-    "itl_ms": "inter-token latency: the gaps between successive content events of one request, "
-    "pooled over all requests",
+    "itl_ms": "inter-token latency, per token (vLLM #27485): the gap before a content event that "
+    "carries k tokens counts k times as gap / k; the first event's extra tokens count 0 ms; k from "
+    "per-chunk usage (continuous usage stats) where every content event has it, else the "
+    "tokenizer's count of the event's text (--tokenizer), else 1; pooled over all requests",
     "output_tokens": "usage.completion_tokens (stream_options.include_usage); the number of content "
     "events when usage is absent, and a mismatch between the two is reported",
-    "goodput_rps": "requests meeting every SLO (TTFT, TPOT, E2E limits of the budget) / duration",
+    "goodput_rps": "requests meeting every SLO (TTFT, TPOT, E2E limits of the budget) and passing "
+    "every MUST conformance check / duration (warm-up requests excluded)",
+    "warmup": "warm-up requests (each user's first, or those started in the first --warmup seconds) "
+    "are left out of percentiles, histograms and goodput and shown apart",
     "output_tokens_per_s": "sum of output tokens of successful requests / duration",
     "schedule_lag_ms": "open loop only: actual start - intended start of each request",
 }
@@ -48,6 +56,11 @@ class RequestTiming:
     error: str | None = None  # None on success; otherwise a short type ("http-429", "timeout", ...)
     usage_tokens: int | None = None  # usage.completion_tokens as reported
     events: int = 0  # SSE data events, [DONE] excluded
+    done: bool = False  # the stream ended with [DONE]
+    warmup: bool = False
+    content_usage: list[int | None] = field(default_factory=list)  # cumulative usage per content event
+    content_counts: list[int] = field(default_factory=list)  # tokenizer count per content event
+    text: list[str] = field(default_factory=list)  # the generated text, in pieces (for multi-turn)
 
 
 @dataclass(frozen=True)
@@ -68,6 +81,7 @@ class RequestSample:
     content_events: int
     usage_tokens: int | None
     lag_ms: float | None
+    warmup: bool = False
 
     @property
     def token_mismatch(self) -> bool:
@@ -83,16 +97,44 @@ def _ms(later: int | None, earlier: int) -> float | None:
     return None if later is None else (later - earlier) / NS_PER_MS
 
 
+def tokens_per_event(t: RequestTiming) -> list[int]:
+    """How many tokens each content event carried: per-chunk usage where every content event has
+    it, else the tokenizer's counts, else one each."""
+    usage = t.content_usage
+    if usage and len(usage) == len(t.content_ns) and all(u is not None for u in usage):
+        counts, before = [], 0
+        for so_far in usage:
+            assert so_far is not None
+            counts.append(max(1, so_far - before))
+            before = so_far
+        return counts
+    if t.content_counts and len(t.content_counts) == len(t.content_ns):
+        return [max(1, c) for c in t.content_counts]
+    return [1] * len(t.content_ns)
+
+
+def per_token_itl(content_ns: list[int], counts: list[int]) -> tuple[float, ...]:
+    """vLLM's per-token ITL: a gap before an event of k tokens counts k times as gap / k, and the
+    first event's k - 1 extra tokens count 0 ms."""
+    if not content_ns:
+        return ()
+    out = [0.0] * (counts[0] - 1)
+    for before, now, k in zip(content_ns, content_ns[1:], counts[1:], strict=False):
+        out += [(now - before) / NS_PER_MS / k] * k
+    return tuple(out)
+
+
 def sample_from_timing(t: RequestTiming) -> RequestSample:
     """Derive the vLLM-defined metrics of one request from its timestamps."""
     ok = t.error is None
     ttft = _ms(t.content_ns[0], t.start_ns) if t.content_ns else None
     e2e = _ms(t.end_ns, t.start_ns)
-    output_tokens = t.usage_tokens if t.usage_tokens is not None else len(t.content_ns)
+    counts = tokens_per_event(t)
+    output_tokens = t.usage_tokens if t.usage_tokens is not None else sum(counts)
     tpot = None
     if ok and ttft is not None and e2e is not None and output_tokens > 1:
         tpot = (e2e - ttft) / (output_tokens - 1)
-    itl = tuple((b - a) / NS_PER_MS for a, b in zip(t.content_ns, t.content_ns[1:], strict=False))
+    itl = per_token_itl(t.content_ns, counts)
     lag = None if t.intended_ns is None else (t.start_ns - t.intended_ns) / NS_PER_MS
     return RequestSample(
         kind=t.kind,
@@ -109,6 +151,7 @@ def sample_from_timing(t: RequestTiming) -> RequestSample:
         content_events=len(t.content_ns),
         usage_tokens=t.usage_tokens,
         lag_ms=lag,
+        warmup=t.warmup,
     )
 
 
@@ -137,14 +180,19 @@ def summarize(values: Iterable[float | None]) -> dict[str, float | int | None]:
     return out
 
 
-def goodput_count(samples: Iterable[RequestSample], slos_ms: Mapping[str, float]) -> int:
-    """Requests that succeeded and meet every SLO (keys: ttft_ms, tpot_ms, e2e_ms), as vLLM counts them.
+def goodput_count(
+    samples: Iterable[RequestSample], slos_ms: Mapping[str, float], conformant: Iterable[bool] | None = None
+) -> int:
+    """Requests that succeeded, meet every SLO (keys: ttft_ms, tpot_ms, e2e_ms), as vLLM counts
+    them, and (where `conformant` is given, one flag per sample) passed the MUST checks.
 
     vLLM counts a request with one output token as TPOT 0; a missing TTFT (no stream) fails a TTFT SLO.
     """
     good = 0
+    flags = iter(conformant) if conformant is not None else None
     for s in samples:
-        if not s.ok:
+        passed = next(flags) if flags is not None else True
+        if not s.ok or not passed:
             continue
         values = {
             "ttft_ms": s.ttft_ms,

@@ -9,9 +9,10 @@ from typing import Any
 
 from schemas import evaluate_budget
 
+from ._judge import merge as merge_verdicts
 from ._metrics import FORMULAS, goodput_count, percentile, summarize
 from ._samples import HISTOGRAM_METRICS, SampleTable, histogram_buckets, merge_encoded
-from ._schedule import DEFAULT_LAG_THRESHOLD_MS, schedule_stats
+from ._schedule import DEFAULT_LAG_THRESHOLD_MS, achieved_rate, schedule_stats
 
 LOAD_JSON_VERSION = 1
 CANCELLED = "cancelled"
@@ -27,6 +28,7 @@ def build_result(
     duration_s: float,
     budget: Mapping[str, Any] | None = None,
     lag_threshold_ms: float = DEFAULT_LAG_THRESHOLD_MS,
+    rate_tolerance: float = 0.05,
 ) -> dict[str, Any]:
     """The load.json document of one run. `budget`: {"name", "shape", "limits"} or None."""
     table = SampleTable.from_json(raw["samples"])
@@ -55,7 +57,14 @@ def build_result(
         for k, v in (budget or {}).get("limits", {}).items()
         if k in ("ttft_p95_ms", "tpot_p95_ms", "e2e_p95_ms")
     }
-    good = goodput_count(_samples_for_goodput(table), slos) if slos else None
+    conformance = conformance_section(raw.get("conformance") or {}, table)
+    measured = [i for i in range(n) if not cols["warmup"][i]]
+    flags = conformance.pop("_conformant")
+    good = (
+        goodput_count(_samples_for_goodput(table, measured), slos, [flags[i] for i in measured])
+        if slos
+        else None
+    )
     throughput = {
         "requests_per_s": round(completed / duration_s, 4) if duration_s else None,
         "output_tokens_per_s": round(out_tokens / duration_s, 4) if duration_s and usage_seen else None,
@@ -66,6 +75,9 @@ def build_result(
     }
     lags = [v for v in cols["lag_ms"] if v is not None]
     schedule = schedule_stats(lags, lag_threshold_ms)
+    if schedule["open_loop"]:
+        schedule.update(achieved_rate(cols["t"], cols["lag_ms"], shape, rate_tolerance))
+        schedule["valid"] = schedule["valid"] and schedule["rate_ok"]
     result: dict[str, Any] = {
         "version": LOAD_JSON_VERSION,
         "target": dict(target),
@@ -92,6 +104,11 @@ def build_result(
                 for i in mismatched[:5]
             ],
         },
+        "warmup": {
+            "count": n - len(measured),
+            "metrics": {m: summarize(table.values(m, warmup=True)) for m in ("ttft_ms", "e2e_ms")},
+        },
+        "conformance": conformance,
         "histograms": {m: histogram_buckets(h) for m, h in sorted(hists.items())},
         "percentile_curves": {m: _curve(table.values(m)) for m in HISTOGRAM_METRICS},
         "timeline": _timeline(table, t0),
@@ -124,7 +141,48 @@ def budget_passed(result: Mapping[str, Any]) -> bool | None:
     return all(r["passed"] is not False for r in budget["results"])
 
 
-def _samples_for_goodput(table: SampleTable) -> list[Any]:
+def conformance_section(by_worker: Mapping[str, Any], table: SampleTable) -> dict[str, Any]:
+    """The conformance findings of the run: counts per check and verdict, and one flag per sample
+    (`_conformant`: no MUST check failed on it; popped by the caller)."""
+    cols = table.columns
+    failed = {(worker, int(seq)) for worker, part in by_worker.items() for seq in part.get("failed_must", {})}
+    flags = [(w, s) not in failed for w, s in zip(cols["worker"], cols["seq"], strict=True)]
+    merged = merge_verdicts(by_worker.values())
+    rows = []
+    for check_id, entry in merged["checks"].items():
+        verdicts = entry["verdicts"]
+        rows.append(
+            {
+                "check": check_id,
+                "severity": entry["severity"],
+                "endpoint": entry["endpoint"],
+                "verdicts": verdicts,
+                "failed": verdicts.get("fail", 0),
+                "judged": sum(verdicts.values()),
+                "examples": entry["examples"],
+            }
+        )
+    rows.sort(key=lambda r: (-r["failed"], r["severity"] != "must", r["check"]))
+    must_failed = any(r["failed"] and r["severity"] == "must" for r in rows)
+    should_failed = any(r["failed"] and r["severity"] != "must" for r in rows)
+    return {
+        "judged": merged["judged"],
+        "judgeable": merged["offered"],
+        "sampled": merged["judged"] < merged["offered"],
+        "nonconformant_responses": len(failed),
+        "verdict": None
+        if not merged["judged"]
+        else "fail"
+        if must_failed
+        else "warn"
+        if should_failed
+        else "pass",
+        "checks": rows,
+        "_conformant": flags,
+    }
+
+
+def _samples_for_goodput(table: SampleTable, rows: list[int]) -> list[Any]:
     from ._metrics import RequestSample
 
     cols = table.columns
@@ -145,7 +203,7 @@ def _samples_for_goodput(table: SampleTable) -> list[Any]:
             usage_tokens=cols["usage_tokens"][i],
             lag_ms=cols["lag_ms"][i],
         )
-        for i in range(len(table))
+        for i in rows
     ]
 
 

@@ -38,7 +38,9 @@ USER_CLASS = {
 }
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 RUNNER_ONLY = frozenset({"drain_s"})  # options for this process, not for locust
+DEFAULT_BISECT_STEPS = 3
 STARTUP_GRACE_S = 60.0  # locust and its workers starting, on a busy 2-core box
+JUDGE_GRACE_S = 120.0  # judging the captured answers after the load
 
 
 def run(args: argparse.Namespace, *, run_dir: Path, locustfile: Path) -> int:
@@ -157,7 +159,7 @@ def run_locust(
             budget_s = sum(s for _, s in parse_ramp(shape.ramp)) + 5
         else:
             budget_s = shape.duration_s + (float(options.get("drain_s", 5.0)) if rate is not None else 0)
-        deadline = time.monotonic() + budget_s + STARTUP_GRACE_S
+        deadline = time.monotonic() + budget_s + STARTUP_GRACE_S + JUDGE_GRACE_S
         procs: list[subprocess.Popen] = []
         with log_path.open("a", encoding="utf-8") as log:
             try:
@@ -232,6 +234,7 @@ def _run(args: argparse.Namespace, run_dir: Path, locustfile: Path) -> int:
 
         return calibrate(args, run_dir, locustfile)
     shape, budget = resolve_shape(args)
+    _check_workload(args)
     if args.from_raw:
         raw = json.loads(args.from_raw.read_text(encoding="utf-8"))
         result = build_result(
@@ -245,8 +248,28 @@ def _run(args: argparse.Namespace, run_dir: Path, locustfile: Path) -> int:
         )
         return finish(result, run_dir)
     with LoadTarget(vars(args)) as target:
+        calibration = None
+        if not getattr(args, "no_calibration", False):
+            from ._calibrate import measure
+
+            calibration = measure(args, run_dir, locustfile, workers=shape.workers)
         result = run_shape(target, shape, budget, args, run_dir, locustfile)
+    result["calibration"] = calibration
     return finish(result, run_dir)
+
+
+def _check_workload(args: argparse.Namespace) -> None:
+    """A dataset or tokenizer that cannot be read is a usage error here, not a crash in every user."""
+    from ._prompts import load_conversations
+    from ._tokens import token_counter
+
+    try:
+        if getattr(args, "dataset", None) or getattr(args, "turns", None):
+            load_conversations(args.dataset, args.turns)
+        if getattr(args, "tokenizer", None):
+            token_counter(args.tokenizer)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def run_options(shape: LoadShape, args: argparse.Namespace) -> dict[str, Any]:
@@ -259,6 +282,16 @@ def run_options(shape: LoadShape, args: argparse.Namespace) -> dict[str, Any]:
     }
     if shape.ramp:
         options["ramp"] = shape.ramp
+    if getattr(args, "dataset", None):
+        options["dataset"] = str(args.dataset)
+    if getattr(args, "turns", None):
+        options["turns"] = args.turns
+    if getattr(args, "warmup", None) is not None:
+        options["warmup"] = args.warmup
+    if getattr(args, "tokenizer", None):
+        options["tokenizer"] = str(args.tokenizer)
+    if getattr(args, "judge_mb", None) is not None:
+        options["judge_mb"] = args.judge_mb
     return options
 
 
@@ -296,25 +329,58 @@ def run_shape(
             duration_s=duration,
             budget=budget,
             lag_threshold_ms=lag_threshold,
+            rate_tolerance=getattr(args, "rate_tolerance", 0.05),
         )
 
     if not shape.sweep:
         return one(shape.rate)
-    rows, best, last = [], None, None
-    for rate in shape.sweep:
+    return sweep(shape, budget, one, bisect_steps=getattr(args, "bisect", DEFAULT_BISECT_STEPS))
+
+
+def sweep(
+    shape: LoadShape,
+    budget: Mapping[str, Any] | None,
+    one: Any,
+    *,
+    bisect_steps: int = 3,
+) -> dict[str, Any]:
+    """Every listed rate, then bisection between the highest rate that passed (with every lower one)
+    and the next that failed, `bisect_steps` times: the highest rate meeting the budget, and the curve."""
+    rows: dict[float, dict[str, Any]] = {}
+    results: dict[float, dict[str, Any]] = {}
+
+    def step(rate: float) -> bool:
         print(f"compat-suite load: sweep step at {rate:g} requests/s", file=sys.stderr)
         res = one(rate)
         passed = bool(res["valid"]) and (budget_passed(res) if budget else (res["requests"]["failed"] == 0))
-        rows.append({"rate": rate, "passed": passed, "valid": res["valid"], "metrics": sweep_metrics(res)})
-        last = res
-        if not passed:
+        rows[rate] = {"rate": rate, "passed": passed, "valid": res["valid"], "metrics": sweep_metrics(res)}
+        results[rate] = res
+        return passed
+
+    for rate in sorted(shape.sweep):
+        step(rate)
+    ordered = sorted(rows)
+    best = None
+    for rate in ordered:
+        if not rows[rate]["passed"]:
             break
-        best = res
-    result = best or last
-    assert result is not None
-    result["sweep"] = rows
-    result["sweep_best_rate"] = best["shape"]["rate"] if best else None
-    result["shape"] = {**summary, "rate": result["shape"].get("rate")}
+        best = rate
+    above = next((r for r in ordered if best is None or r > best), None)
+    low = best if best is not None else 0.0
+    for _ in range(bisect_steps if above is not None else 0):
+        mid = round((low + above) / 2, 4)
+        if mid <= 0 or mid in rows or above - low <= max(0.01, 0.02 * above):
+            break
+        step(mid)
+        rows[mid]["bisect"] = True
+        if rows[mid]["passed"]:
+            low, best = mid, mid
+        else:
+            above = mid
+    result = results[best] if best is not None else results[max(results)]
+    result["sweep"] = [rows[r] for r in sorted(rows)]
+    result["sweep_best_rate"] = best
+    result["shape"] = {**shape_summary(shape), "rate": result["shape"].get("rate")}
     return result
 
 
@@ -347,6 +413,7 @@ def finish(result: dict[str, Any], run_dir: Path) -> int:
         "complete": accounted,
     }
     result["client_cpu"] = _client_cpu(result)
+    result["schedule"]["invalid_reason"] = invalid_reason(result)
     path = run_dir / "load.json"
     path.write_text(json.dumps(result, separators=(",", ":")), encoding="utf-8")
     print(render_summary(result))
@@ -355,6 +422,44 @@ def finish(result: dict[str, Any], run_dir: Path) -> int:
     if not accounted or not result["valid"] or verdict is False or result["requests"]["recorded"] == 0:
         return EXIT_FAIL
     return EXIT_OK
+
+
+def invalid_reason(result: Mapping[str, Any]) -> str | None:
+    """Why an open-loop run is invalid, and whether the client or the server held it back."""
+    sched = result["schedule"]
+    if not sched.get("open_loop") or sched.get("valid", True):
+        return None
+    what = []
+    if not sched.get("rate_ok", True):
+        what.append(
+            f"achieved {sched['achieved_rps']} req/s against the schedule's {sched['scheduled_rps']} "
+            f"(more than {sched['rate_tolerance']:.0%} short)"
+        )
+    if (sched.get("lag_p99_ms") or 0) > sched["threshold_ms"]:
+        what.append(f"p99 schedule lag {sched['lag_p99_ms']} ms over {sched['threshold_ms']} ms")
+    cpu = result.get("client_cpu") or {}
+    calibration = result.get("calibration") or {}
+    capacity = calibration.get("events_per_s_per_core")
+    workers = result.get("workers") or {}
+    events = sum(result["samples"]["content_events"])
+    cpu_s = sum(w.get("cpu_s", 0.0) for w in workers.values())
+    near_capacity = bool(capacity and cpu_s and events / cpu_s >= 0.8 * capacity)
+    if cpu.get("saturated") or near_capacity:
+        bound = (
+            f"client-bound: a load process used {cpu.get('busiest_worker_cpu_share')} of a core"
+            + (
+                f", at {events / cpu_s:.0f} events per CPU-second of a calibrated {capacity}"
+                if capacity and cpu_s
+                else ""
+            )
+            + " (add --workers)"
+        )
+    else:
+        bound = (
+            "server-bound: the load processes had CPU to spare, so requests waited on --max-inflight "
+            "while the server was slow to finish the ones in flight"
+        )
+    return "; ".join(what) + "; " + bound
 
 
 def _client_cpu(result: Mapping[str, Any]) -> dict[str, Any]:

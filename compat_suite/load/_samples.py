@@ -39,6 +39,8 @@ COLUMNS = (
     "usage_tokens",
     "lag_ms",
     "itl_count",  # how many of the pooled `itl_ms` values belong to this request, in order
+    "seq",  # the request's number in its worker (joins the conformance verdicts)
+    "warmup",  # a warm-up request: left out of percentiles, histograms and goodput
 )
 
 
@@ -60,7 +62,7 @@ class SampleTable:
     def __len__(self) -> int:
         return len(self.columns["t"])
 
-    def add(self, sample: RequestSample, *, t: float, worker: str = "local") -> None:
+    def add(self, sample: RequestSample, *, t: float, worker: str = "local", seq: int = 0) -> None:
         row = {
             "t": round(t, 6),
             "kind": sample.kind,
@@ -77,6 +79,8 @@ class SampleTable:
             "usage_tokens": sample.usage_tokens,
             "lag_ms": _round(sample.lag_ms),
             "itl_count": len(sample.itl_ms),
+            "seq": seq,
+            "warmup": sample.warmup,
         }
         for name, value in row.items():
             self.columns[name].append(value)
@@ -107,14 +111,22 @@ class SampleTable:
             raise ValueError("sample table columns differ in length")
         return cls({c: list(data[c]) for c in COLUMNS}, list(data.get("itl_ms", [])))
 
-    def values(self, metric: str) -> list[float]:
-        """Non-null values of one metric column (`itl_ms` is the pooled gaps)."""
+    def values(self, metric: str, *, warmup: bool | None = False) -> list[float]:
+        """Non-null values of one metric column (`itl_ms` is the pooled gaps) of the measured
+        requests (`warmup=False`), the warm-up ones (`True`) or all (`None`)."""
+        keep = [warmup is None or bool(w) == warmup for w in self.columns["warmup"]]
         if metric == "itl_ms":
-            return list(self.itl_ms)
-        return [v for v in self.columns[metric] if v is not None]
+            out: list[float] = []
+            start = 0
+            for count, kept in zip(self.columns["itl_count"], keep, strict=True):
+                if kept:
+                    out += self.itl_ms[start : start + count]
+                start += count
+            return out
+        return [v for v, kept in zip(self.columns[metric], keep, strict=True) if kept and v is not None]
 
     def histograms(self) -> dict[str, HdrHistogram]:
-        """An HDR histogram per latency metric, built from these samples."""
+        """An HDR histogram per latency metric, built from the measured (not warm-up) samples."""
         out = {}
         for metric in HISTOGRAM_METRICS:
             hist = new_histogram()

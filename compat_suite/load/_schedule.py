@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from ._metrics import NS_PER_MS, summarize
 
@@ -103,4 +103,31 @@ def schedule_stats(lags_ms: Sequence[float], threshold_ms: float = DEFAULT_LAG_T
         "max_lag_ms": summary["max"],
         "late": sum(1 for v in lags_ms if v > threshold_ms),
         "count": len(lags_ms),
+    }
+
+
+def achieved_rate(
+    starts_s: Sequence[float], lags_ms: Sequence[float | None], shape: Mapping[str, Any], tolerance: float
+) -> dict[str, Any]:
+    """Did the client send what its schedule planned? The rate achieved within the schedule's window
+    (requests actually started in it) against the rate the schedule held (its arrivals; for Poisson
+    arrivals the realised count, which differs from the configured rate by chance) and the configured
+    one. `rate_ok` is False when the achieved rate falls more than `tolerance` below the schedule's."""
+    intended = [t - lag / 1000.0 for t, lag in zip(starts_s, lags_ms, strict=True) if lag is not None]
+    duration = float(shape.get("duration_s") or 0.0)
+    configured = shape.get("rate")
+    if not intended or duration <= 0:
+        return {"configured_rps": configured, "scheduled_rps": None, "achieved_rps": None, "rate_ok": True}
+    t0 = min(intended)
+    started = sum(
+        1 for t, lag in zip(starts_s, lags_ms, strict=True) if lag is not None and t - t0 < duration
+    )
+    scheduled = len(intended) / duration
+    achieved = started / duration
+    return {
+        "configured_rps": configured,
+        "scheduled_rps": round(scheduled, 4),
+        "achieved_rps": round(achieved, 4),
+        "rate_tolerance": tolerance,
+        "rate_ok": achieved >= scheduled * (1 - tolerance),
     }

@@ -25,6 +25,26 @@ def render_summary(result: Mapping[str, Any]) -> str:
         f"error rate {tp['error_rate']}"
         + (f", goodput {tp['goodput_rps']} req/s" if tp.get("goodput_rps") is not None else "")
     )
+    warm = result.get("warmup") or {}
+    if warm.get("count"):
+        ttft = (warm.get("metrics") or {}).get("ttft_ms") or {}
+        lines.append(
+            f"warm-up: {warm['count']} request(s) left out of the percentiles (TTFT p50 {_fmt(ttft.get('p50'))} ms)"
+        )
+    conf = result.get("conformance") or {}
+    if conf.get("verdict"):
+        lines.append(
+            f"conformance under load: {conf['verdict'].upper()}: {conf['judged']} of {conf['judgeable']} answers "
+            f"judged{' (a uniform sample)' if conf.get('sampled') else ''}, "
+            f"{conf['nonconformant_responses']} failed a MUST check"
+        )
+        for row in conf["checks"]:
+            if row["failed"]:
+                example = row["examples"][0]["message"] if row["examples"] else ""
+                lines.append(
+                    f"  {row['check']} ({row['severity']}): failed {row['failed']} of {row['judged']}"
+                    + (f": {example}" if example else "")
+                )
     tok = result["tokens"]
     if tok["usage_vs_events_mismatch"]:
         lines.append(
@@ -36,9 +56,14 @@ def render_summary(result: Mapping[str, Any]) -> str:
     sched = result["schedule"]
     if sched.get("open_loop"):
         lines.append(
-            f"schedule lag: p50 {sched['lag_p50_ms']} ms, p99 {sched['lag_p99_ms']} ms, max "
-            f"{sched['max_lag_ms']} ms; threshold {sched['threshold_ms']} ms -> "
-            + ("valid" if sched["valid"] else "INVALID (the client fell behind its schedule)")
+            f"schedule: achieved {sched.get('achieved_rps')} req/s of the schedule's {sched.get('scheduled_rps')} "
+            f"(configured {sched.get('configured_rps')}); lag p50 {sched['lag_p50_ms']} ms, p99 "
+            f"{sched['lag_p99_ms']} ms, max {sched['max_lag_ms']} ms; threshold {sched['threshold_ms']} ms -> "
+            + (
+                "valid"
+                if sched["valid"]
+                else f"INVALID: {sched.get('invalid_reason') or 'the schedule was not kept'}"
+            )
         )
     for err in result["errors"][:5]:
         lines.append(f"error: {err['error']} x{err['count']}")
@@ -53,7 +78,14 @@ def render_summary(result: Mapping[str, Any]) -> str:
             f"sweep: {row['rate']:g} req/s -> {'PASS' if row['passed'] else 'FAIL'} {row['metrics']}"
         )
     if result.get("sweep"):
-        lines.append(f"sweep: highest rate meeting the budget: {result.get('sweep_best_rate')}")
+        lines.append(f"sweep: highest rate meeting the budget (bisected): {result.get('sweep_best_rate')}")
+    cal = result.get("calibration")
+    if cal:
+        added = cal["added_ttft_ms"]
+        lines.append(
+            f"client calibration: added TTFT p50 {added['p50']} ms, p95 {added['p95']} ms, p99 {added['p99']} ms; "
+            f"{cal['events_per_s_per_core']} events/s per core"
+        )
     budget = result.get("budget")
     if budget:
         for r in budget["results"]:

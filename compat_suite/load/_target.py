@@ -53,7 +53,11 @@ class LoadTarget:
                 raise LoadTargetError(str(exc)) from None
             return self
         print(f"compat-suite load: starting the embedded reference server ({self.engine})", file=sys.stderr)
-        self.server = EmbeddedServer(engine=self.engine)
+        self.server = EmbeddedServer(
+            engine=self.engine,
+            faults=tuple(self.values.get("fault") or ()),
+            persona=self.values.get("persona") or None,
+        )
         try:
             self.server.start()
         except EmbeddedServerError as exc:
@@ -102,4 +106,5 @@ class LoadTarget:
             "profile": self.profile.name,
             "embedded": self.server is not None,
             "engine": self.engine if self.server is not None else None,
+            "faults": list(self.server.faults) if self.server is not None else [],
         }

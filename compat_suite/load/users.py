@@ -28,16 +28,18 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from schemas import load_profile, parse_headers
 
-from ._client import KINDS, LLMClient, fixed_length_body, profile_paths
+from ._client import KINDS, Captured, LLMClient, fixed_length_body, load_extensions, profile_paths
+from ._judge import DEFAULT_SPOOL_BYTES, Spool, judge, judgeable
 from ._metrics import NS_PER_MS, RequestTiming, sample_from_timing
-from ._prompts import DEFAULT_PROMPTS, load_prompts, prompt_cycle
+from ._prompts import Dialogue, conversation_cycle, load_conversations
 from ._ramp import parse_ramp
 from ._samples import SampleTable, encode_histograms, merge_encoded
 from ._schedule import OpenLoopDispatcher, arrival_offsets
 from ._target import target_from_environment
+from ._tokens import token_counter
 
 PROGRESS_PREFIX = "LLM-PROGRESS"
-FINAL_WAIT_S = 15.0  # how long the master waits for every worker's final samples
+FINAL_WAIT_S = 120.0  # how long the master waits for every worker's final samples and verdicts
 # perf_counter_ns is per machine; samples carry wall-clock start times so workers line up.
 _ANCHOR_UNIX_NS = time.time_ns()
 _ANCHOR_PERF_NS = time.perf_counter_ns()
@@ -53,7 +55,11 @@ def _add_options(parser: Any) -> None:
     # The target (key, models, profile, headers, timeout) comes from the environment, in the
     # variables of the shared option declaration: see compat_suite/load/_target.py.
     group.add_argument("--llm-max-tokens", type=int, default=64)
-    group.add_argument("--llm-prompts", default=str(DEFAULT_PROMPTS))
+    group.add_argument("--llm-dataset", default="", help="prompts (JSON lines) or ShareGPT file")
+    group.add_argument("--llm-turns", default="first", help="first | all | N user turns per conversation")
+    group.add_argument("--llm-warmup", type=float, default=-1.0, help="warm-up seconds (<0: first per user)")
+    group.add_argument("--llm-tokenizer", default="", help="tokenizer.json (or its folder) for per-token ITL")
+    group.add_argument("--llm-judge-mb", type=float, default=DEFAULT_SPOOL_BYTES / 2**20)
     group.add_argument("--llm-scenario", default="chat-stream", help="open loop: request kind or 'mix'")
     group.add_argument("--llm-rate", type=float, default=0.0, help="open loop: total requests per second")
     group.add_argument("--llm-arrival", default="constant", choices=("constant", "poisson"))
@@ -80,15 +86,31 @@ class Collector:
         self.workers: dict[str, dict[str, Any]] = {}
         self.cpu_start = time.process_time()
         self.started_unix = time.time()
+        self.test_start_ns = time.perf_counter_ns()
+        opts = environment.parsed_options
+        budget = getattr(opts, "llm_judge_mb", DEFAULT_SPOOL_BYTES / 2**20) if opts else 0
+        self.spool = Spool(int(budget * 2**20), seed=os.getpid())
+        self.conformance: dict[str, dict[str, Any]] = {}  # master/standalone: each worker's verdicts
 
     # -- every process -------------------------------------------------------------------------
     def on_request_start(self) -> None:
         self.sent += 1
 
-    def record(self, timing: RequestTiming) -> None:
+    def is_warmup(self, first_of_user: bool) -> bool:
+        """A warm-up request: started within --llm-warmup seconds, or (by default) a user's first."""
+        seconds = getattr(self.environment.parsed_options, "llm_warmup", -1.0)
+        if seconds is None or seconds < 0:
+            return first_of_user
+        return (time.perf_counter_ns() - self.test_start_ns) / 1e9 < seconds
+
+    def record(self, timing: RequestTiming, captured: Captured | None = None) -> None:
         sample = sample_from_timing(timing)
         self.recorded += 1
-        self.pending.add(sample, t=unix_s(timing.start_ns), worker=self.worker_id)
+        seq = self.recorded
+        self.pending.add(sample, t=unix_s(timing.start_ns), worker=self.worker_id, seq=seq)
+        if timing.error is None and judgeable(captured):
+            assert captured is not None
+            self.spool.offer(seq, captured)
         # Locust's own statistics get the request too (its table and CSV stay meaningful).
         elapsed = ((timing.end_ns or timing.start_ns) - timing.start_ns) / NS_PER_MS
         self.environment.events.request.fire(
@@ -100,16 +122,34 @@ class Collector:
             context={},
         )
 
+    def judge(self) -> dict[str, Any]:
+        """Judge this process's captured answers (after the load: never on the hot path)."""
+        target = target_from_environment(os.environ)
+        verdicts = judge(
+            self.spool,
+            load_profile(target["profile"]),
+            self.environment.host or "",
+            secrets=tuple(s for s in (target["api_key"], *parse_headers(target["header"]).values()) if s),
+            pause=lambda: gevent.sleep(0),
+        )
+        self.spool = Spool(0)  # judged: free the bytes
+        return verdicts.to_json()
+
     def batch(self, final: bool) -> dict[str, Any]:
         table = self.pending.drain()
+        cpu_s = round(time.process_time() - self.cpu_start, 4)  # the load's CPU, judging excluded
+        conformance = self.judge() if final else None
+        judge_cpu_s = round(time.process_time() - self.cpu_start - cpu_s, 4) if final else 0.0
         return {
             "worker": self.worker_id,
             "samples": table.to_json(),
             "histograms": encode_histograms(table.histograms()),
             "sent": self.sent,
             "recorded": self.recorded,
-            "cpu_s": round(time.process_time() - self.cpu_start, 4),
+            "cpu_s": cpu_s,
+            "judge_cpu_s": judge_cpu_s,
             "final": final,
+            "conformance": conformance,
         }
 
     # -- master / standalone -------------------------------------------------------------------
@@ -119,7 +159,12 @@ class Collector:
         info = self.workers.setdefault(batch["worker"], {"shipped": 0})
         info["shipped"] += len(batch["samples"]["t"])
         info.update(sent=batch["sent"], recorded=batch["recorded"], cpu_s=batch["cpu_s"])
+        info["judge_cpu_s"] = batch.get("judge_cpu_s", 0.0)
         info["final"] = info.get("final", False) or batch["final"]
+        verdicts = batch.get("conformance")
+        # A process stopped twice ships a second, empty verdict: it must not replace the first.
+        if verdicts is not None and (verdicts["offered"] or batch["worker"] not in self.conformance):
+            self.conformance[batch["worker"]] = verdicts
 
     def write(self) -> None:
         out = getattr(self.environment.parsed_options, "llm_out", "")
@@ -133,6 +178,7 @@ class Collector:
             "workers": self.workers,
             "samples": self.merged.to_json(),
             "histograms": encode_histograms(self.histograms),
+            "conformance": self.conformance,
         }
         tmp = Path(out).with_suffix(".tmp")
         tmp.write_text(json.dumps(data), encoding="utf-8")
@@ -157,7 +203,12 @@ def _on_init(environment: Environment, **_kw: Any) -> None:
     environment.llm_collector = collector  # type: ignore[attr-defined]
     runner = environment.runner
 
+    @environment.events.test_start.add_listener
+    def _started(environment: Environment, **_kw: Any) -> None:
+        collector.test_start_ns = time.perf_counter_ns()
+
     if isinstance(runner, WorkerRunner):
+        collector.worker_id = runner.client_id
 
         @environment.events.report_to_master.add_listener
         def _ship(client_id: str, data: dict[str, Any]) -> None:
@@ -206,10 +257,8 @@ def _on_init(environment: Environment, **_kw: Any) -> None:
             progress.kill(block=False)
         collector.write()
 
-    @environment.events.quitting.add_listener
-    def _finish(environment: Environment, **_kw: Any) -> None:
-        # Locust's headless shutdown quits workers without stopping them first and waits only 0.5 s
-        # for their last report; stop them here, while they can still ship their final samples.
+    def await_finals() -> None:
+        """Stop the workers and wait (up to FINAL_WAIT_S) for each one's final samples and verdicts."""
         runner.stop()
         if isinstance(runner, MasterRunner):
             deadline = time.monotonic() + FINAL_WAIT_S
@@ -218,14 +267,33 @@ def _on_init(environment: Environment, **_kw: Any) -> None:
                 collector.workers.get(w, {}).get("final") for w in expected
             ):
                 gevent.sleep(0.1)
+
+    if isinstance(runner, MasterRunner):
+        # Locust's headless shutdown quits workers without stopping them first, waits 0.5 s and
+        # then kills the greenlet that receives their messages; workers judge their answers when
+        # they stop, so stop them first and wait for their finals while they can still arrive.
+        quit_now = runner.quit
+
+        def quit_after_finals() -> None:
+            await_finals()
+            quit_now()
+
+        runner.quit = quit_after_finals  # type: ignore[method-assign]
+
+    @environment.events.quitting.add_listener
+    def _finish(environment: Environment, **_kw: Any) -> None:
+        await_finals()
         collector.write()
 
 
-def _client_for(user: User, *, max_connections: int = 4) -> LLMClient:
+def _client_for(user: User) -> LLMClient:
     opts = user.environment.parsed_options
     collector: Collector = user.environment.llm_collector  # type: ignore[attr-defined]
     target = target_from_environment(os.environ)
     profile = load_profile(target["profile"])
+    stream_options: dict[str, Any] = {"include_usage": True}
+    if "continuous_usage_stats" in load_extensions(profile):  # per-chunk usage: per-token ITL
+        stream_options["continuous_usage_stats"] = True
     return LLMClient(
         base_url=user.host or "",
         record=collector.record,
@@ -235,38 +303,53 @@ def _client_for(user: User, *, max_connections: int = 4) -> LLMClient:
         embedding_model=target["embedding_model"],
         max_tokens=opts.llm_max_tokens,
         extra_body=fixed_length_body(profile, opts.llm_max_tokens),
+        stream_options=stream_options,
         headers=parse_headers(target["header"]),
         paths=profile_paths(profile),
         timeout_s=target["timeout"],
-        max_connections=max_connections,
+        count_tokens=token_counter(opts.llm_tokenizer) if opts.llm_tokenizer else None,
+        capture=opts.llm_judge_mb > 0,
     )
 
 
-class LLMUser(User):
-    """A closed-loop LLM user: one request at a time, next prompt as soon as the last reply ends.
+def _dialogue(opts: Any) -> Dialogue:
+    conversations = load_conversations(opts.llm_dataset or None, opts.llm_turns)
+    return Dialogue(conversation_cycle(conversations, start=random.randrange(1 << 16)))
 
-    Subclasses declare tasks that call `self.llm.send(kind, self.next_prompt())`.
+
+class LLMUser(User):
+    """A closed-loop LLM user: one request at a time, the next as soon as the last reply ends.
+
+    Subclasses declare tasks that call `self.turn(kind)`: the next turn of the user's
+    conversation, with its history (the earlier turns and the target's answers).
     """
 
     abstract = True
 
     def on_start(self) -> None:
-        opts = self.environment.parsed_options
-        self.llm = _client_for(self, max_connections=1)
-        self._prompts = prompt_cycle(load_prompts(opts.llm_prompts), start=random.randrange(1 << 16))
+        self.llm = _client_for(self)
+        self.dialogue = _dialogue(self.environment.parsed_options)
+        self._collector: Collector = self.environment.llm_collector  # type: ignore[attr-defined]
+        self._first = True
 
     def on_stop(self) -> None:
         self.llm.close()
 
-    def next_prompt(self) -> str:
-        return next(self._prompts)
+    def turn(self, kind: str) -> RequestTiming:
+        """Send the next turn of this user's conversation as a request of `kind`."""
+        warmup = self._collector.is_warmup(self._first)
+        self._first = False
+        timing = self.llm.send(kind, self.dialogue.next_messages(), warmup=warmup)
+        self.dialogue.answered("".join(timing.text) if timing.error is None else None)
+        return timing
 
 
 class OpenLoopUser(User):
     """Dispatches requests on an open-loop schedule: `--llm-rate` shared by `--llm-generators` users.
 
-    Each request is fired at its intended time in its own greenlet, whether earlier ones have
+    Each arrival is fired at its intended time in its own greenlet, whether earlier ones have
     finished or not; only `--llm-max-inflight` holds it back, and that wait is recorded as lag.
+    An arrival is one conversation: with several turns, each turn follows the answer to the last.
     Subclasses set `kinds` (kind -> weight) for `--llm-scenario mix`.
     """
 
@@ -276,8 +359,11 @@ class OpenLoopUser(User):
     def on_start(self) -> None:
         opts = self.environment.parsed_options
         self.pool = Pool(max(1, opts.llm_max_inflight))
-        self.llm = _client_for(self, max_connections=max(1, opts.llm_max_inflight))
-        self._prompts = prompt_cycle(load_prompts(opts.llm_prompts), start=random.randrange(1 << 16))
+        self.llm = _client_for(self)
+        self._collector: Collector = self.environment.llm_collector  # type: ignore[attr-defined]
+        self._conversations = conversation_cycle(
+            load_conversations(opts.llm_dataset or None, opts.llm_turns), start=random.randrange(1 << 16)
+        )
         self._rng = random.Random(opts.llm_seed + id(self))
         scenario = opts.llm_scenario
         if scenario == "mix":
@@ -294,7 +380,14 @@ class OpenLoopUser(User):
 
     def _fire(self, intended_ns: int) -> None:
         kind = self._rng.choices(self._choices, self._weights)[0]
-        self.llm.send(kind, next(self._prompts), intended_ns=intended_ns)
+        dialogue = Dialogue(iter([next(self._conversations)]))
+        conversation_turns = True
+        while conversation_turns:
+            warmup = self._collector.is_warmup(False)
+            timing = self.llm.send(kind, dialogue.next_messages(), intended_ns=intended_ns, warmup=warmup)
+            intended_ns = None  # later turns have no schedule of their own
+            dialogue.answered("".join(timing.text) if timing.error is None else None)
+            conversation_turns = dialogue.pending()
 
     def dispatch(self) -> None:
         if self._done:  # one schedule per run; afterwards wait for the run to end
@@ -310,7 +403,7 @@ class OpenLoopUser(User):
         )
         try:
             dispatcher.run(arrival_offsets(share, opts.llm_arrival, opts.llm_duration, seed=seed))
-            self.pool.join(timeout=opts.llm_timeout)
+            self.pool.join(timeout=self.llm.timeout_s)
         finally:
             self._done = True
 

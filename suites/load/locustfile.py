@@ -22,7 +22,7 @@ class ChatStream(LLMUser):
 
     @task
     def chat_stream(self) -> None:
-        self.llm.send("chat-stream", self.next_prompt())
+        self.turn("chat-stream")
 
 
 class Chat(LLMUser):
@@ -32,7 +32,7 @@ class Chat(LLMUser):
 
     @task
     def chat(self) -> None:
-        self.llm.send("chat", self.next_prompt())
+        self.turn("chat")
 
 
 class Completions(LLMUser):
@@ -42,7 +42,7 @@ class Completions(LLMUser):
 
     @task
     def completions(self) -> None:
-        self.llm.send("completions", self.next_prompt())
+        self.turn("completions")
 
 
 class Embeddings(LLMUser):
@@ -52,7 +52,7 @@ class Embeddings(LLMUser):
 
     @task
     def embeddings(self) -> None:
-        self.llm.send("embeddings", self.next_prompt())
+        self.turn("embeddings")
 
 
 class Mix(LLMUser):
