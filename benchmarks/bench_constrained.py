@@ -195,7 +195,10 @@ def main() -> None:
     else:
         print("xgrammar is not importable here: llguidance alone (see the module docstring)")
     steps = {batch: decode_step_ms(folder, gguf, batch) for batch in BATCHES}
-    print("SmolLM2-135M decode step, 1 torch thread: " + ", ".join(f"batch {b}: {ms:.2f} ms" for b, ms in steps.items()))
+    print(
+        "SmolLM2-135M decode step, 1 torch thread: "
+        + ", ".join(f"batch {b}: {ms:.2f} ms" for b, ms in steps.items())
+    )
     print(f"answer: {len(answer)} tokens; compile: median of {COMPILES}")
     header = f"{'library':<11} {'tokenizer':>10} {'compile':>9}" + "".join(
         f" {'mask b' + str(b):>10} {'of step':>8}" for b in BATCHES
