@@ -215,6 +215,8 @@ def write_junit(results_path: Path, out: Path) -> Path:
             ET.SubElement(case, "skipped", message=f["message"][:500])
         elif f["verdict"] == "deviation":
             ET.SubElement(case, "system-out").text = f"documented deviation: {f.get('cite') or ''}"
+        elif f["verdict"] == "undocumented":
+            ET.SubElement(case, "system-out").text = f"undocumented by the provider; observed: {f['message']}"
     out.parent.mkdir(parents=True, exist_ok=True)
     root = ET.Element("testsuites")
     root.append(suite)
