@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..checks import stream_checks
+from ..checks.clients import node_sdk_unavailable
 from ..exchange import Exchange
 from ..strategies import examples_within_budget
 from ..target import NotApplicable
@@ -134,18 +135,25 @@ def tools_parallel_off(ctx: Context) -> Proofs:
     yield from _effect("tools.parallel.off", ctx.target.chat(body))
 
 
+# The raw tool stream replayed into each SDK's own stream helper (calls accumulated by index): the
+# finding names the client that broke and the byte it broke on.
+REPLAYED = ("clients.python-sdk.parse", "clients.node-sdk.parse")
+
+
 @scenario(
     "tools.stream",
     endpoint="chat",
     stream=True,
-    proves=(*STREAMED_CALL, "chat.response.schema", "tools.stream.matches-unary"),
+    proves=(*STREAMED_CALL, *REPLAYED, "chat.response.schema", "tools.stream.matches-unary"),
 )
 def tools_stream(ctx: Context) -> Proofs:
-    """A forced call streamed: the delta grammar, and the same calls as the unary answer at temperature 0;
-    then a stream under auto, where a call must end with "tool_calls" (a forced one may say "stop")."""
+    """A forced call streamed: the delta grammar, both SDKs' stream helpers on its bytes, and the same
+    calls as the unary answer at temperature 0; then a stream under auto, where a call must end with
+    "tool_calls" (a forced one may say "stop")."""
     body = _body(ASK_WEATHER, tool_choice=_named("get_weather"), temperature=0, seed=r.SEED)
     streamed = ctx.target.chat_stream({**body, **r.INCLUDE_USAGE})
-    yield proof(STREAMED_CALL, streamed)
+    replayed = REPLAYED if not node_sdk_unavailable() else REPLAYED[:1]
+    yield proof((*STREAMED_CALL, *replayed), streamed)
     unary = ctx.target.chat(body)
     yield proof("chat.response.schema", unary)
     yield proof("tools.stream.matches-unary", streamed, unary)
