@@ -574,7 +574,7 @@ def chat_message(job: Job, result: ChoiceResult) -> tuple[Json, str]:
     "tool_calls"."""
     if not job.calls:
         return {"role": "assistant", "content": result.text, "refusal": None}, result.finish_reason
-    content, calls = tl.parse_output(result.text, tools=True)
+    content, calls = tl.parse_output(result.text, tools=True, cut=result.finish_reason == "length")
     message: Json = {"role": "assistant", "content": content or (None if calls else ""), "refusal": None}
     if calls:
         message["tool_calls"] = [tool_call_json(call) for call in calls]
@@ -603,7 +603,7 @@ class ChatChoiceStream:
 
     def finish(self, reason: str) -> tuple[list[Json], str]:
         """The last deltas, and the choice's finish_reason."""
-        deltas = [_delta(event) for event in self._parser.finish()]
+        deltas = [_delta(event) for event in self._parser.finish(cut=reason == "length")]
         return deltas, finish_with_calls(reason, bool(self._parser.calls))
 
 

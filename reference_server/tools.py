@@ -52,9 +52,15 @@ def structure_of(body: Json) -> tuple[Structure | None, tuple[ToolSpec, ...]]:
     mode, callable_tools = _tool_choice(choice, tools)
     if mode == "none":
         return response, tools
-    if response is not None and mode == "required":
-        raise _invalid("response_format", "response_format cannot be combined with a required tool call")
-    return Structure("tools", tools=callable_tools, mode=mode, parallel=parallel is not False), tools
+    # An answer in text instead of a call keeps to the response_format (a forced call writes none).
+    schema = (
+        None
+        if response is None
+        else (response.schema if response.kind == "json_schema" else {"type": "object"})
+    )
+    return Structure(
+        "tools", schema=schema, tools=callable_tools, mode=mode, parallel=parallel is not False
+    ), tools
 
 
 def _tools(value: Any) -> tuple[ToolSpec, ...]:
@@ -263,10 +269,11 @@ class CallParser:
         )
         return [TextOut(shown)] if shown else []
 
-    def finish(self) -> list[OutputEvent]:
-        """What is left once generation ended (text held back that never became a block)."""
+    def finish(self, *, cut: bool = False) -> list[OutputEvent]:
+        """What is left once generation ended (text held back that never became a block). `cut`: the
+        token limit ended it, so a block that never named a call is dropped, not shown as text."""
         if self._scanner is not None:
-            return self._scanner.finish()
+            return self._scanner.finish(cut=cut)
         rest, self._pending = self._pending, ""
         return [TextOut(rest)] if rest else []
 
@@ -317,11 +324,11 @@ class _CallScanner:
         self._flush_arguments(events)
         return events
 
-    def finish(self) -> list[OutputEvent]:
+    def finish(self, *, cut: bool = False) -> list[OutputEvent]:
         events: list[OutputEvent] = []
         self._flush_arguments(events)
-        if not self.calls:
-            return [TextOut(CALL_OPEN + self.raw + self.tail)]  # never a call: it was text
+        if not self.calls:  # never a call: it was text, unless the limit cut a call short
+            return [] if cut and not self.closed else [TextOut(CALL_OPEN + self.raw + self.tail)]
         tail = self.tail.strip()
         if tail.startswith(CALL_CLOSE):
             tail = tail[len(CALL_CLOSE) :].strip()
@@ -412,10 +419,10 @@ def _unescape(token: str) -> str:
         return token
 
 
-def parse_output(text: str, *, tools: bool) -> tuple[str, list[ToolCall]]:
-    """(content, calls) of a finished answer: the streamed parse, run at once."""
+def parse_output(text: str, *, tools: bool, cut: bool = False) -> tuple[str, list[ToolCall]]:
+    """(content, calls) of a finished answer (`cut`: by the token limit): the streamed parse, at once."""
     parser = CallParser(tools=tools)
-    events = [*parser.feed(text), *parser.finish()]
+    events = [*parser.feed(text), *parser.finish(cut=cut)]
     content = "".join(e.text for e in events if isinstance(e, TextOut))
     return content, list(parser.calls)
 

@@ -10,7 +10,7 @@ torch; benchmarks/bench_constrained.py measured both on this CPU (README: Benchm
   MAX_PARALLEL_CALLS) call objects, each `{"name": <one of the tools>, "arguments": <its parameters>}`,
   + `</tool_call>`; nothing else.
 - `tools`, `auto`: that, or free text that does not open with "<" (so the model chooses, and a
-  call it starts is a valid one).
+  call it starts is a valid one); with a response_format, JSON of its schema instead of free text.
 
 JSON is written compactly with one space after ":" and ",", as SmolLM2 writes it.
 """
@@ -42,6 +42,9 @@ def grammar_for(structure: Structure) -> str:
     forced = f"{_lark_string(CALL_OPEN)} calls {_lark_string(CALL_CLOSE)}"
     if structure.mode == "required":
         lark = f"start: {forced}\ncalls: %json {calls}\n"
+    elif structure.schema is not None:  # an answer instead of a call keeps to the response_format
+        answer = json.dumps({**dict(structure.schema), "x-guidance": JSON_STYLE})
+        lark = f"start: {forced} | answer\ncalls: %json {calls}\nanswer: %json {answer}\n"
     else:
         lark = f'start: {forced} | TEXT\nTEXT: /[^<][\\s\\S]*/ | ""\ncalls: %json {calls}\n'
     return llguidance.LLMatcher.grammar_from_lark(lark)

@@ -51,8 +51,9 @@ class Structure:
     """What the output must be, said once for every engine.
 
     `json_object`: a JSON object. `json_schema`: JSON valid against `schema`. `tools`: under `auto`
-    the model answers in text or calls some of `tools`; under `required` it calls at least one (a
-    named tool_choice is `required` over that one tool). Calls are written in the tool-call format
+    the model answers in text (JSON valid against `schema`, where a response_format set one) or calls
+    some of `tools`; under `required` it calls at least one (a named tool_choice is `required` over
+    that one tool). Calls are written in the tool-call format
     of `reference_server.tools` and at most one is made unless `parallel`.
     """
 

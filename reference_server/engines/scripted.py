@@ -151,14 +151,16 @@ class ScriptedEngine:
                 opening, closing = json_parts
                 if produced < len(opening):  # the frame's opening, one piece per token
                     produced += 1
-                    yield self._delta_for_piece(opening[produced - 1], _length_at(produced, request))
+                    yield self._delta_for_piece(opening[produced - 1], request, _length_at(produced, request))
                     continue
                 room = request.max_tokens - produced
                 if produced - len(opening) >= natural or room <= len(closing):
                     for k, piece in enumerate(closing[:room]):
                         produced += 1
                         done = k == len(closing) - 1
-                        yield self._delta_for_piece(piece, "stop" if done else _length_at(produced, request))
+                        yield self._delta_for_piece(
+                            piece, request, "stop" if done else _length_at(produced, request)
+                        )
                     return
             elif produced >= natural and not request.ignore_eos:
                 yield TokenDelta(token_id=EOS_ID, text="", logprob=0.0, finish_reason="stop")
@@ -184,10 +186,11 @@ class ScriptedEngine:
             return None
         role, content = _last_turn(self.detokenize(prompt_ids))
         if structure.mode == "auto" and role == "tool":
-            return "The tool returned: " + content.strip()
+            answer = "The tool returned: " + content.strip()
+            return answer if structure.schema is None else json.dumps(value_for(structure.schema, rng))
         named = [t for t in structure.tools if t.name in content or t.name.replace("_", " ") in content]
         if structure.mode == "auto" and not named:
-            return None
+            return None if structure.schema is None else json.dumps(value_for(structure.schema, rng))
         calls = named or list(structure.tools[:1])
         calls = calls if structure.parallel else calls[:1]
         return render_calls((t.name, value_for(t.parameters, rng)) for t in calls)
@@ -200,16 +203,24 @@ class ScriptedEngine:
             await asyncio.sleep(self.token_delay_s)
             finish: FinishReason | None = "stop" if produced == len(ids) else _length_at(produced, request)
             raw = bytes([token_id]) if token_id < _SPECIAL_BASE else self._vocab[token_id].encode()
-            piece = decoder.decode(raw, final=finish is not None)
-            yield TokenDelta(token_id, piece, logprob=0.0, finish_reason=finish)
+            yield self._certain(token_id, decoder.decode(raw, final=finish is not None), request, finish)
 
     def _json_frame(self, request: GenerationRequest) -> tuple[list[str], list[str]]:
         """The pieces a JSON answer opens and closes with; the words between are sampled."""
         return (["{", '"', "answer", '"', ":", " ", '"'], ['"', "}"])
 
-    def _delta_for_piece(self, piece: str, finish: str | None) -> TokenDelta:
-        ids = self.tokenize(piece)
-        return TokenDelta(token_id=ids[0], text=piece, logprob=0.0, finish_reason=finish)  # type: ignore[arg-type]
+    def _delta_for_piece(
+        self, piece: str, request: GenerationRequest, finish: FinishReason | None
+    ) -> TokenDelta:
+        return self._certain(self.tokenize(piece)[0], piece, request, finish)
+
+    def _certain(
+        self, token_id: int, text: str, request: GenerationRequest, finish: FinishReason | None
+    ) -> TokenDelta:
+        """A token the structure dictates: probability 1, its own only alternative."""
+        top = [TokenLogprob(text, 0.0, list(text.encode()))] if request.top_logprobs else []
+        logprob = 0.0 if request.top_logprobs is not None else None
+        return TokenDelta(token_id, text, logprob=logprob, top_logprobs=top, finish_reason=finish)
 
     def _sample(
         self,

@@ -47,8 +47,32 @@ PROPERTY_SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
 
+# What the protocol forces on any answer that offered tools or asked for structured output (each is a
+# no-op where the request did not ask).
+TOOL_CHECKS = [
+    "tools.call.shape",
+    "tools.call.id",
+    "tools.call.name-declared",
+    "tools.call.arguments-string",
+    "tools.call.arguments-valid",
+    "tools.finish-reason",
+    "tools.call.not-in-content",
+    "tools.choice.none",
+    "tools.choice.required",
+    "tools.choice.named",
+    "tools.parallel.off",
+    "tools.strict-schema",
+    "tools.json-object",
+]
+STREAMED_TOOL_CHECKS = [
+    "tools.stream.index",
+    "tools.stream.first-delta",
+    "tools.stream.later-deltas",
+    "tools.stream.arguments-valid",
+    "tools.stream.finish-reason",
+]
 UNARY_CHECKS = {
-    "chat": [*response_shape("chat"), "chat.stop.honoured", "chat.logprobs.valid"],
+    "chat": [*response_shape("chat"), "chat.stop.honoured", "chat.logprobs.valid", *TOOL_CHECKS],
     "completions": [*response_shape("completions"), "completions.stop.honoured", "completions.echo.prefix"],
     "embeddings": list(response_shape("embeddings")),
 }
@@ -107,7 +131,7 @@ def test_valid_streams_keep_the_invariants(endpoint: str, target: Target, verify
     path = _ready(target, endpoint, stream=True)
     # Every check one stream can prove. Left out: stream.is-streamed (a 1-token answer is rightly a
     # single event) and stream.text.matches-unary (needs temperature 0 and a second request).
-    checks = list(stream_checks(endpoint))
+    checks = list(stream_checks(endpoint)) + (STREAMED_TOOL_CHECKS if endpoint == "chat" else [])
 
     def example(body: dict[str, Any]) -> None:
         verify(checks, target.request(endpoint, "POST", path, json=body, stream=True))

@@ -16,6 +16,7 @@ from _check_cases import (
     case_tests,
     chat,
     err,
+    exchange,
     hook_case,
     lazy,
     one,
@@ -24,6 +25,7 @@ from _check_cases import (
 )
 
 from compat_suite.checks import run
+from compat_suite.exchange import Exchange
 
 WEATHER = {
     "type": "function",
@@ -174,7 +176,7 @@ test_check_passes_on_good_input, test_check_fails_on_fault_effect = case_tests(C
 
 
 def test_a_refusal_that_names_the_parameter_is_an_outcome_not_a_failure() -> None:
-    refused = err(
+    refused = refusal(
         400,
         {
             "error": {
@@ -188,11 +190,16 @@ def test_a_refusal_that_names_the_parameter_is_an_outcome_not_a_failure() -> Non
     outcome = run("tools.choice.required", refused)
     assert outcome.passed and outcome.message == "refused with 400 naming tool_choice"
     assert run("tools.choice.required", chat(ONE_CALL, req(tool_choice="required"))).message == "honoured"
-    unnamed = err(
+    unnamed = refusal(
         400,
         {"error": {"message": "bad request", "type": "invalid_request_error", "param": None, "code": None}},
     )
     assert not run("tools.choice.required", unnamed).passed
+    assert run("tools.choice.required", chat(NO_CALL, TOOLS_REQ)).message == "not asked"
+
+
+def refusal(status: int, payload: Json) -> Exchange:
+    return exchange("chat", req(tool_choice="required"), payload, status=status)
 
 
 def test_a_forced_call_may_end_with_stop_as_openai_does() -> None:
