@@ -75,7 +75,8 @@ class Job:
     @property
     def calls(self) -> bool:
         """Whether the model's text is read for tool calls (tools offered, tool_choice not none)."""
-        return self.base.structure is not None and self.base.structure.kind == "tools"
+        structure = self.base.structure
+        return structure is not None and structure.kind == "tools" and structure.mode != "none"
 
     @property
     def prompt_tokens(self) -> int:

@@ -50,8 +50,8 @@ def structure_of(body: Json) -> tuple[Structure | None, tuple[ToolSpec, ...]]:
     if not tools:
         return response, ()
     mode, callable_tools = _tool_choice(choice, tools)
-    if mode == "none":
-        return response, tools
+    if mode == "none":  # the tools are shown, so the model must be kept from writing a call
+        return response or Structure("tools", mode="none"), tools
     # An answer in text instead of a call keeps to the response_format (a forced call writes none).
     schema = (
         None

@@ -344,6 +344,9 @@ def test_a_forced_tool_call_parses_and_validates(engine) -> None:
         content, calls = parse_output(_text(deltas), tools=True)
         assert not content.strip() and [c.name for c in calls] == ["get_weather"], _text(deltas)
         assert not argument_problems(WEATHER, calls[0].arguments)
+    # tool_choice none, the tool still described: the answer cannot open a call
+    none = GenerationRequest(prompt_ids=prompt, max_tokens=24, structure=Structure("tools", mode="none"))
+    assert "<" not in _text(_generate(engine, none))
 
 
 @pytest.mark.model

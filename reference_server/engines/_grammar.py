@@ -9,6 +9,7 @@ torch; benchmarks/bench_constrained.py measured both on this CPU (README: Benchm
 - `tools`, `required`: `<tool_call>` + a JSON list of 1 (or, with parallel calls, up to
   MAX_PARALLEL_CALLS) call objects, each `{"name": <one of the tools>, "arguments": <its parameters>}`,
   + `</tool_call>`; nothing else.
+- `tools`, `none` (tools shown, no call allowed): text without "<".
 - `tools`, `auto`: that, or free text that does not open with "<" (so the model chooses, and a
   call it starts is a valid one); with a response_format, JSON of its schema instead of free text.
 
@@ -38,6 +39,8 @@ def grammar_for(structure: Structure) -> str:
         return llguidance.LLMatcher.grammar_from_json_schema(
             dict(structure.schema or {}), defaults=JSON_STYLE
         )
+    if structure.mode == "none":  # text with no "<" at all: no tool-call block can open
+        return llguidance.LLMatcher.grammar_from_lark('start: TEXT\nTEXT: /[^<]*/\n')
     calls = json.dumps(_calls_schema(structure.tools, structure.parallel))
     forced = f"{_lark_string(CALL_OPEN)} calls {_lark_string(CALL_CLOSE)}"
     if structure.mode == "required":

@@ -43,7 +43,7 @@ class ToolSpec:
 
 
 StructureKind = Literal["json_object", "json_schema", "tools"]
-ToolMode = Literal["auto", "required"]
+ToolMode = Literal["none", "auto", "required"]
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class Structure:
     `json_object`: a JSON object. `json_schema`: JSON valid against `schema`. `tools`: under `auto`
     the model answers in text (JSON valid against `schema`, where a response_format set one) or calls
     some of `tools`; under `required` it calls at least one (a named tool_choice is `required` over
-    that one tool). Calls are written in the tool-call format
+    that one tool); under `none` it answers in text that does not open a call. Calls are written in the tool-call format
     of `reference_server.tools` and at most one is made unless `parallel`.
     """
 

@@ -182,7 +182,7 @@ class ScriptedEngine:
         (a JSON object's value, a text answer under tool_choice auto)."""
         if structure.kind == "json_schema":
             return json.dumps(value_for(structure.schema or {}, rng), ensure_ascii=False)
-        if structure.kind != "tools":
+        if structure.kind != "tools" or structure.mode == "none":
             return None
         role, content = _last_turn(self.detokenize(prompt_ids))
         if structure.mode == "auto" and role == "tool":
