@@ -31,6 +31,8 @@ REPLAY_BASE_URL = "http://recorded.invalid/v1"
 NODE_TIMEOUT_S = 30.0
 NODE_HARNESS = Path(__file__).with_name("_node_replay.cjs")
 NODE_DIR = Path(__file__).resolve().parent.parent / "node"  # driver.mjs, package.json, node_modules
+# What both SDKs' parse helpers raise, as documented, for an answer the token limit or a filter cut.
+CUT_ANSWER_ERRORS = ("LengthFinishReasonError", "ContentFilterFinishReasonError")
 # Hop-by-hop and framing headers describe the original transfer, not the replayed bytes.
 _FRAMING_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding", "connection"})
 
@@ -370,6 +372,8 @@ def _judge_helpers(exchange: Exchange, record: Any, sdk: str) -> str:
         raise Finding(f"{sdk}: no record of the helpers' calls", c.evidence(exchange))
     if record.ok:
         return f"{sdk} parsed every helper's answer"
+    if record.error_class in CUT_ANSWER_ERRORS:  # the SDK's documented answer to a cut answer
+        return f"{sdk} raised {record.error_class}: the model's answer was cut at max_tokens (behaviour)"
     status = exchange.status or 0
     if record.error_status is not None and 400 <= record.error_status < 500:
         return f"the target refused a helper's request with {record.error_status}: {record.error_message}"[

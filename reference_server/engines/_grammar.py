@@ -40,7 +40,7 @@ def grammar_for(structure: Structure) -> str:
             dict(structure.schema or {}), defaults=JSON_STYLE
         )
     if structure.mode == "none":  # text with no "<" at all: no tool-call block can open
-        return llguidance.LLMatcher.grammar_from_lark('start: TEXT\nTEXT: /[^<]*/\n')
+        return llguidance.LLMatcher.grammar_from_lark("start: TEXT\nTEXT: /[^<]*/\n")
     calls = json.dumps(_calls_schema(structure.tools, structure.parallel))
     forced = f"{_lark_string(CALL_OPEN)} calls {_lark_string(CALL_CLOSE)}"
     if structure.mode == "required":
