@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..checks import stream_checks
+from ..checks import TOOL_CALLS, TOOL_STREAM, stream_checks
 from ..checks.clients import node_sdk_unavailable
 from ..exchange import Exchange
 from ..strategies import examples_within_budget
@@ -73,24 +73,8 @@ PERSON = {
     "additionalProperties": False,
 }
 
-CALL = (
-    "chat.response.schema",
-    "tools.call.shape",
-    "tools.call.id",
-    "tools.call.name-declared",
-    "tools.call.arguments-string",
-    "tools.call.arguments-valid",
-    "tools.finish-reason",
-    "tools.call.not-in-content",
-)
-STREAMED_CALL = (
-    *stream_checks("chat"),
-    "tools.stream.index",
-    "tools.stream.first-delta",
-    "tools.stream.later-deltas",
-    "tools.stream.arguments-valid",
-    "tools.stream.finish-reason",
-)
+CALL = ("chat.response.schema", *TOOL_CALLS)
+STREAMED_CALL = (*stream_checks("chat"), *TOOL_STREAM)
 
 
 def _body(prompt: str, **params: Any) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from compat_suite.checks import REFUSAL, response_shape, stream_checks
+from compat_suite.checks import REFUSAL, TOOL_CALLS, TOOL_EFFECTS, TOOL_STREAM, response_shape, stream_checks
 from compat_suite.strategies import (
     InvalidRequest,
     applicable_kinds,
@@ -47,32 +47,14 @@ PROPERTY_SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
 
-# What the protocol forces on any answer that offered tools or asked for structured output (each is a
-# no-op where the request did not ask).
-TOOL_CHECKS = [
-    "tools.call.shape",
-    "tools.call.id",
-    "tools.call.name-declared",
-    "tools.call.arguments-string",
-    "tools.call.arguments-valid",
-    "tools.finish-reason",
-    "tools.call.not-in-content",
-    "tools.choice.none",
-    "tools.choice.required",
-    "tools.choice.named",
-    "tools.parallel.off",
-    "tools.strict-schema",
-    "tools.json-object",
-]
-STREAMED_TOOL_CHECKS = [
-    "tools.stream.index",
-    "tools.stream.first-delta",
-    "tools.stream.later-deltas",
-    "tools.stream.arguments-valid",
-    "tools.stream.finish-reason",
-]
 UNARY_CHECKS = {
-    "chat": [*response_shape("chat"), "chat.stop.honoured", "chat.logprobs.valid", *TOOL_CHECKS],
+    "chat": [
+        *response_shape("chat"),
+        "chat.stop.honoured",
+        "chat.logprobs.valid",
+        *TOOL_CALLS,
+        *TOOL_EFFECTS,
+    ],
     "completions": [*response_shape("completions"), "completions.stop.honoured", "completions.echo.prefix"],
     "embeddings": list(response_shape("embeddings")),
 }
@@ -131,7 +113,7 @@ def test_valid_streams_keep_the_invariants(endpoint: str, target: Target, verify
     path = _ready(target, endpoint, stream=True)
     # Every check one stream can prove. Left out: stream.is-streamed (a 1-token answer is rightly a
     # single event) and stream.text.matches-unary (needs temperature 0 and a second request).
-    checks = list(stream_checks(endpoint)) + (STREAMED_TOOL_CHECKS if endpoint == "chat" else [])
+    checks = [*stream_checks(endpoint), *(TOOL_STREAM if endpoint == "chat" else ())]
 
     def example(body: dict[str, Any]) -> None:
         verify(checks, target.request(endpoint, "POST", path, json=body, stream=True))
