@@ -48,8 +48,8 @@ SUBSET = (
 MODEL_ID = "SmolLM2-135M-Instruct"  # a folder name relative to the server's cwd: an id with no slash
 CONVERT_TIMEOUT_S = 300
 START_TIMEOUT_S = 120
-SUITE_TIMEOUT_S = 600
-EXCHANGE_TIMEOUT_S = 60
+SUITE_TIMEOUT_S = 1200
+EXCHANGE_TIMEOUT_S = 180  # a tools request asks for up to 200 tokens
 
 # Dequantizes the GGUF weights and writes them as a plain safetensors folder. The GGUF quantizer marks
 # the model unserializable although its weights are already float32; dropping it makes save_pretrained
