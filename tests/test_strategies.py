@@ -165,7 +165,7 @@ def test_wrong_content_type_carries_a_valid_json_body(endpoint: str) -> None:
 def test_all_kinds_are_drawn_by_default() -> None:
     kinds = set()
 
-    @settings(FAST, max_examples=60)
+    @settings(FAST, max_examples=120)
     @given(invalid_requests("chat", "m"))
     def prop(mistake: InvalidRequest) -> None:
         kinds.add(mistake.kind)
