@@ -41,6 +41,7 @@ CallKind = Literal[
     "embeddings",
     "models",
     "model",
+    "helpers",
     "responses",
     "responses_stream",
     "responses_retrieve",
@@ -75,6 +76,7 @@ _ENDPOINT_OF_KIND = {
     "embeddings": "embeddings",
     "models": "models",
     "model": "model",
+    "helpers": "chat",  # the structured-output helpers (compat_suite.sdk_helpers)
     **dict.fromkeys(responses_calls.KINDS, "responses"),
 }
 RESPONSES_MAX_OUTPUT_TOKENS = 64  # room for a short answer to end (the stream helper wants it completed)
@@ -316,15 +318,15 @@ def _run_bounded(
     return True, box.get("error", box.get("result"))
 
 
-def _python_call(target: Target, call: ClientCall) -> ClientRecord:
+def _standard_call(target: Target, call: ClientCall) -> ClientRecord:
     if call.endpoint == "responses":
-        return _python_sync(
+        return python_call(
             target, call, lambda client: responses_calls.sync_call(client, call.kind, call.body)
         )
-    return _python_sync(target, call, lambda client: _summarise(call.kind, _invoke(client, call)))
+    return python_call(target, call, lambda client: _summarise(call.kind, _invoke(client, call)))
 
 
-def _python_sync(
+def python_call(
     target: Target, call: ClientCall, invoke: Callable[[Any], Any], *, api_key: str | None = None
 ) -> ClientRecord:
     """`invoke(client)` on a fresh sync client, bounded by the target's timeout as a whole."""
@@ -351,7 +353,7 @@ def _python_sync(
 def run_python(target: Target, calls: list[ClientCall]) -> list[ClientRecord]:
     """Each call through the sync openai-python client, one fresh client per call."""
     target.reserve(sum(call.requests for call in calls))
-    return [_python_call(target, call) for call in calls]
+    return [_standard_call(target, call) for call in calls]
 
 
 async def _python_async_call(target: Target, call: ClientCall) -> ClientRecord:
@@ -514,7 +516,7 @@ def python_sdk_condition(
     def invoke(client: Any) -> None:
         _send_condition(client, target.profile.endpoint_path(endpoint), endpoint, condition, body, padding)
 
-    return _python_sync(target, call, invoke, api_key=api_key)
+    return python_call(target, call, invoke, api_key=api_key)
 
 
 def _send_condition(

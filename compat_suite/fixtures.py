@@ -19,7 +19,7 @@ from schemas import ProfileError, load_profile, parse_headers, secret_values
 from .embedded import EMBEDDED_MODELS, EmbeddedServer, EmbeddedServerError
 from .plugin import compat_options
 from .results import JUNIT_FILE, Results, write_junit
-from .scenarios import AdminAPI, Context, Scenario, for_suite
+from .scenarios import AdminAPI, Context, Measurement, Scenario, for_suite
 from .target import NotApplicable, RequestBudgetExhausted, Target
 from .verify import ProofFailed, Verifier
 
@@ -152,12 +152,15 @@ def verify(target: Target, results: Results, request: pytest.FixtureRequest) -> 
 
 @pytest.fixture
 def run_scenario(scenario_context: Context, verify: Verifier) -> Any:
-    """`run_scenario(scenario, case)`: run one scenario, judging each proof as it comes; a failed
-    proof fails the test and stops the scenario there."""
+    """`run_scenario(scenario, case)`: run one scenario, judging each proof as it comes (a failed
+    proof fails the test and stops the scenario there) and recording each behaviour measurement."""
 
     def run(scenario: Scenario, case: str | None = None) -> None:
         for judged in scenario(scenario_context.with_case(case)):
-            verify.judge(judged)
+            if isinstance(judged, Measurement):
+                verify.measure(judged)
+            else:
+                verify.judge(judged)
 
     return run
 

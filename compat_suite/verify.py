@@ -12,7 +12,7 @@ from typing import Any
 
 from . import checks
 from .results import FindingRecord, Results
-from .scenarios import MatrixRow, Proof, proof
+from .scenarios import MatrixRow, Measurement, Proof, proof
 from .target import Target
 
 FAILING = ("fail", "drift")
@@ -70,6 +70,18 @@ class Verifier:
         if failed:
             raise ProofFailed("\n".join(failed))
         return records
+
+    def measure(self, measurement: Measurement) -> dict[str, Any]:
+        """Record model behaviour (k of n): it is reported, never judged pass or fail."""
+        return self.results.measure(
+            measurement.id,
+            measurement.description,
+            measurement.k,
+            measurement.n,
+            endpoint=measurement.endpoint,
+            note=measurement.note,
+            test=self.test_id,
+        )
 
     def _matrix_row(self, row: MatrixRow, verdicts: list[str], envelope: bool | None) -> list[str]:
         """Append the error-matrix row; return the failures it finds that no check reported (the

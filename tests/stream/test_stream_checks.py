@@ -36,6 +36,7 @@ CASES: Cases = {
         lazy(lambda: stream(faults=("stream-error-bare",))),
     ),
     "stream.is-streamed": _framed("stream-not-streamed"),
+    "stream.reasoning.separate": _framed("stream-reasoning-in-content"),
 }
 
 test_check_passes_on_good_input, test_check_fails_on_fault_effect = case_tests(CASES)
