@@ -1,8 +1,8 @@
 """The Responses API calls the SDKs make against a live target, as openai-python users make them.
 
 `responses.create`, the `responses.stream()` helper (its accumulated final response),
-`responses.retrieve`, `responses.input_items.list` and `responses.delete` (then a retrieve that must
-raise NotFoundError). Each call that stores a response deletes it again. A call returns the summary
+`responses.retrieve`, `responses.input_items.list`, `responses.delete` (then a retrieve that must
+raise NotFoundError) and `responses.parse` with a pydantic `text_format`. Each call that stores a response deletes it again. A call returns the summary
 its `ClientRecord` holds, in the shape the Node driver prints for the same call.
 """
 
@@ -11,14 +11,27 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-KINDS = ("responses", "responses_stream", "responses_retrieve", "responses_input_items", "responses_delete")
+KINDS = ("responses", "responses_stream", "responses_retrieve", "responses_input_items", "responses_delete",
+         "responses_parse")  # fmt: skip
 # Requests each call sends (create, then what it does with the stored response, then the clean-up).
 REQUESTS = {"responses": 1, "responses_stream": 1, "responses_retrieve": 3, "responses_input_items": 3,
-            "responses_delete": 3}  # fmt: skip
+            "responses_delete": 3, "responses_parse": 1}  # fmt: skip
+PARSE_MAX_OUTPUT_TOKENS = 200  # room for the whole object (a cut one cannot be parsed)
 
 
 def body(model: str | None, prompt: str, max_output_tokens: int) -> dict[str, Any]:
     return {"model": model, "input": prompt, "max_output_tokens": max_output_tokens, "temperature": 0}
+
+
+def parse_body(model: str | None) -> dict[str, Any]:
+    """What `responses.parse(text_format=Person)` sends: the strict JSON Schema openai-python derives
+    from the pydantic model, as `text.format` (the raw exchange and the Node SDK send it as is)."""
+    from openai.lib._pydantic import to_strict_json_schema
+
+    from .sdk_helpers import PERSON_PROMPT, Person
+
+    fmt = {"type": "json_schema", "name": "Person", "schema": to_strict_json_schema(Person), "strict": True}
+    return {**body(model, PERSON_PROMPT, PARSE_MAX_OUTPUT_TOKENS), "text": {"format": fmt}}
 
 
 def _summary(response: Any) -> dict[str, Any]:
@@ -33,10 +46,24 @@ def _not_found(error: BaseException) -> bool:
     return isinstance(error, openai.NotFoundError)
 
 
+def _parsed(response: Any) -> dict[str, Any]:
+    if response.output_parsed is None:
+        raise ValueError(f"responses.parse handed back nothing parsed: {response.output_text!r}"[:300])
+    return {"id": response.id, "status": response.status, "parsed": response.output_parsed.model_dump()}
+
+
+def _parse_params(request: dict[str, Any]) -> dict[str, Any]:
+    from .sdk_helpers import Person
+
+    return {**{k: v for k, v in request.items() if k != "text"}, "text_format": Person}
+
+
 def sync_call(client: Any, kind: str, request: dict[str, Any]) -> dict[str, Any]:
     """One Responses call through a sync openai-python client."""
     if kind == "responses":
         return _summary(client.responses.create(**request))
+    if kind == "responses_parse":
+        return _parsed(client.responses.parse(**_parse_params(request)))
     if kind == "responses_stream":
         with client.responses.stream(**request) as stream:
             events = sum(1 for _ in stream)
@@ -65,6 +92,8 @@ async def async_call(client: Any, kind: str, request: dict[str, Any]) -> dict[st
     """One Responses call through an async openai-python client."""
     if kind == "responses":
         return _summary(await client.responses.create(**request))
+    if kind == "responses_parse":
+        return _parsed(await client.responses.parse(**_parse_params(request)))
     if kind == "responses_stream":
         async with client.responses.stream(**request) as stream:
             events = 0

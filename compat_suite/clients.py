@@ -47,6 +47,7 @@ CallKind = Literal[
     "responses_retrieve",
     "responses_input_items",
     "responses_delete",
+    "responses_parse",
 ]
 SDK_PYTHON = "openai-python"
 SDK_PYTHON_ASYNC = "openai-python-async"
@@ -182,7 +183,8 @@ def standard_calls(
         request = responses_calls.body(target.model, prompt, RESPONSES_MAX_OUTPUT_TOKENS)
         for kind in responses_calls.KINDS:
             if kind != "responses_stream" or target.profile.streaming_supported:
-                calls.append(ClientCall(kind, kind, request))  # type: ignore[arg-type]
+                kind_body = responses_calls.parse_body(target.model) if kind == "responses_parse" else request
+                calls.append(ClientCall(kind, kind, kind_body))  # type: ignore[arg-type]
     return calls
 
 

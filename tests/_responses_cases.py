@@ -152,3 +152,54 @@ LISTED = {
     "first_id": "msg_a",
     "last_id": "msg_b",
 }
+
+
+TOOL: Json = {
+    "type": "function",
+    "name": "get_weather",
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+        "additionalProperties": False,
+    },
+    "strict": True,
+}
+TOOLS_REQ: Json = {**REQ, "tools": [TOOL], "tool_choice": {"type": "function", "name": "get_weather"}}
+ARGUMENTS = '{"city": "Paris"}'
+
+
+def function_call(arguments: str = ARGUMENTS, *, status: str = "completed", call_id: str = "call_1") -> Json:
+    return {"id": "fc_1", "type": "function_call", "status": status, "call_id": call_id,
+            "name": "get_weather", "arguments": arguments}  # fmt: skip
+
+
+def called(*calls: Json) -> Json:
+    """A Response whose output is function calls."""
+    return {**response(), "output": list(calls) or [function_call()]}
+
+
+def call_events(fragments: tuple[str, ...] = ('{"city": ', '"Paris"}')) -> list[Json]:
+    """A forced call's events: the item added, the argument deltas, arguments done, item done."""
+    arguments = "".join(fragments)
+    start = {**response(), "status": "in_progress", "output": [], "usage": None, "completed_at": None}
+    where = {"item_id": "fc_1", "output_index": 0}
+    out: list[Json] = [
+        {"type": "response.created", "response": start},
+        {"type": "response.in_progress", "response": start},
+        {
+            "type": "response.output_item.added",
+            "output_index": 0,
+            "item": function_call("", status="in_progress"),
+        },
+        *({"type": "response.function_call_arguments.delta", **where, "delta": f} for f in fragments),
+        {
+            "type": "response.function_call_arguments.done",
+            **where,
+            "name": "get_weather",
+            "arguments": arguments,
+        },
+        {"type": "response.output_item.done", "output_index": 0, "item": function_call(arguments)},
+        {"type": "response.completed", "response": called(function_call(arguments))},
+    ]
+    return [{**e, "sequence_number": i} for i, e in enumerate(out)]

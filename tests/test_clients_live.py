@@ -93,6 +93,7 @@ def test_every_standard_call_parses(scripted_server, sdk: str) -> None:
     assert by_id["responses_retrieve"].result["id"] == by_id["responses_retrieve"].result["created_id"]
     assert len(by_id["responses_input_items"].result["items"]) == 1
     assert by_id["responses_delete"].result["deleted"] is True
+    assert set(by_id["responses_parse"].result["parsed"]) == {"name", "age", "city"}
     text = json.dumps([r.evidence() for r in records])
     assert scripted_server.api_key not in text
 

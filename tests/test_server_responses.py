@@ -282,3 +282,87 @@ async def test_instructions_are_not_carried_into_a_follow_up() -> None:
         ("assistant", "Hello."),
         ("user", "Again?"),
     ]
+
+
+# -- function calls and structured output (the generation path of chat's tools) ---------------------------------
+TOOL = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "The weather in a city.",
+    "parameters": {
+        "type": "object",
+        "properties": {
+            "city": {"type": "string"},
+            "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+        },
+        "required": ["city", "unit"],
+        "additionalProperties": False,
+    },
+}
+TOOLS = {**BODY, "input": "What is the weather in Paris?", "tools": [TOOL], "max_output_tokens": 200}
+NAMED = {"type": "function", "name": "get_weather"}
+
+
+async def test_a_forced_call_is_a_function_call_item(asgi_client: httpx.AsyncClient) -> None:
+    answer = (await asgi_client.post("/responses", json={**TOOLS, "tool_choice": NAMED})).json()
+    assert schemas.errors("Response", answer) == [] and answer["status"] == "completed"
+    [call] = answer["output"]
+    assert call["type"] == "function_call" and call["name"] == "get_weather" and call["id"].startswith("fc_")
+    assert call["call_id"].startswith("call_") and set(json.loads(call["arguments"])) >= {"city", "unit"}
+    assert answer["tools"][0]["strict"] is True and answer["tool_choice"] == NAMED
+    none = (await asgi_client.post("/responses", json={**TOOLS, "tool_choice": "none"})).json()
+    assert [item["type"] for item in none["output"]] == ["message"]
+
+
+async def test_a_streamed_call_writes_its_arguments_in_deltas(asgi_client: httpx.AsyncClient) -> None:
+    found = await stream(asgi_client, {**TOOLS, "tool_choice": "required"})
+    kinds = [data["type"] for _, data in found]
+    assert kinds[2] == "response.output_item.added" and found[2][1]["item"]["type"] == "function_call"
+    deltas = "".join(d["delta"] for _, d in found if d["type"] == "response.function_call_arguments.delta")
+    done = next(d for _, d in found if d["type"] == "response.function_call_arguments.done")
+    final = found[-1][1]["response"]
+    assert deltas == done["arguments"] == final["output"][0]["arguments"] and json.loads(deltas)
+    assert kinds[-3:] == [
+        "response.function_call_arguments.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
+    for _, data in found:
+        assert schemas.errors("ResponseStreamEvent", data) == [], data
+
+
+async def test_a_call_s_output_goes_back_both_ways(asgi_client: httpx.AsyncClient) -> None:
+    first = (await asgi_client.post("/responses", json={**TOOLS, "tool_choice": NAMED})).json()
+    [call] = first["output"]
+    output = {"type": "function_call_output", "call_id": call["call_id"], "output": "Sunny, 24 degrees."}
+    history = [{"role": "user", "content": "What is the weather in Paris?"}, call, output]
+    stateless = await asgi_client.post("/responses", json={**TOOLS, "input": history})
+    chained = await asgi_client.post(
+        "/responses", json={**TOOLS, "input": [output], "previous_response_id": first["id"]}
+    )
+    assert stateless.status_code == chained.status_code == 200
+    assert chained.json()["usage"]["input_tokens"] > first["usage"]["input_tokens"]
+    listed = (await asgi_client.get(f"/responses/{chained.json()['id']}/input_items")).json()
+    assert [item["type"] for item in listed["data"]] == ["function_call_output"]
+    unanswered = {**output, "call_id": "call_nobody_made"}
+    refused = await asgi_client.post("/responses", json={**TOOLS, "input": [unanswered]})
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "input[0].call_id"
+    assert (
+        "input[0]" in refused.json()["error"]["message"]
+        and "messages" not in refused.json()["error"]["message"]
+    )
+
+
+async def test_a_strict_json_schema_format_is_kept(asgi_client: httpx.AsyncClient) -> None:
+    schema = {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+              "required": ["name", "age"], "additionalProperties": False}  # fmt: skip
+    fmt = {"type": "json_schema", "name": "person", "schema": schema, "strict": True}
+    answer = (
+        await asgi_client.post("/responses", json={**BODY, "max_output_tokens": 200, "text": {"format": fmt}})
+    ).json()
+    assert answer["text"]["format"] == fmt
+    value = json.loads(joined(answer))
+    assert set(value) == {"name", "age"} and isinstance(value["age"], int)
+    broken = {**fmt, "schema": {"type": "object", "properties": {"x": {"type": "no-such-type"}}}}
+    refused = await asgi_client.post("/responses", json={**BODY, "text": {"format": broken}})
+    assert refused.status_code == 400 and refused.json()["error"]["param"].startswith("text.format")

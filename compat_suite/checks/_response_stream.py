@@ -319,3 +319,19 @@ def index_problems(found: list[Event]) -> list[str]:
                     f"{where}: content_index {c.short(event.get('content_index'))} names no part of item {oi}"
                 )
     return problems
+
+
+def final_response(exchange: Exchange) -> Json:
+    """The Response an exchange ends with: the body, or a stream's terminal event's response."""
+    if isinstance(exchange, StreamExchange):
+        return response_of(terminal(events(exchange)))
+    return c.body(exchange)
+
+
+def declared_tools(request: Json) -> dict[str, Any]:
+    """The request's function tools (the Responses API's flat shape): name -> its `parameters`."""
+    tools = request.get("tools")
+    return {
+        t["name"]: t.get("parameters")
+        for t in tools if isinstance(t, dict) and isinstance(t.get("name"), str)
+    } if isinstance(tools, list) else {}  # fmt: skip

@@ -10,14 +10,17 @@ is honoured or refused with a 400 naming it, never silently ignored.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from ..exchange import Exchange
 from . import _common as c
 from . import _response_stream as rs
+from . import _tools_reading as tr
 from ._registry import MUST, SHOULD, Finding, check
 
 ENDPOINTS = ("responses",)
+Json = dict[str, Any]
 ID_PREFIX = "resp_"
 
 
@@ -258,6 +261,35 @@ def _part_text(content: Any, ci: int) -> str | None:
     return text if isinstance(text, str) else None
 
 
+@check("responses.stream.arguments-add-up", severity=MUST, endpoints=ENDPOINTS)
+def stream_arguments_add_up(exchange: Exchange) -> None:
+    """Each function call's argument deltas join to function_call_arguments.done, the item at
+    output_item.done and the terminal response's item, and the done event names the item's function."""
+    found = rs.events(exchange)
+    final = rs.output_items(rs.response_of(rs.terminal(found)))
+    problems = []
+    for oi, item in sorted(rs.items(found).items()):
+        if item.item.get("type") != "function_call":
+            continue
+        streamed = "".join(item.argument_deltas)
+        done = item.arguments_done
+        versions = {
+            "function_call_arguments.done": done.get("arguments") if done is not None else None,
+            "output_item.done": item.final.get("arguments") if item.done is not None else None,
+            "the terminal response": final[oi].get("arguments") if oi < len(final) else None,
+        }
+        for where, text in versions.items():
+            if text is not None and text != streamed:
+                problems.append(
+                    f"call {oi}: deltas join to {c.short(streamed)}, {where} says {c.short(text)}"
+                )
+        if done is not None and done.get("name") not in (None, item.final.get("name")):
+            problems.append(
+                f"call {oi}: arguments.done names {c.short(done.get('name'))}, the item {c.short(item.final.get('name'))}"
+            )
+    _problems(exchange, problems, "the arguments do not add up")
+
+
 @check("responses.stream.final-response", severity=MUST, endpoints=ENDPOINTS)
 def stream_final_response(exchange: Exchange) -> None:
     """The terminal event carries the created response, with its status, usage and the streamed items.
@@ -444,49 +476,127 @@ def previous_response_unknown(exchange: Exchange) -> None:
         )
 
 
-# -- parameter effect -----------------------------------------------------------------------------------------
-def _refused(exchange: Exchange, param: str) -> bool:
-    """A 400 whose envelope names `param` (or a part of it): the parameter refused, not ignored."""
-    error = exchange.json.get("error") if isinstance(exchange.json, dict) else None
-    named = error.get("param") if isinstance(error, dict) else None
-    return exchange.status == 400 and isinstance(named, str) and named.startswith(param)
+# -- function calls -----------------------------------------------------------------------------------------
+@check("responses.function-call.valid", severity=MUST, endpoints=ENDPOINTS)
+def function_call_valid(exchange: Exchange) -> None:
+    """Each function_call item carries a unique call_id, a declared tool's name, and JSON arguments valid
+    against that tool's parameters (a call the token limit cut is not held to its arguments)."""
+    payload = rs.final_response(exchange)
+    tools = rs.declared_tools(c.request_body(exchange))
+    problems, seen = [], set()
+    for k, item in enumerate(rs.output_items(payload)):
+        if item.get("type") != "function_call":
+            continue
+        call_id, name = item.get("call_id"), item.get("name")
+        if not tr.non_empty(call_id) or call_id in seen:
+            problems.append(f"output[{k}]: call_id {c.short(call_id)} is empty or repeated")
+        seen.add(call_id)
+        if name not in tools:
+            problems.append(f"output[{k}]: {c.short(name)} is not one of the tools {sorted(tools)}")
+        elif item.get("status") != "incomplete":
+            problem = tr.argument_problem(item.get("arguments"), tools[name])
+            if problem:
+                problems.append(f"output[{k}]: {problem}")
+    _problems(exchange, problems, "function calls")
+
+
+@check("responses.function-call-output.round-trip", severity=MUST, endpoints=ENDPOINTS)
+def function_call_output_round_trip(exchange: Exchange) -> None:
+    """A follow-up that carries a function_call and its function_call_output is answered with a Response."""
+    status = exchange.status or 0
+    if not 200 <= status < 300:
+        error = exchange.json.get("error") if isinstance(exchange.json, dict) else None
+        raise Finding(
+            f"the function call's output was refused with status {status}", c.evidence(exchange, error=error)
+        )
+    c.expect_object(exchange, "response")
+
+
+# -- parameter effect: honoured, refused with a 4xx naming it, or silently ignored (a failure) ---------------
+def _effect(exchange: Exchange, param: str, asked: bool, ignored: Callable[[Json], str | None]) -> str:
+    """The tools area's verdict on a parameter's effect, for a Response: a response the token limit cut
+    is not judged (its output may stop short of what was asked)."""
+
+    def unless_cut(payload: Json) -> str | None:
+        return None if payload.get("status") == "incomplete" else ignored(payload)
+
+    return tr.parameter_effect(exchange, param, asked, unless_cut)
 
 
 @check("responses.instructions.effect", severity=MUST, endpoints=ENDPOINTS)
-def instructions_effect(short: Exchange, longer: Exchange | None = None) -> None:
+def instructions_effect(short: Exchange, longer: Exchange | None = None) -> str:
     """`instructions` is honoured (longer instructions, more input tokens) or refused with a 400 naming it.
 
     A model's default system prompt, which instructions replace, cannot hide that; never silently dropped."""
-    if (short.status or 0) >= 400 or longer is None:
-        if not _refused(short, "instructions"):
-            raise Finding(
-                f"status {short.status}: neither served nor refused naming `instructions`", c.evidence(short)
-            )
-        return
-    few, more = rs.usage_counts(c.body(short)), rs.usage_counts(c.body(longer))
-    if few is not None and more is not None and more[0] <= few[0]:
-        raise Finding(
-            f"input_tokens {few[0]} with short instructions and {more[0]} with longer ones: the instructions"
-            " were not read",
-            {"short": c.evidence(short), "longer": c.evidence(longer)},
-        )
+
+    def ignored(payload: Json) -> str | None:
+        few, more = rs.usage_counts(payload), rs.usage_counts(c.body(longer)) if longer is not None else None
+        if few is not None and more is not None and more[0] <= few[0]:
+            return f"input_tokens {few[0]} with short instructions and {more[0]} with longer ones"
+        return None
+
+    return _effect(short, "instructions", "instructions" in c.request_body(short), ignored)
 
 
 @check("responses.text-format.json", severity=MUST, endpoints=ENDPOINTS)
-def text_format_json(exchange: Exchange) -> None:
+def text_format_json(exchange: Exchange) -> str:
     """`text.format` json_object is honoured (the text is a JSON object) or refused with a 400 naming it."""
-    if _refused(exchange, "text"):
-        return
-    payload = c.body(exchange)
-    if payload.get("status") != "completed":
-        return  # a cut answer may end mid-object
-    text = rs.output_text(payload)
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        parsed = None
-    if not isinstance(parsed, dict):
-        raise Finding(
-            f"text.format json_object, but the text is not a JSON object: {c.short(text)}",
-            c.evidence(exchange),
+
+    def ignored(payload: Json) -> str | None:
+        return None if isinstance(_parsed(rs.output_text(payload)), dict) else "the text is not a JSON object"
+
+    return _effect(exchange, "text.format", _format_of(exchange).get("type") == "json_object", ignored)
+
+
+@check("responses.text-format.schema", severity=MUST, endpoints=ENDPOINTS)
+def text_format_schema(exchange: Exchange) -> str:
+    """A strict `text.format` json_schema is honoured (the text validates against the schema) or refused naming it."""
+    fmt = _format_of(exchange)
+    schema = fmt.get("schema") if isinstance(fmt.get("schema"), dict) else {}
+
+    def ignored(payload: Json) -> str | None:
+        text = rs.output_text(payload)
+        value = _parsed(text)
+        if value is _NOT_JSON:
+            return f"the text {c.short(text)} is not JSON"
+        problem = tr.argument_problem(text, schema)
+        return problem.replace("arguments", "the text", 1) if problem else None
+
+    asked = fmt.get("type") == "json_schema" and fmt.get("strict") is True
+    return _effect(exchange, "text.format", asked, ignored)
+
+
+@check("responses.tool-choice.effect", severity=MUST, endpoints=ENDPOINTS)
+def tool_choice_effect(exchange: Exchange) -> str:
+    """`tool_choice` is honoured (none: no call; required: a call; a named function: calls to it alone) or
+    refused with a 400 naming it."""
+    choice = c.request_body(exchange).get("tool_choice")
+    named = choice.get("name") if isinstance(choice, dict) else None
+
+    def ignored(payload: Json) -> str | None:
+        names = [i.get("name") for i in rs.output_items(payload) if i.get("type") == "function_call"]
+        if choice == "none":
+            return f"{len(names)} call(s) made" if names else None
+        if not names:
+            return "no call made"
+        return (
+            None if named is None or set(names) == {named} else f"asked for calls to {named!r}, got {names}"
         )
+
+    return _effect(exchange, "tool_choice", choice in ("none", "required") or isinstance(named, str), ignored)
+
+
+_NOT_JSON = object()
+
+
+def _parsed(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return _NOT_JSON
+
+
+def _format_of(exchange: Exchange) -> Json:
+    text = c.request_body(exchange).get("text")
+    fmt = text.get("format") if isinstance(text, dict) else None
+    return fmt if isinstance(fmt, dict) else {}

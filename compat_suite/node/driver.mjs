@@ -78,6 +78,12 @@ async function runCall(client, call) {
         for await (const item of client.responses.inputItems.list(created.id, { order: "asc" })) items.push(item.id);
         return { id: created.id, items };
       });
+    case "responses_parse": {
+      // a json_schema text.format: the SDK parses the output text into output_parsed
+      const res = parsed(await client.responses.parse(call.body));
+      if (res.output_parsed == null) throw new Error(`responses.parse handed back nothing parsed: ${res.output_text}`);
+      return { id: res.id, status: res.status, parsed: res.output_parsed };
+    }
     case "responses_delete": {
       const created = parsed(await client.responses.create(call.body));
       await client.responses.delete(created.id);

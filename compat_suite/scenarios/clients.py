@@ -58,6 +58,7 @@ ACCEPTANCE: dict[str, tuple[str, ...]] = {
     "responses_retrieve": ("transport.complete", "transport.json-body", "responses.response.schema"),
     "responses_input_items": ("transport.complete", "transport.json-body", "responses.input-items.schema"),
     "responses_delete": ("transport.complete", "transport.json-body"),
+    "responses_parse": ("transport.complete", "transport.json-body", "responses.response.schema"),
 }
 Runner = Callable[[Target, list[ClientCall]], list[ClientRecord]]
 
@@ -88,7 +89,7 @@ def _raw_responses(target: Target, call: ClientCall) -> Exchange:
         return target.responses_stream(call.body)
     created = target.responses(call.body)
     response_id = created.json.get("id") if isinstance(created.json, dict) else None
-    if call.kind == "responses" or not isinstance(response_id, str):
+    if call.kind in ("responses", "responses_parse") or not isinstance(response_id, str):
         return created
     if call.kind == "responses_delete":
         return target.stored_response("DELETE", response_id)

@@ -11,9 +11,12 @@ from typing import Any
 
 from ..checks import TRANSPORT
 from ..exchange import Exchange
+from ..target import NotApplicable
 from . import _requests as r
 from ._context import Context
-from ._registry import Proofs, proof, scenario
+from ._registry import Proof, Proofs, proof, scenario
+from .tools import ASK_WEATHER, PERSON, RESULT, WEATHER
+from .tools import MAX_TOKENS as TOOLS_MAX_TOKENS
 
 SHAPE = (
     *TRANSPORT,
@@ -42,6 +45,7 @@ STREAM = (
     "responses.stream.lifecycle",
     "responses.stream.indices",
     "responses.stream.text-adds-up",
+    "responses.stream.arguments-add-up",
     "responses.stream.final-response",
     "responses.stream.error-event",
 )
@@ -214,4 +218,90 @@ def responses_json_mode(ctx: Context) -> Proofs:
     answer = ctx.target.responses(body)
     refused = (answer.status or 0) >= 400
     checks = ("responses.text-format.json", *REFUSED) if refused else ("responses.text-format.json",)
+    yield proof(checks, answer, error_response=refused)
+
+
+# -- function calls and structured output (through the tools area's request data) ----------------------------
+TOOL = {"type": "function", **WEATHER["function"], "strict": False}  # optional fields: not strict-eligible
+NAMED = {"type": "function", "name": "get_weather"}
+CALLS = ("responses.response.schema", "responses.function-call.valid", "responses.tool-choice.effect")
+
+
+def _tools_body(input: Any = ASK_WEATHER, **params: Any) -> dict[str, Any]:
+    return r.responses_body(input, tools=[TOOL], max_output_tokens=TOOLS_MAX_TOKENS, temperature=0, **params)
+
+
+def _call_or_refusal(answer: Exchange, checks: tuple[str, ...]) -> Proof:
+    """The proof of a tools answer: its checks, or (refused) the refusal naming the parameter."""
+    if (answer.status or 0) >= 400:
+        return proof(("responses.tool-choice.effect", *REFUSED), answer, error_response=True)
+    return proof(checks, answer)
+
+
+@scenario("responses.tools", endpoint="responses", proves=(*CALLS, *REFUSED))
+def responses_tools(ctx: Context) -> Proofs:
+    """tool_choice named, required and none: a valid call to the named function, some call, no call."""
+    for choice in (NAMED, "required"):
+        yield _call_or_refusal(ctx.target.responses(_tools_body(tool_choice=choice)), CALLS)
+    yield _call_or_refusal(
+        ctx.target.responses(_tools_body(tool_choice="none")), ("responses.tool-choice.effect",)
+    )
+
+
+@scenario(
+    "responses.tools-stream",
+    endpoint="responses",
+    stream=True,
+    proves=(*STREAM, "responses.function-call.valid"),
+)
+def responses_tools_stream(ctx: Context) -> Proofs:
+    """A streamed forced call: the argument deltas add up to the call, which is valid."""
+    yield proof(
+        (*STREAM, "responses.function-call.valid"),
+        ctx.target.responses_stream(_tools_body(tool_choice=NAMED)),
+    )
+
+
+def _first_call(answer: Exchange) -> dict[str, Any] | None:
+    payload = answer.json if isinstance(answer.json, dict) else {}
+    output = payload.get("output") if isinstance(payload.get("output"), list) else []
+    return next((i for i in output if isinstance(i, dict) and i.get("type") == "function_call"), None)
+
+
+@scenario(
+    "responses.tool-round-trip",
+    endpoint="responses",
+    proves=("responses.function-call.valid", "responses.function-call-output.round-trip"),
+)
+def responses_tool_round_trip(ctx: Context) -> Proofs:
+    """A call's output goes back as a function_call_output: with the call in the input, and through
+    `previous_response_id`; both are answered."""
+    t = ctx.target
+    first = t.responses(_tools_body(tool_choice=NAMED))
+    yield proof("responses.function-call.valid", first)
+    call = _first_call(first)
+    if call is None:
+        raise NotApplicable("no function call came back to answer (responses.tools judges why)")
+    output = {"type": "function_call_output", "call_id": call.get("call_id"), "output": RESULT}
+    history = [{"role": "user", "content": ASK_WEATHER}, call, output]
+    yield proof("responses.function-call-output.round-trip", t.responses(_tools_body(input=history)))
+    response_id = _id_of(first)
+    if response_id is not None:
+        follow = t.responses(_tools_body(input=[output], previous_response_id=response_id))
+        yield proof("responses.function-call-output.round-trip", follow)
+        t.stored_response("DELETE", response_id)
+
+
+@scenario(
+    "responses.text-format-schema", endpoint="responses", proves=("responses.text-format.schema", *REFUSED)
+)
+def responses_text_format_schema(ctx: Context) -> Proofs:
+    """A strict json_schema text.format: the text validates against the schema, or the format is refused naming it."""
+    fmt = {"type": "json_schema", "name": "person", "schema": PERSON, "strict": True}
+    body = r.responses_body(
+        "Describe Alice, 30, from Paris.", max_output_tokens=TOOLS_MAX_TOKENS, text={"format": fmt}
+    )
+    answer = ctx.target.responses(body)
+    refused = (answer.status or 0) >= 400
+    checks = ("responses.text-format.schema", *REFUSED) if refused else ("responses.text-format.schema",)
     yield proof(checks, answer, error_response=refused)

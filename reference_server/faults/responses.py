@@ -84,6 +84,13 @@ def _error_event_nested(payload: Json, position: int) -> Json | None:
     return payload
 
 
+def _schema_format_dropped(body: Json) -> Json:
+    fmt = (body.get("text") or {}).get("format") if isinstance(body.get("text"), dict) else None
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        body["text"] = {**body["text"], "format": {"type": "text"}}
+    return body
+
+
 def _frame_event_unprefixed(data: str, event: str | None = None) -> bytes:
     return default_frame(data, event.removeprefix("response.") if event else None)
 
@@ -326,6 +333,56 @@ fault(
     )
 )
 
+
+# -- function calls -------------------------------------------------------------------------------------------------
+def _arguments_cut(payload: Json, request: Json) -> Json:
+    # Arguments cut short, as servers that stream them under batching have sent (vLLM#10589).
+    for item in payload.get("output") or []:
+        if isinstance(item, dict) and item.get("type") == "function_call":
+            item["arguments"] = str(item.get("arguments", ""))[:8]
+    return payload
+
+
+def _call_output_unanswerable(body: Json) -> Json:
+    # Every function_call_output answers a call nobody made: the server then refuses the round trip.
+    items = body.get("input")
+    if isinstance(items, list):
+        body["input"] = [
+            {**i, "call_id": "call_compat_suite_lost"}
+            if isinstance(i, dict) and i.get("type") == "function_call_output"
+            else i
+            for i in items
+        ]
+    return body
+
+
+fault(
+    Fault(
+        "responses-function-call-arguments-cut",
+        "responses.function-call.valid",
+        "function_call arguments cut after 8 characters (not JSON)",
+        response=on(CREATE, _arguments_cut),
+    )
+)
+fault(
+    Fault(
+        "responses-stream-arguments-done-differs",
+        "responses.stream.arguments-add-up",
+        "function_call_arguments.done says more than the argument deltas did",
+        chunk=_on_events(
+            "response.function_call_arguments.done", lambda e: {**e, "arguments": f"{e.get('arguments')} "}
+        ),
+    )
+)
+fault(
+    Fault(
+        "responses-function-call-output-lost",
+        "responses.function-call-output.round-trip",
+        "a function_call_output's call_id is lost before serving: the round trip is refused",
+        request=request_edit(CREATE, _call_output_unanswerable),
+    )
+)
+
 # -- parameters served as if absent --------------------------------------------------------------------------------
 fault(
     Fault(
@@ -341,5 +398,21 @@ fault(
         "responses.text-format.json",
         "drops `text` (its format) before serving",
         request=request_edit(CREATE, without("text")),
+    )
+)
+fault(
+    Fault(
+        "responses-tool-choice-ignored",
+        "responses.tool-choice.effect",
+        "drops `tool_choice` before serving (auto: the model may not call)",
+        request=request_edit(CREATE, without("tool_choice")),
+    )
+)
+fault(
+    Fault(
+        "responses-text-format-schema-ignored",
+        "responses.text-format.schema",
+        "serves a json_schema text.format as plain text",
+        request=request_edit(CREATE, _schema_format_dropped),
     )
 )

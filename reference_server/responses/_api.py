@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import generation as gen
+from .. import tools as tl
 from ..errors import APIError
 from ._request import Conversation, conversation
 from ._shape import EventGrammar, new_response_id, skeleton
@@ -75,7 +76,11 @@ class ResponsesAPI:
             events = self._streamed(server, call, body, job, grammar, _Storing(talk, context, owner))
             return server.stream_response(call, body, events)
         result = (await gen.run_unary(server.engine, job))[0]
-        grammar.text(result.text)
+        text, calls = tl.parse_output(result.text, tools=job.calls, cut=result.finish_reason == "length")
+        grammar.text(text)
+        for made in calls:
+            grammar.call_start(made.id, made.name)
+            grammar.call_arguments(made.arguments)
         grammar.finished(result.finish_reason, job.prompt_tokens, result.completion_tokens)
         call.usage = grammar.response["usage"]
         payload = server.faults.response(CREATE, grammar.response, body)
@@ -124,13 +129,17 @@ class ResponsesAPI:
                 if (data := frame(event)) is not None:
                     yield data
             finish, generated = "stop", 0
+            parser = tl.CallParser(tools=job.calls)  # the model's text: content, and its function calls
             async for _, piece in gen.run_stream(server.engine, job):
                 generated = piece.generated
                 call.usage = {"input_tokens": job.prompt_tokens, "output_tokens": generated}
-                for event in grammar.text(piece.text):
+                for event in _written(grammar, parser.feed(piece.text)):
                     if (data := frame(event)) is not None:
                         yield data
                 finish = piece.finish_reason or finish
+            for event in _written(grammar, parser.finish(cut=finish == "length")):
+                if (data := frame(event)) is not None:
+                    yield data
             ending = grammar.finished(finish, job.prompt_tokens, generated)
             call.usage = grammar.response["usage"]
             if body.get("store") is not False:
@@ -223,6 +232,19 @@ class _Storing:
         self.conversation = talk
         self.context = context
         self.owner = owner
+
+
+def _written(grammar: EventGrammar, outputs: list[tl.OutputEvent]) -> list[Json]:
+    """The events for what the call parser read: text for the message, a call's start and arguments."""
+    events: list[Json] = []
+    for output in outputs:
+        if isinstance(output, tl.TextOut):
+            events += grammar.text(output.text)
+        elif isinstance(output, tl.CallStart):
+            events += grammar.call_start(output.id, output.name)
+        else:
+            events += grammar.call_arguments(output.fragment)
+    return events
 
 
 def _owner(call: Any) -> str | None:

@@ -31,6 +31,7 @@ _RENAMED = (
 )
 _TOOL_FUNCTION = re.compile(r"^tools\[(\d+)\]\.function\.")
 _MESSAGE = re.compile(r"^messages\[(\d+)\]")
+_MESSAGES = re.compile(r"messages\[(\d+)\]")
 
 
 @dataclass
@@ -49,8 +50,11 @@ class Conversation:
         renamed = _rename(param, self.origins)
         if renamed == param:
             return exc
-        message = exc.message.replace(param, renamed)
+        message = _MESSAGES.sub(lambda m: self._origin(int(m.group(1))), exc.message.replace(param, renamed))
         return APIError(exc.status, message, type=exc.type, param=renamed, code=exc.code, headers=exc.headers)
+
+    def _origin(self, index: int) -> str:
+        return self.origins[index] if index < len(self.origins) else "input"
 
 
 def conversation(body: Json, context: Sequence[Json] = ()) -> Conversation:

@@ -3,8 +3,9 @@
 `EventGrammar` turns what generation produces (text as it comes, then how it ended) into the
 Responses stream: `response.created`, `response.in_progress`, per item `output_item.added`, per part
 `content_part.added`, `output_text.delta`..., `output_text.done`, `content_part.done`,
-`output_item.done`, then `response.completed` (or `.incomplete`, or `error` and `response.failed`),
-each with the next `sequence_number`. A unary answer is the same grammar's final response, so the
+`output_item.done` (a function call's item: `function_call_arguments.delta`... and `.done` before it),
+then `response.completed` (or `.incomplete`, or `error` and `response.failed`), each with the next
+`sequence_number`. A unary answer is the same grammar's final response, so the
 two can only agree.
 """
 
@@ -95,6 +96,7 @@ class EventGrammar:
         self.obfuscate = obfuscate  # stream_options.include_obfuscation: pad delta events
         self.sequence = 0
         self._message: Json | None = None  # the message item being written, if any
+        self._call: Json | None = None  # the function call item being written, if any
 
     def _event(self, kind: str, **fields: Any) -> Json:
         event = {"type": kind, **fields, "sequence_number": self.sequence}
@@ -115,7 +117,9 @@ class EventGrammar:
         """Events for text the model wrote: the message item and its part opened first, then the delta."""
         if not delta:
             return []
-        events = self._open_message() if self._message is None else []
+        events = self._close_call("completed")
+        if self._message is None:
+            events += self._open_message()
         assert self._message is not None
         part = self._message["content"][0]
         part["text"] += delta
@@ -173,11 +177,62 @@ class EventGrammar:
             self._event("response.output_item.done", output_index=index, item=copy.deepcopy(message)),
         ]
 
+    def call_start(self, call_id: str, name: str) -> list[Json]:
+        """A function call begins (the message or call before it is done): its item, with no arguments yet."""
+        events = [*self._close_message("completed"), *self._close_call("completed")]
+        call: Json = {
+            "id": new_item_id("function_call"),
+            "type": "function_call",
+            "status": "in_progress",
+            "call_id": call_id,
+            "name": name,
+            "arguments": "",
+        }
+        self.response["output"].append(call)
+        self._call = call
+        events.append(
+            self._event("response.output_item.added", output_index=self._index, item=copy.deepcopy(call))
+        )
+        return events
+
+    def call_arguments(self, fragment: str) -> list[Json]:
+        """A fragment of the current call's arguments."""
+        if not fragment or self._call is None:
+            return []
+        self._call["arguments"] += fragment
+        index = self.response["output"].index(self._call)
+        return [
+            self._event(
+                "response.function_call_arguments.delta",
+                item_id=self._call["id"],
+                output_index=index,
+                delta=fragment,
+            )
+        ]
+
+    def _close_call(self, status: str) -> list[Json]:
+        call, self._call = self._call, None
+        if call is None:
+            return []
+        index = self.response["output"].index(call)
+        call["status"] = status
+        done = {
+            "item_id": call["id"],
+            "output_index": index,
+            "name": call["name"],
+            "arguments": call["arguments"],
+        }
+        return [
+            self._event("response.function_call_arguments.done", **done),
+            self._event("response.output_item.done", output_index=index, item=copy.deepcopy(call)),
+        ]
+
     def finished(self, finish_reason: str, input_tokens: int, output_tokens: int) -> list[Json]:
         """Close what is open and end the response: completed, or incomplete when the token limit cut it."""
         events = self._open_message() if not self.response["output"] else []
         cut = finish_reason == "length"
         events += self._close_message("incomplete" if cut else "completed")
+        events += self._close_call("incomplete" if cut else "completed")
         self.response["usage"] = usage(input_tokens, output_tokens)
         if cut:
             self.response["status"] = "incomplete"
@@ -191,7 +246,7 @@ class EventGrammar:
     def failed(self, code: str, message: str, param: str | None = None) -> list[Json]:
         """An error after the stream started: the `error` event, then the failed response."""
         events = [self._event("error", code=code, message=message, param=param)]
-        events += self._close_message("incomplete")
+        events += [*self._close_message("incomplete"), *self._close_call("incomplete")]
         self.response["status"] = "failed"
         self.response["error"] = {"code": code, "message": message}
         events.append(self._snapshot("response.failed"))

@@ -15,8 +15,13 @@ from _responses_cases import (
     LISTED,
     REQ,
     RESP,
+    TOOL,
+    TOOLS_REQ,
+    call_events,
+    called,
     events,
     faulted,
+    function_call,
     get,
     resp,
     response,
@@ -80,6 +85,18 @@ PREVIOUS_NOT_FOUND = {
     }
 }
 JSON_REQ = {**REQ, "text": {"format": {"type": "json_object"}}}
+SCHEMA_REQ = {
+    **REQ,
+    "text": {
+        "format": {"type": "json_schema", "name": "place", "strict": True, "schema": TOOL["parameters"]}
+    },
+}
+ROUND_TRIP_REQ = {
+    **TOOLS_REQ,
+    "input": [function_call(), {"type": "function_call_output", "call_id": "call_1", "output": "Sunny."}],
+}
+LOST_CALL = {"error": {"message": "input[1] answers tool call 'call_x', which no assistant message made",
+                       "type": "invalid_request_error", "param": "input[1].call_id", "code": "invalid_value"}}  # fmt: skip
 
 
 def _retrieved_after_delete(fault_id: str | None) -> Any:
@@ -220,6 +237,35 @@ CASES: Cases = {
         one(
             resp(response(), {**REQ, "instructions": "Be brief."}),
             resp(response(), {**REQ, "instructions": "Be brief. Be kind."}),
+        ),
+    ),
+    "responses.function-call.valid": (
+        one(resp(called(), TOOLS_REQ)),
+        lazy(lambda: faulted("responses-function-call-arguments-cut", called(), TOOLS_REQ)),
+    ),
+    "responses.stream.arguments-add-up": (
+        lazy(lambda: stream(call_events(), request=TOOLS_REQ)),
+        lazy(
+            lambda: stream(
+                call_events(), request=TOOLS_REQ, faults=("responses-stream-arguments-done-differs",)
+            )
+        ),
+    ),
+    "responses.function-call-output.round-trip": (
+        one(resp(response(), ROUND_TRIP_REQ)),
+        lazy(lambda: _refused_with("responses-function-call-output-lost", 400, LOST_CALL)),
+    ),
+    "responses.tool-choice.effect": (
+        one(resp(called(), TOOLS_REQ)),
+        _served_with("responses-tool-choice-ignored", TOOLS_REQ, called(), response("It is sunny in Paris.")),
+    ),
+    "responses.text-format.schema": (
+        one(resp(response('{"city": "Paris"}'), SCHEMA_REQ)),
+        _served_with(
+            "responses-text-format-schema-ignored",
+            SCHEMA_REQ,
+            response('{"city": "Paris"}'),
+            response("Paris."),
         ),
     ),
     "responses.text-format.json": (
