@@ -575,15 +575,16 @@ def tool_choice_effect(exchange: Exchange) -> str:
 
     def ignored(payload: Json) -> str | None:
         names = [i.get("name") for i in rs.output_items(payload) if i.get("type") == "function_call"]
-        if choice == "none":
+        if choice == "none":  # a call begun is a call made, even one the token limit cut
             return f"{len(names)} call(s) made" if names else None
         if not names:
-            return "no call made"
+            return None if payload.get("status") == "incomplete" else "no call made"
         return (
             None if named is None or set(names) == {named} else f"asked for calls to {named!r}, got {names}"
         )
 
-    return _effect(exchange, "tool_choice", choice in ("none", "required") or isinstance(named, str), ignored)
+    asked = choice in ("none", "required") or isinstance(named, str)
+    return tr.parameter_effect(exchange, "tool_choice", asked, ignored)
 
 
 _NOT_JSON = object()

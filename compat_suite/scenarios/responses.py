@@ -228,7 +228,10 @@ CALLS = ("responses.response.schema", "responses.function-call.valid", "response
 
 
 def _tools_body(input: Any = ASK_WEATHER, **params: Any) -> dict[str, Any]:
-    return r.responses_body(input, tools=[TOOL], max_output_tokens=TOOLS_MAX_TOKENS, temperature=0, **params)
+    """A request offering the tool (room for a call's arguments unless `max_output_tokens` says less)."""
+    return r.responses_body(
+        input, **{"tools": [TOOL], "max_output_tokens": TOOLS_MAX_TOKENS, "temperature": 0, **params}
+    )
 
 
 def _call_or_refusal(answer: Exchange, checks: tuple[str, ...]) -> Proof:
@@ -243,9 +246,9 @@ def responses_tools(ctx: Context) -> Proofs:
     """tool_choice named, required and none: a valid call to the named function, some call, no call."""
     for choice in (NAMED, "required"):
         yield _call_or_refusal(ctx.target.responses(_tools_body(tool_choice=choice)), CALLS)
-    yield _call_or_refusal(
-        ctx.target.responses(_tools_body(tool_choice="none")), ("responses.tool-choice.effect",)
-    )
+    # room for a whole call, were the model to make one (a call cut short would not be judged)
+    none = _tools_body(tool_choice="none", max_output_tokens=r.RESPONSES_ROOMY)
+    yield _call_or_refusal(ctx.target.responses(none), ("responses.tool-choice.effect",))
 
 
 @scenario(
@@ -284,10 +287,12 @@ def responses_tool_round_trip(ctx: Context) -> Proofs:
         raise NotApplicable("no function call came back to answer (responses.tools judges why)")
     output = {"type": "function_call_output", "call_id": call.get("call_id"), "output": RESULT}
     history = [{"role": "user", "content": ASK_WEATHER}, call, output]
-    yield proof("responses.function-call-output.round-trip", t.responses(_tools_body(input=history)))
+    short = r.RESPONSES_MAX_OUTPUT_TOKENS  # an answer, or its start, is all the round trip needs
+    answered = t.responses(_tools_body(history, max_output_tokens=short))
+    yield proof("responses.function-call-output.round-trip", answered)
     response_id = _id_of(first)
     if response_id is not None:
-        follow = t.responses(_tools_body(input=[output], previous_response_id=response_id))
+        follow = t.responses(_tools_body([output], previous_response_id=response_id, max_output_tokens=short))
         yield proof("responses.function-call-output.round-trip", follow)
         t.stored_response("DELETE", response_id)
 
