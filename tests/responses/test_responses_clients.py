@@ -14,19 +14,10 @@ from _responses_cases import LISTED, RESP, events, get, resp, stream
 from compat_suite.checks import run
 from compat_suite.checks.clients import node_sdk_unavailable
 from compat_suite.exchange import Exchange
+from compat_suite.scenarios import responses as scenario
 
 SDK_CHECKS = ("clients.python-sdk.parse", "clients.python-async-sdk.parse", "clients.node-sdk.parse")
-RAW_STREAM_CHECKS = (
-    "stream.sse.json-data",
-    "responses.stream.event-schema",
-    "responses.stream.event-type",
-    "responses.stream.sequence",
-    "responses.stream.lifecycle",
-    "responses.stream.indices",
-    "responses.stream.text-adds-up",
-    "responses.stream.final-response",
-    "responses.stream.error-event",
-)
+RAW_STREAM_CHECKS = ("stream.sse.json-data", *(c for c in scenario.STREAM if c.startswith("responses.")))
 Events = list[dict]
 
 
