@@ -27,10 +27,12 @@ from ._coldstart import ModelStates
 from ._config import GatewayConfig
 from ._credits import require_funds
 from ._ratelimit import RateLimiter, parse_limit, refuse
+from ._reservations import Reservation
 from ._store import KeyRecord, Store, UsageEntry, new_id
 from ._usage import TokenUsage
 
 T = TypeVar("T")
+INTERRUPTED_STATUS = 499  # logged for a request whose process died before it answered
 Shape = Callable[[str, dict[str, Any], dict[str, Any]], dict[str, Any]]  # (endpoint, payload, request)
 
 
@@ -58,6 +60,7 @@ class Gateway:
         self.models = ModelStates()
         self.limiter = RateLimiter(self.config.default_rate_limit, self.config.ratelimit_storage_uri)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gateway-db")
+        self.recovered = self._settle_orphans()  # requests a killed process left running
 
     async def run_in_db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a store call on the database thread and await its result."""
@@ -200,6 +203,55 @@ class Gateway:
         # Submitted to the database thread before the first await: even a cancelled caller is settled.
         settled = await self.run_in_db(self.store.settle, entry, trace)
         return cost if settled else None
+
+    async def reserve(self, grant: Grant, prompt_tokens: int, completion_tokens: int) -> None:
+        """Hold the most the request can cost (`prompt_tokens` and up to `completion_tokens`
+        generated, at the price), or refuse it with a 402. Settling releases the hold."""
+        if grant.endpoint not in self.config.billable_endpoints or not self.config.credits_enforced:
+            return
+        amount = self.config.pricing.cost(prompt_tokens, completion_tokens)
+        reservation = Reservation(
+            grant.request_id, grant.account_id, grant.key_id, grant.endpoint, grant.model, amount
+        )
+        if not await self.run_in_db(self.store.reserve, reservation):
+            raise APIError(
+                402,
+                f"You exceeded your current quota: this request may cost up to {amount} micro-units "
+                f"({prompt_tokens} prompt tokens and up to {completion_tokens} generated), more than the "
+                "credit not already held by running requests. Lower max_tokens or n, or top up your account.",
+                type="insufficient_quota",
+                code="insufficient_quota",
+            )
+
+    async def progress(self, grant: Grant, usage: Mapping[str, Any] | None) -> None:
+        """Record what a stream has sent so far: what it is billed if the process dies before settling."""
+        tokens = TokenUsage.of(usage)
+        await self.run_in_db(
+            self.store.record_progress, grant.request_id, tokens.prompt_tokens, tokens.completion_tokens
+        )
+
+    def _settle_orphans(self) -> int:
+        """Settle the reservations of a process that died: what a stream had recorded as sent is
+        billed (status 200: the client had it); a request that had sent nothing costs nothing."""
+        orphans = self.store.orphaned_reservations()
+        for orphan in orphans:
+            held = orphan.reservation
+            prompt, completion = (orphan.prompt_tokens, orphan.completion_tokens) if orphan.sent else (0, 0)
+            entry = UsageEntry(
+                request_id=held.request_id,
+                account_id=held.account_id,
+                key_id=held.key_id,
+                endpoint=held.endpoint,
+                model=held.model,
+                prompt_tokens=prompt,
+                completion_tokens=completion,
+                total_tokens=prompt + completion,
+                cost_micros=self.config.pricing.cost(prompt, completion),
+                latency_ms=orphan.age_s * 1000.0,
+                status=200 if orphan.sent else INTERRUPTED_STATUS,
+            )
+            self.store.settle(entry)
+        return len(orphans)
 
     # -- cold start ---------------------------------------------------------------------------
     def model_status(self, model: str) -> str | None:
