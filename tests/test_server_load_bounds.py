@@ -75,7 +75,7 @@ def abandon_unary(served: Served, busy_for_s: float = 1.5) -> tuple[float, float
             "max_tokens": 1024,
             "ignore_eos": True,
             "temperature": 1.0,
-        }  # fmt: skip
+        }
     ).encode()
     head = (
         f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\n"
