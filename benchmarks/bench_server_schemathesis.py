@@ -74,7 +74,8 @@ def main() -> int:
                        "--checks", "not_a_server_error", "--generation-deterministic", "--no-color",
                        "--header", f"Authorization: Bearer {KEY}", "--request-timeout", "60"]  # fmt: skip
             started = time.monotonic()
-            run = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+            # cwd: schemathesis leaves a .schemathesis/ folder where it runs
+            run = subprocess.run(command, cwd=hooks_dir, env=env, capture_output=True, text=True, check=False)
             elapsed = time.monotonic() - started
     finally:
         server.terminate()

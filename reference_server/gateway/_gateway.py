@@ -166,20 +166,8 @@ class Gateway:
         """Debit and log the request in one transaction; its cost in micros, None if already settled."""
         tokens = TokenUsage.of(usage)
         latency = latency_ms if latency_ms is not None else (time.perf_counter() - grant.started) * 1000
-        cost = self.config.pricing.cost(tokens.prompt_tokens, tokens.completion_tokens)
-        entry = UsageEntry(
-            request_id=grant.request_id,
-            account_id=grant.account_id,
-            key_id=grant.key_id,
-            endpoint=grant.endpoint,
-            model=grant.model,
-            prompt_tokens=tokens.prompt_tokens,
-            completion_tokens=tokens.completion_tokens,
-            total_tokens=tokens.total_tokens,
-            cost_micros=cost,
-            latency_ms=float(latency),
-            status=int(status),
-        )
+        entry = self._entry(grant, tokens.prompt_tokens, tokens.completion_tokens, latency, status)
+        cost = entry.cost_micros
         trace = None
         if grant.trace_id is not None and grant.trace is not None:
             trace = (
@@ -237,21 +225,27 @@ class Gateway:
         for orphan in orphans:
             held = orphan.reservation
             prompt, completion = (orphan.prompt_tokens, orphan.completion_tokens) if orphan.sent else (0, 0)
-            entry = UsageEntry(
-                request_id=held.request_id,
-                account_id=held.account_id,
-                key_id=held.key_id,
-                endpoint=held.endpoint,
-                model=held.model,
-                prompt_tokens=prompt,
-                completion_tokens=completion,
-                total_tokens=prompt + completion,
-                cost_micros=self.config.pricing.cost(prompt, completion),
-                latency_ms=orphan.age_s * 1000.0,
-                status=200 if orphan.sent else INTERRUPTED_STATUS,
-            )
-            self.store.settle(entry)
+            status = 200 if orphan.sent else INTERRUPTED_STATUS
+            self.store.settle(self._entry(held, prompt, completion, orphan.age_s * 1000.0, status))
         return len(orphans)
+
+    def _entry(
+        self, request: Grant | Reservation, prompt: int, completion: int, latency_ms: float, status: int
+    ) -> UsageEntry:
+        """The usage row (and debit, at the price) of one request."""
+        return UsageEntry(
+            request_id=request.request_id,
+            account_id=request.account_id,
+            key_id=request.key_id,
+            endpoint=request.endpoint,
+            model=request.model,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            total_tokens=prompt + completion,
+            cost_micros=self.config.pricing.cost(prompt, completion),
+            latency_ms=float(latency_ms),
+            status=int(status),
+        )
 
     # -- cold start ---------------------------------------------------------------------------
     def model_status(self, model: str) -> str | None:
