@@ -293,7 +293,9 @@ class _Server:
         served = getattr(call.grant, "model", None)
         if isinstance(served, str) and served:
             body = {**body, "model": served}  # a bound key's model, asked for as "default" or not at all
-        self.validate(component, body)
+        if isinstance(body.get("messages"), list):  # before validation, which is as long as the list
+            limits.require_messages(len(body["messages"]))
+        await self.cpu.run(self.validate, component, body)  # a large body's validation is CPU work
         self.require_model(body, kind)
         return body
 
@@ -301,8 +303,6 @@ class _Server:
         """The generation job of a chat or completions body, within the documented limits. Runs on
         the CPU worker: it tokenizes the whole prompt."""
         if kind == "chat":
-            messages = body.get("messages")
-            limits.require_messages(len(messages) if isinstance(messages, list) else 0)
             job = gen.chat_job(body, self.engine)
         else:
             job = gen.completion_job(body, self.engine)

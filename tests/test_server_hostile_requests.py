@@ -9,6 +9,7 @@ bytes on a socket to a server whose deadlines are short for the test.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -224,3 +225,39 @@ def test_server_still_serves(server: BackgroundServer) -> None:
     """After all of the above, an ordinary request is answered."""
     response = httpx.get(f"{server.base_url}/models", headers={"Authorization": f"Bearer {KEY}"})
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("name", ["openai", "karta", "inferbase", "carrot", "carpathian"])
+def test_personas_answer_hostile_bodies_with_4xx(name: str, tmp_path) -> None:
+    """Behind a persona's adapter (which reads and may rewrite the body first): still 4xx, never 5xx."""
+    from reference_server.gateway import Gateway
+    from reference_server.personas import load_persona, seed_key
+
+    persona = load_persona(name)
+    gateway = Gateway(tmp_path / "gw.db", persona.gateway_config("adm_hostile_persona_admin"))
+    key = persona.gateway.key_prefix + "hostile_key_0123456789"
+    seed_key(gateway, persona, key, model=CHAT)
+    try:
+        with BackgroundServer(persona.build(ScriptedEngine(), gateway), limits=LIMITS) as background:
+            route = next(r for r in persona.routes if r.endpoint == "chat")
+            url = background.root_url + re.sub(r"\{[^}]+\}", "my-app", route.path)
+            bodies = [
+                f'{{"model":"{CHAT}","messages":[{{"role":"user","content":{SURROGATE}}}],"stream":true}}',
+                '{"model":"x","messages":' + "[" * 100_000 + "]" * 100_000 + "}",
+                json.dumps(_chat())[:-1] + ',"temperature":NaN,"stream":true}',
+            ]
+            for raw in bodies:
+                response = httpx.post(
+                    url,
+                    content=raw.encode(),
+                    headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+                    timeout=30,
+                )
+                assert 400 <= response.status_code < 500, (
+                    name,
+                    raw[:60],
+                    response.status_code,
+                    response.text[:300],
+                )
+    finally:
+        gateway.close()
