@@ -30,17 +30,14 @@ class ClientGone(Exception):
 
 
 class CpuWorker:
-    """One worker thread for the request work that must not run on the event loop."""
+    """The worker thread for the request work that must not run on the event loop: one per process,
+    shared by every app in it (tests make hundreds of apps; a server process has one)."""
 
-    def __init__(self, name: str = "request-cpu") -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+    _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="request-cpu")
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
-
-    def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
 
 
 async def until_disconnected(receive: Receive, work: Awaitable[T]) -> T:
