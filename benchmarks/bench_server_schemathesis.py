@@ -1,6 +1,6 @@
 """schemathesis against the reference server, positive and negative, thousands of cases: no 5xx.
 
-    python benchmarks/bench_server_schemathesis.py [--examples 100] [--engine scripted]
+    python benchmarks/bench_server_schemathesis.py [--examples 350] [--engine scripted]
 
 Starts `python -m reference_server` on a free port, then runs the schemathesis CLI over
 schemas/openapi.yaml in every generation mode (positive and negative, with its coverage, fuzzing
@@ -48,7 +48,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--examples", type=int, default=100, help="schemathesis --max-examples per operation")
+    parser.add_argument("--examples", type=int, default=350, help="schemathesis --max-examples per operation")
     parser.add_argument("--engine", default="scripted", choices=("scripted", "transformers"))
     args = parser.parse_args()
 

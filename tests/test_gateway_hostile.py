@@ -121,6 +121,7 @@ HOSTILE_KEYS = [
     ("prefix-with-space", json.dumps({"prefix": "a b"}), "prefix"),
     ("bad-ip", json.dumps({"allowed_ips": ["not-an-ip"]}), "allowed_ips"),
     ("empty-name", json.dumps({"name": "  "}), "name"),
+    ("control-in-model", json.dumps({"model": "m\r\nX-Injected: 1"}), "model"),
     ("not-an-object", "[]", None),
 ]
 

@@ -75,9 +75,11 @@ def optional_str(body: dict[str, Any], field: str, *, max_len: int = 256) -> str
     value = body.get(field)
     if value is None:
         return None
-    if not isinstance(value, str) or not value.strip() or len(value) > max_len:
+    if not isinstance(value, str) or not value.strip() or len(value) > max_len or not value.isprintable():
         raise APIError(
-            400, f"{field} must be a non-empty string of at most {max_len} characters", param=field
+            400,
+            f"{field} must be a non-empty string of at most {max_len} printable characters",
+            param=field,
         )
     return value
 
