@@ -125,10 +125,12 @@ def probe_during_embeddings(
 
     def embed() -> None:
         started = time.monotonic()
-        response = httpx.post(f"{served.base_url}/embeddings", json=body, headers=headers, timeout=300)
-        took.append(time.monotonic() - started)
-        assert response.status_code == 200, response.text[:300]
-        done.set()
+        try:
+            response = httpx.post(f"{served.base_url}/embeddings", json=body, headers=headers, timeout=600)
+            assert response.status_code == 200, response.text[:300]
+        finally:
+            took.append(time.monotonic() - started)
+            done.set()
 
     worker = threading.Thread(target=embed)
     worker.start()
