@@ -11,7 +11,7 @@
 3. Throughput: the HTTP server the reference server runs on (uvicorn with `_http11`'s guarded h11
    protocol) against stock uvicorn (its h11 protocol, what "auto" picks without httptools), on the
    scripted engine, each in a process of its own: `GET /v1/models` and unary chats (8 tokens) from
-   64 concurrent connections for 10 s, alternated twice, requests per second side by side.
+   64 concurrent connections for 10 s, alternated 3 times, requests per second side by side.
 
 Each server is `python -m reference_server` (1, 2) or this script's `--serve` mode (3).
 """
@@ -99,9 +99,9 @@ async def _load(base_url: str, kind: str, seconds: float, concurrency: int = 64)
         return done / (time.monotonic() - started)
 
 
-def throughput(seconds: float) -> None:
+def throughput(seconds: float, rounds: int) -> None:
     results: dict[tuple[str, str], list[float]] = {}
-    for _ in range(2):
+    for _ in range(rounds):
         for protocol in ("h11", "guarded"):
             port_file = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-bounds-{os.getpid()}-{protocol}"
             port_file.unlink(missing_ok=True)
@@ -135,6 +135,7 @@ def main() -> int:
     parser.add_argument("--engines", default="scripted,transformers")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--seconds", type=float, default=10.0, help="per throughput run")
+    parser.add_argument("--rounds", type=int, default=3, help="throughput runs of each server, alternated")
     parser.add_argument("--serve", nargs=2, metavar=("PROTOCOL", "PORT_FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -144,7 +145,7 @@ def main() -> int:
     if engines:
         abandon_and_probe(engines)
     if not args.skip_throughput:
-        throughput(args.seconds)
+        throughput(args.seconds, args.rounds)
     print(json.dumps({"cpus": os.cpu_count(), "load_average": os.getloadavg()}))
     return 0
 
