@@ -21,6 +21,7 @@ import httpx
 
 from schemas import Profile
 
+from .bounded import Watchdog
 from .exchange import Exchange, RecordedRequest, StreamExchange
 from .sse import SSEReader
 
@@ -44,26 +45,43 @@ class TargetUnreachable(ValueError):
     """The base URL is not an http(s) URL, or nothing answers there."""
 
 
-def probe(url: str, timeout_s: float = 10.0) -> None:
-    """Raise TargetUnreachable unless `url` is an http(s) URL whose `/models` answers at all (any
-    status), within `timeout_s` as a whole; at most PROBE_MAX_BYTES of the answer are read."""
+def probe(url: str, timeout_s: float = 10.0) -> str | None:
+    """Raise TargetUnreachable unless `url` is an http(s) URL where something accepts a connection.
+
+    `GET /models` is sent and at most PROBE_MAX_BYTES of the answer read, within `timeout_s` as a
+    whole (a watchdog cuts a target that drips or never ends). A target that connects but then
+    misbehaves (no answer in time, not HTTP, a reset) is reachable: the run goes on and its checks
+    say what is wrong; the reason is returned for the user. None when `/models` answered at all."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TargetUnreachable(f"the base URL must be an http(s) URL, got {parts.scheme or 'no'} scheme")
+    shown = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    watchdog = Watchdog(timeout_s, weakref.WeakSet())
     deadline = time.monotonic() + timeout_s
     try:
         with (
-            httpx.Client(timeout=timeout_s) as client,
-            client.stream("GET", url.rstrip("/") + "/models") as response,
+            httpx.Client(timeout=httpx.Timeout(timeout_s, connect=min(10.0, timeout_s))) as client,
+            client.stream(
+                "GET", url.rstrip("/") + "/models", extensions={"trace": watchdog.trace}
+            ) as response,
         ):
+            watchdog.watch(response.extensions.get("network_stream"))
             read = 0
             for chunk in response.iter_raw():
                 read += len(chunk)
                 if read >= PROBE_MAX_BYTES or time.monotonic() > deadline:
                     break
-    except httpx.HTTPError as exc:
-        shown = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-        raise TargetUnreachable(f"target {shown} is unreachable: {type(exc).__name__}") from None
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol) as exc:
+        if not watchdog.fired:
+            raise TargetUnreachable(f"target {shown} is unreachable: {type(exc).__name__}") from None
+        return f"target {shown} did not connect within {timeout_s:g} s"
+    except (httpx.HTTPError, OSError) as exc:  # connected, then misbehaved: the checks will say how
+        return f"target {shown} connected but GET /models failed: {type(exc).__name__}"
+    finally:
+        watchdog.cancel()
+    if watchdog.fired:
+        return f"target {shown} connected but GET /models did not end within {timeout_s:g} s"
+    return None
 
 
 @dataclass
@@ -80,7 +98,7 @@ class Target:
     sent: int = 0
     _client: httpx.Client | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    # every socket this target's client opened, for the deadline watchdog (see `_Watchdog`)
+    # every socket this target's client opened, for the deadline watchdog (see `Watchdog`)
     _sockets: weakref.WeakSet[socket.socket] = field(default_factory=weakref.WeakSet, repr=False)
 
     def __post_init__(self) -> None:
@@ -203,7 +221,7 @@ class Target:
         reader = SSEReader(expect_json=True) if isinstance(exchange, StreamExchange) else None
         deadline = time.monotonic() + self.timeout_s
         buf = bytearray()
-        watchdog = _Watchdog(self.timeout_s, self._sockets)
+        watchdog = Watchdog(self.timeout_s, self._sockets)
         exchange.started_ns = time.perf_counter_ns()
         try:
             with self.client.stream(
@@ -252,47 +270,6 @@ class Target:
             reader.close(complete=exchange.transport_error is None)
             exchange.events = list(reader.events)
             exchange.problems = list(reader.problems)
-
-
-class _Watchdog:
-    """The whole-exchange deadline. httpx times out per read, so a target that drips a byte a second
-    (even before its status line) never trips it; at the deadline this shuts the exchange's socket
-    down, which wakes the blocked read at once.
-
-    The socket is learnt from httpcore's `trace` extension when the exchange opens a connection, or
-    from the response's `network_stream` once headers arrive. An exchange still waiting for headers
-    on a reused keep-alive connection has no socket of its own to name: then every socket this
-    target opened is shut (the pool reconnects; only a hostile target gets that far).
-    """
-
-    def __init__(self, timeout_s: float, known: weakref.WeakSet[socket.socket]) -> None:
-        self.fired = False
-        self._own: socket.socket | None = None
-        self._known = known
-        self._timer = threading.Timer(timeout_s, self._fire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def trace(self, event: str, info: dict[str, Any]) -> None:
-        if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
-            self.watch(info.get("return_value"))
-
-    def watch(self, network_stream: Any) -> None:
-        sock = network_stream.get_extra_info("socket") if network_stream is not None else None
-        if isinstance(sock, socket.socket):
-            self._own = sock
-            self._known.add(sock)
-
-    def cancel(self) -> None:
-        self._timer.cancel()
-
-    def _fire(self) -> None:
-        self.fired = True
-        for sock in [self._own] if self._own is not None else list(self._known):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed: nothing left to wake
 
 
 def _encode(payload: Any) -> bytes:

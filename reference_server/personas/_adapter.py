@@ -92,7 +92,7 @@ class PersonaAdapter:
                 break
         try:
             payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # not JSON (or nested past the parser): the app answers 400
             return _replay(messages, receive)
         if not isinstance(payload, dict):
             return _replay(messages, receive)  # the app answers what is not a JSON object itself
