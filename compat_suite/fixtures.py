@@ -28,6 +28,7 @@ RUN_KEY_CREDIT_MICROS = 10**12
 _results_key = pytest.StashKey[Results]()
 _embedded_key = pytest.StashKey[EmbeddedServer]()
 _options_key = pytest.StashKey[dict[str, Any]]()
+_target_key = pytest.StashKey[Target]()
 
 
 def options(config: pytest.Config) -> dict[str, Any]:
@@ -83,6 +84,8 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
         headers=headers,
         timeout_s=opt["timeout"],
         max_requests=opt["max_requests"],
+        # The documented limit paces a target given by URL; the embedded server's run key has none.
+        rate_limit_rpm=opt["rate_limit"] or (None if server else profile.rate_limit_per_minute),
     )
     results.target = {
         "base_url": base_url,
@@ -93,6 +96,7 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
         "persona": server.persona if server is not None else None,
     }
     results.secrets = (*results.secrets, *tgt.secrets)
+    config.stash[_target_key] = tgt
     try:
         yield tgt
     finally:
@@ -146,18 +150,43 @@ def scenario_context(
 
 @pytest.fixture
 def verify(target: Target, results: Results, request: pytest.FixtureRequest) -> Verifier:
-    """`verify(check_ids, *exchanges, **context)`: run checks, record findings, fail on failure."""
-    return Verifier(target, results, request.node.nodeid)
+    """`verify(check_ids, *exchanges, **context)`: run checks, record findings, fail on failure
+    (on a warning too with --compat-strict)."""
+    return Verifier(target, results, request.node.nodeid, strict=bool(options(request.config)["strict"]))
 
 
 @pytest.fixture
-def run_scenario(scenario_context: Context, verify: Verifier) -> Any:
+def skip_checks(results: Results, request: pytest.FixtureRequest) -> Any:
+    """`skip_checks(check_ids, reason)`: record a skip, with its reason, for each of `check_ids` this
+    test has not judged yet, then skip the test. Nothing a run leaves out goes unreported."""
+
+    def skip(check_ids: Any, reason: str) -> None:
+        record_skips(results, request.node.nodeid, check_ids, reason)
+        pytest.skip(reason)
+
+    return skip
+
+
+def record_skips(results: Results, test: str, check_ids: Any, reason: str) -> None:
+    judged = results.judged_in(test)
+    for check_id in dict.fromkeys(check_ids):
+        if check_id not in judged:
+            results.skip(check_id, reason, test)
+
+
+@pytest.fixture
+def run_scenario(scenario_context: Context, verify: Verifier, results: Results) -> Any:
     """`run_scenario(scenario, case)`: run one scenario, judging each proof as it comes; a failed
-    proof fails the test and stops the scenario there."""
+    proof fails the test and stops the scenario there. A scenario that finds what it needs missing
+    (or the request budget spent) records a skip, with the reason, for each check it did not judge."""
 
     def run(scenario: Scenario, case: str | None = None) -> None:
-        for judged in scenario(scenario_context.with_case(case)):
-            verify.judge(judged)
+        try:
+            for judged in scenario(scenario_context.with_case(case)):
+                verify.judge(judged)
+        except (NotApplicable, RequestBudgetExhausted) as exc:
+            record_skips(results, verify.test_id, scenario.proves, str(exc))
+            raise
 
     return run
 
@@ -212,5 +241,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not report_dir or results is None:
         return
     directory = Path(report_dir)
+    target = session.config.stash.get(_target_key, None)
+    if target is not None:
+        results.requests = target.sent
     path = results.write(directory)
     write_junit(path, directory / JUNIT_FILE)

@@ -9,6 +9,7 @@ from compat_suite.fixtures import (  # noqa: F401  (fixtures and hooks, found by
     results,
     run_scenario,
     scenario_context,
+    skip_checks,
     target,
     verify,
 )

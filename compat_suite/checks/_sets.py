@@ -31,6 +31,7 @@ _SHAPES = {
 }
 
 STREAM_FRAMING = (
+    "stream.is-event-stream",
     "stream.content-type",
     "stream.done-terminator",
     "stream.sse.utf8",

@@ -60,6 +60,20 @@ _status_check("errors.status.wrong-method", "A method the path does not allow ge
 _status_check("errors.status.oversized-body", "A body over the documented size limit gets 413.")
 
 
+@check("errors.invalid-request.accepted", severity=MUST, endpoints=ENDPOINTS)
+def errors_invalid_request_accepted(exchange: Exchange) -> None:
+    """A request the API must refuse (a client mistake) is not served: no 2xx or 3xx answer.
+
+    The root cause of every error-answer proof: when it fails, the checks of the error answer are
+    blocked, not failed one by one on a success body."""
+    status = _status(exchange)
+    if status < 400:
+        raise Finding(
+            f"a request the API must refuse was answered {status}: the mistake was not caught",
+            c.evidence(exchange),
+        )
+
+
 @check("errors.envelope", severity=MUST, endpoints=ENDPOINTS)
 def errors_envelope(exchange: Exchange) -> None:
     """An error answer is the OpenAI envelope: {"error": {message, type, param, code}}."""

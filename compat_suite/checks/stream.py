@@ -58,6 +58,28 @@ def _problems(exchange: StreamExchange, *kinds: str) -> list[dict[str, Any]]:
 
 
 # -- HTTP and SSE framing -------------------------------------------------------------------------
+@check("stream.is-event-stream", severity=MUST, endpoints=ENDPOINTS)
+def stream_is_event_stream(exchange: Exchange) -> None:
+    """A request for a stream that is served (2xx) gets an event stream, not one JSON document.
+
+    The root cause of every stream proof: when it fails, the framing and chunk checks are blocked
+    instead of each reading a JSON body as a broken stream ("stream ended inside an event")."""
+    stream = _stream(exchange)
+    if stream.status is None or not 200 <= stream.status < 300:
+        return  # not served: request.accepted's failure
+    body = stream.body.strip()
+    if body[:1] in (b"{", b"[") and stream.json is not None:
+        raise Finding(
+            f"asked for a stream, got one JSON document ({exchange.content_type or 'no Content-Type'})",
+            c.evidence(stream, content_type=exchange.content_type),
+        )
+    if not stream.events and not stream.transport_error:
+        raise Finding(
+            f"asked for a stream, got {len(stream.body)} bytes holding no event",
+            c.evidence(stream, content_type=exchange.content_type),
+        )
+
+
 @check("stream.content-type", severity=MUST, endpoints=ENDPOINTS)
 def stream_content_type(exchange: Exchange) -> None:
     """A stream is served as `text/event-stream`."""

@@ -142,8 +142,8 @@ def _sdk_exception(record: ClientRecord | None) -> str | None:
 @scenario(
     "errors.matrix",
     cases=CELLS,
-    proves=(*STATUS_CHECKS, "errors.envelope", "errors.no-5xx-for-client-error", "errors.param.named",
-            "clients.python-sdk.parse"),
+    proves=(*STATUS_CHECKS, "errors.invalid-request.accepted", "errors.envelope", "errors.no-5xx-for-client-error",
+            "errors.param.named", "clients.python-sdk.parse"),
 )  # fmt: skip
 def error_matrix(ctx: Context) -> Proofs:
     """One client mistake on one endpoint: the profile's status, the envelope, and the SDK's exception."""
@@ -162,6 +162,7 @@ def error_matrix(ctx: Context) -> Proofs:
     exchange = send(t, cell)
     record = python_sdk_condition(t, endpoint, condition, cell.sdk_body, padding=cell.padding)
     per_check: dict[str, dict[str, Any]] = {
+        "errors.invalid-request.accepted": {},  # the root cause when the mistake was served
         f"errors.status.{condition}": {"expected_status": expected},
         "errors.envelope": {},
         "errors.no-5xx-for-client-error": {},

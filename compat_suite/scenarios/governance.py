@@ -98,7 +98,11 @@ def key_lifecycle(ctx: Context) -> Proofs:
     revoked = t.request("key", "DELETE", t.profile.endpoint_path("key").replace("{key_id}", key_id))
     after = small_chat(t, auth=raw or "wrong")
     yield proof(
-        "governance.keys.revoke", revoked, after, expected_status=t.profile.expected_status("revoked-key")
+        "governance.keys.revoke",
+        revoked,
+        after,
+        expected_status=t.profile.expected_status("revoked-key"),
+        needs="none",  # a 204 with no body, then a refusal: the check reads both itself
     )
 
 
@@ -143,13 +147,13 @@ def rate_limited(ctx: Context) -> Proofs:
     """A key over its request limit gets 429 with Retry-After and the x-ratelimit-* headers."""
     t = ctx.target
     key = ctx.state_key("rate-limited-key")
-    exchange = t.chat(chat_body(t), auth=key)
+    exchange = t.chat(chat_body(t), auth=key, retry=False)  # the 429 is the answer under test
     for _ in range(RATE_PROBES - 1):
         if exchange.status != 200:
             break
-        exchange = t.chat(chat_body(t), auth=key)
+        exchange = t.chat(chat_body(t), auth=key, retry=False)
     yield refusal(t, "rate-limited", exchange)
-    yield proof("governance.rate-limit.headers", exchange)
+    yield proof("governance.rate-limit.headers", exchange, needs="refusal")
 
 
 @scenario("governance.conflict", endpoint="chat", proves=("errors.envelope",))
@@ -197,6 +201,6 @@ def cold_start(ctx: Context) -> Proofs:
     finally:
         ctx.admin.call("PUT", f"/admin/models/{model}/status", {"status": "ready"})
     yield refusal(t, "cold-start", exchange)
-    yield proof("governance.cold-start.retry-after", exchange)
+    yield proof("governance.cold-start.retry-after", exchange, needs="refusal")
     if health is not None:
-        yield proof("governance.health.loading", health)
+        yield proof("governance.health.loading", health, needs="none")  # a 200 or a 503, both documented

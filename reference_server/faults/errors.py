@@ -109,3 +109,11 @@ fault(
         error=error_when(lambda s, e: s == 400, edit=lambda env: {"error": {**env["error"], "param": None}}),
     )
 )
+fault(
+    Fault(
+        "errors-invalid-param-200",
+        "errors.invalid-request.accepted",
+        "an out-of-range parameter answered 200 (the error envelope sent as a success)",
+        error=error_when(lambda s, e: s == 400 and e.get("code") == "invalid_value", 200),
+    )
+)

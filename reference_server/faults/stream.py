@@ -212,3 +212,19 @@ fault(
         batch_stream=True,
     )
 )
+
+
+def _frame_bare_json(data: str) -> bytes:
+    """Each chunk as bare JSON, one a line: no `data:` field, so no event at all."""
+    return data.encode("utf-8") + b"\n"
+
+
+fault(
+    Fault(
+        "stream-bare-json-lines",
+        "stream.is-event-stream",
+        "a stream's chunks as bare JSON lines, with no `data:` field: no event stream",
+        frame=_frame_bare_json,
+        terminator=lambda: b"",
+    )
+)

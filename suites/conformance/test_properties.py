@@ -130,9 +130,9 @@ def test_invalid_requests_get_the_error_envelope(
     def example(mistake: InvalidRequest) -> None:
         headers = {"Content-Type": mistake.content_type}
         exchange = target.request(endpoint, "POST", path, content=mistake.body, headers=headers)
-        verify(INVALID_CHECKS, exchange)
+        verify(INVALID_CHECKS, exchange, error_response=True)
         if kind in PARAM_KINDS and mistake.param:
-            verify(["errors.param.named"], exchange, param=mistake.param)
+            verify(["errors.param.named"], exchange, param=mistake.param, error_response=True)
 
     strategy = invalid_requests(
         endpoint,

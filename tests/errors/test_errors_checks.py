@@ -19,6 +19,7 @@ def _refusal(status: int, fault_id: str, **error: Any) -> tuple[Case, Case]:
 
 CASES: Cases = {
     "errors.envelope": _refusal(400, "errors-no-envelope"),
+    "errors.invalid-request.accepted": _refusal(400, "errors-invalid-param-200", code="invalid_value"),
     "errors.status.no-key": _refusal(401, "errors-no-key-403", message="You didn't provide an API key."),
     "errors.status.bad-key": _refusal(401, "errors-bad-key-403", message="Incorrect API key provided."),
     "errors.status.unknown-model": _refusal(404, "errors-unknown-model-400", code="model_not_found"),

@@ -13,6 +13,7 @@ def _framed(fault_id: str, endpoint: str = "chat") -> tuple[Case, Case]:
 
 CASES: Cases = {
     "stream.content-type": _framed("stream-content-type-json"),
+    "stream.is-event-stream": _framed("stream-bare-json-lines"),
     "stream.chunk.schema": _framed("stream-chunk-model-missing"),
     "stream.chunk.object": _framed("stream-chunk-object-wrong", "completions"),
     "stream.id.consistent": _framed("stream-id-changes"),
