@@ -224,7 +224,7 @@ class Target:
                 StreamExchange(endpoint, recorded) if stream else Exchange(endpoint, recorded)
             )
             self._send(exchange, recorded)
-            if exchange.status != 429 or not retry:
+            if exchange.status != 429 or not retry or _quota_spent(exchange):
                 break
             refusals.append(_refusal_note(exchange))
             delay = retry_delay(exchange.headers, len(refusals))
@@ -362,6 +362,13 @@ def _duration(text: str) -> float | None:
         return None
     scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
     return sum(float(n) * scale[u] for n, u in parts)
+
+
+def _quota_spent(exchange: Exchange) -> bool:
+    """A 429 for a spent quota (OpenAI's `insufficient_quota`): waiting does not help, so no retry."""
+    payload = exchange.json
+    error = payload.get("error") if isinstance(payload, dict) else None
+    return isinstance(error, dict) and error.get("code") == "insufficient_quota"
 
 
 def _refusal_note(exchange: Exchange) -> dict[str, Any]:

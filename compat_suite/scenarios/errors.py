@@ -31,6 +31,10 @@ INVALID_PARAM = {
     "embeddings": ("encoding_format", "compat-suite-invalid"),
 }
 ENDPOINTS = (*GENERATION, "models")
+# A method no documented operation defines on any path the matrix probes. Not GET: GET /chat/completions
+# lists stored completions (openai-openapi.yaml:2002 "get:" under "/chat/completions:"), and DELETE
+# /models/{model} deletes a fine-tuned model (:8878); PUT is defined on none of them.
+WRONG_METHOD = "PUT"
 STATUS_CHECKS = tuple(f"errors.status.{condition}" for condition in CLIENT_MISTAKES)
 CELLS = tuple(
     f"{endpoint}-{condition}"
@@ -81,7 +85,7 @@ def _models_cell(target: Target, condition: str) -> Cell:
     elif condition == "unknown-path":
         cell.path = path + UNKNOWN_PATH_SUFFIX
     elif condition == "wrong-method":
-        cell.method, cell.json = "POST", {}
+        cell.method = WRONG_METHOD
     elif condition == "no-key":
         cell.auth = False
     elif condition == "bad-key":
@@ -113,7 +117,7 @@ def build_cell(target: Target, endpoint: str, condition: str) -> Cell:
     elif condition == "unknown-path":
         cell.path += UNKNOWN_PATH_SUFFIX
     elif condition == "wrong-method":
-        cell.method, cell.json = "GET", None
+        cell.method = WRONG_METHOD  # with the valid body: the method is the one mistake
     elif condition == "oversized-body":
         cell.padding = padding_for(target)
         cell.json = {**body, "user": "x" * cell.padding}
