@@ -17,6 +17,7 @@ import pytest
 from schemas import ProfileError, load_profile, parse_headers, secret_values
 
 from .embedded import EMBEDDED_MODELS, EmbeddedServer, EmbeddedServerError
+from .explore import Exploration
 from .plugin import compat_options
 from .results import JUNIT_FILE, Results, write_junit
 from .scenarios import AdminAPI, Context, Scenario, for_suite
@@ -153,6 +154,12 @@ def verify(target: Target, results: Results, request: pytest.FixtureRequest) -> 
     """`verify(check_ids, *exchanges, **context)`: run checks, record findings, fail on failure
     (on a warning too with --compat-strict)."""
     return Verifier(target, results, request.node.nodeid, strict=bool(options(request.config)["strict"]))
+
+
+@pytest.fixture
+def explore(target: Target, results: Results, request: pytest.FixtureRequest) -> Exploration:
+    """An exploration of a request space (compat_suite.explore): judge every example, group failures."""
+    return Exploration(target, results, request.node.nodeid, strict=bool(options(request.config)["strict"]))
 
 
 @pytest.fixture
