@@ -151,7 +151,11 @@ def finish_run(run_dir: Path, *, tests_failed: bool = False, strict: bool = Fals
 
     index = build_report(run_dir)
     publish_latest(run_dir)
-    summary = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))["summary"]
+    results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+    summary = results["summary"]
+    discovery = (results.get("target") or {}).get("discovery")
+    if discovery:
+        print(discovery["summary"])
     print(summary_line(summary))
     print(f"report: {index}")
     if summary["verdict"] == "fail" or (strict and summary["verdict"] == "warn"):

@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from schemas import ProfileError, load_profile, parse_headers, secret_values
+from schemas import ProfileError, load_profile, parse_headers, redact_text, secret_values
 
+from .discovery import discover
 from .embedded import EMBEDDED_MODELS, EmbeddedServer, EmbeddedServerError
 from .explore import Exploration
 from .plugin import compat_options
@@ -83,15 +84,24 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
         model=model,
         embedding_model=embedding_model,
         headers=headers,
+        public_headers=tuple(opt["header_public"] or ()),
         timeout_s=opt["timeout"],
         max_requests=opt["max_requests"],
         # The documented limit paces a target given by URL; the embedded server's run key has none.
         rate_limit_rpm=opt["rate_limit"] or (None if server else profile.rate_limit_per_minute),
     )
+    discovered = None
+    if server is None and not (model or embedding_model):
+        discovered = discover(tgt)  # no model given: ask the target, and say what was picked
+        tgt.model, tgt.embedding_model = model, embedding_model = discovered.model, discovered.embedding_model
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(discovered.summary())
     results.target = {
         "base_url": base_url,
         "model": model,
         "embedding_model": embedding_model,
+        "discovery": discovered.as_json() if discovered else None,
         "profile": profile.name,
         "embedded": server is not None,
         "persona": server.persona if server is not None else None,
@@ -183,17 +193,26 @@ def record_skips(results: Results, test: str, check_ids: Any, reason: str) -> No
 
 @pytest.fixture
 def run_scenario(scenario_context: Context, verify: Verifier, results: Results) -> Any:
-    """`run_scenario(scenario, case)`: run one scenario, judging each proof as it comes; a failed
-    proof fails the test and stops the scenario there. A scenario that finds what it needs missing
-    (or the request budget spent) records a skip, with the reason, for each check it did not judge."""
+    """`run_scenario(scenario, case)`: run one scenario, judging each proof as it comes. A failed proof
+    does not stop the scenario (what its later requests show is not hidden behind the first failure;
+    a scenario checks its own preconditions); the test fails at the end with every failure. A
+    scenario that finds what it needs missing (or the request budget spent) records a skip, with the
+    reason, for each check it did not judge."""
 
     def run(scenario: Scenario, case: str | None = None) -> None:
+        failures: list[str] = []
         try:
             for judged in scenario(scenario_context.with_case(case)):
-                verify.judge(judged)
+                try:
+                    verify.judge(judged)
+                except ProofFailed as failed:
+                    failures.append(str(failed))
         except (NotApplicable, RequestBudgetExhausted) as exc:
             record_skips(results, verify.test_id, scenario.proves, str(exc))
-            raise
+            if not failures:
+                raise
+        if failures:
+            raise ProofFailed("\n".join(failures))
 
     return run
 
@@ -214,6 +233,22 @@ def suite_test(suite: str) -> Any:
 # -- hooks (the suites' conftest imports them with the fixtures) ---------------------------------
 def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(_ScenarioErrors(config), "compat-suite-scenario-errors")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failure's text (traceback, arguments' reprs, messages) with every secret of the run redacted,
+    before pytest prints it or a plugin (JUnit, a CI log) keeps it."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    results = item.config.stash.get(_results_key, None)
+    if report.longrepr is None or results is None or not results.secrets:
+        return
+    text = str(report.longrepr)
+    redacted = redact_text(text, results.secrets)
+    if redacted != text:
+        report.longrepr = redacted
+    report.sections = [(name, redact_text(body, results.secrets)) for name, body in report.sections]
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -80,6 +80,7 @@ class Target:
     model: str | None = None
     embedding_model: str | None = None
     headers: dict[str, str] = field(default_factory=dict, repr=False)  # values may be secrets
+    public_headers: tuple[str, ...] = ()  # names of `headers` whose values are not secret (--header-public)
     timeout_s: float = DEFAULT_TIMEOUT_S
     max_requests: int | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
@@ -100,8 +101,11 @@ class Target:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """Every value this target must never show: its key and its extra headers' values."""
-        return tuple(s for s in (self.api_key, *self.headers.values()) if s)
+        """Every value this target must never show: its key and its extra headers' values (but those
+        of the headers named public)."""
+        public = {name.lower() for name in self.public_headers}
+        values = [v for name, v in self.headers.items() if name.lower() not in public]
+        return tuple(s for s in (self.api_key, *values) if s)
 
     @property
     def client(self) -> httpx.Client:

@@ -6,6 +6,7 @@ from compat_suite.fixtures import (  # noqa: F401  (fixtures and hooks, found by
     explore,
     pytest_configure,
     pytest_runtest_call,
+    pytest_runtest_makereport,
     pytest_sessionfinish,
     results,
     run_scenario,

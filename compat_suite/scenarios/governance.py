@@ -83,6 +83,7 @@ def key_lifecycle(ctx: Context) -> Proofs:
     """POST /keys shows the raw key once, GET /keys lists prefixes only, DELETE revokes it for good."""
     t = ctx.target
     declared(t, "keys", "key")
+    t.require("chat")  # the new key is tried on a chat: without a model that would blame the key
     created = t.request(
         "keys", "POST", t.profile.endpoint_path("keys"), json={"name": f"suite-{secrets.token_hex(4)}"}
     )
@@ -114,6 +115,7 @@ def credits_and_usage(ctx: Context) -> Proofs:
     """A served request is debited (GET /credits falls), listed as a transaction, and logged in GET /usage."""
     t = ctx.target
     declared(t, "credits")
+    t.require("chat")  # a served chat is what gets debited
     before = t.request("credits", "GET", t.profile.endpoint_path("credits"))
     served = small_chat(t)
     usage = served.json.get("usage") if isinstance(served.json, dict) else None

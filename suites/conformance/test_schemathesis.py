@@ -227,7 +227,10 @@ def test_openapi_operation(
             checks=profiled(builtins, target, endpoint, exchange),
             headers=dict(response.request.headers),
         )
-    except (AssertionError, BaseExceptionGroup) as exc:  # schemathesis's own checks: grouped, failed at the end
+    except (
+        AssertionError,
+        BaseExceptionGroup,
+    ) as exc:  # schemathesis's own checks: grouped, failed at the end
         found = exc.exceptions if isinstance(exc, BaseExceptionGroup) else (exc,)
         for failure in found:
             title = getattr(failure, "title", None) or str(failure).strip().splitlines()[0]
