@@ -91,7 +91,10 @@ def key_lifecycle(ctx: Context) -> Proofs:
     raw, key_id = body.get("key"), body.get("id")
     raw = ctx.secret(raw) if isinstance(raw, str) and raw else None
     used = small_chat(t, auth=raw or "wrong")
-    yield proof("governance.keys.create", created, used, key_prefix=t.profile.key_prefix)
+    # `used` is judged by the check itself: a refusal there means the new key does not work.
+    yield proof(
+        "governance.keys.create", created, used, key_prefix=t.profile.key_prefix, needs=("json", "none")
+    )
     if not isinstance(key_id, str) or not key_id:
         return  # the check above failed: nothing to list or revoke
     listing = t.request("keys", "GET", t.profile.endpoint_path("keys"))

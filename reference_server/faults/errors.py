@@ -79,10 +79,10 @@ fault(
 )
 fault(
     Fault(
-        "errors-unknown-path-200",
+        "errors-unknown-path-400",
         "errors.status.unknown-path",
-        "200 for an unknown path",
-        error=error_when(code("unknown_url"), 200),
+        "400 for an unknown path (a 200 would be errors.invalid-request.accepted's finding)",
+        error=error_when(code("unknown_url"), 400),
     )
 )
 fault(

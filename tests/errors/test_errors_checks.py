@@ -28,7 +28,7 @@ CASES: Cases = {
         415, "errors-wrong-content-type-400", code="unsupported_media_type"
     ),
     "errors.status.invalid-param": _refusal(400, "errors-invalid-param-422", code="invalid_value"),
-    "errors.status.unknown-path": _refusal(404, "errors-unknown-path-200", code="unknown_url"),
+    "errors.status.unknown-path": _refusal(404, "errors-unknown-path-400", code="unknown_url"),
     "errors.status.wrong-method": _refusal(405, "errors-wrong-method-404", code="method_not_allowed"),
     "errors.status.oversized-body": _refusal(413, "errors-oversized-body-400", code="request_too_large"),
     "errors.param.named": (
