@@ -94,7 +94,7 @@ class Verifier:
             gate = first_unmet(exchange, need) if need != "none" else None
             if gate is None:
                 continue
-            cause = self._cause(judged, gate, exchange, request)
+            cause = self._cause(judged, gate, exchange)
             if cause is None:
                 continue  # the gate's check passed after all: let the checks judge
             endpoint = cause.endpoint
@@ -106,7 +106,7 @@ class Verifier:
             return records
         return None
 
-    def _cause(self, judged: Proof, gate: Gate, exchange: Any, request: Any) -> FindingRecord | None:
+    def _cause(self, judged: Proof, gate: Gate, exchange: Any) -> FindingRecord | None:
         """The root cause's finding, recorded once per exchange; None when its check passes."""
         key = (id(exchange), gate.check)
         if key not in self._causes:

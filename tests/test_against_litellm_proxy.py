@@ -33,7 +33,16 @@ PEER = "litellm"
 TARGETS = REPO_ROOT / "docs" / "targets"
 DEVIATIONS_FILE = TARGETS / "litellm-proxy.yaml"
 CONFIG_FILE = TARGETS / "litellm-proxy.config.yaml"
-SUITES = ["suites/conformance", "suites/streaming", "suites/errors", "suites/clients"]
+# schemathesis's cases are left out: every listed deviation shows without them, and a case the proxy
+# times out on under load (a 500) would make the set depend on the machine's load.
+SUITES = [
+    "suites/conformance",
+    "suites/streaming",
+    "suites/errors",
+    "suites/clients",
+    "-k",
+    "not test_openapi_operation",
+]
 UPSTREAM_KEY = "sk-compat-upstream-0000000000"
 PROXY_KEY = "sk-compat-litellm-master-0000"
 START_TIMEOUT_S = 120
