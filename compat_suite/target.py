@@ -9,11 +9,14 @@ cap, and transport errors recorded as data.
 from __future__ import annotations
 
 import json
+import math
+import re
 import socket
 import threading
 import time
 import weakref
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,6 +29,9 @@ from .exchange import Exchange, RecordedRequest, StreamExchange
 from .sse import SSEReader
 
 DEFAULT_TIMEOUT_S = 60.0
+DEFAULT_RETRY_BUDGET_S = 75.0  # a whole per-minute window, and then some
+RETRY_AFTER_MAX_S = 60.0  # a longer Retry-After is not waited for (openai-python: the same bound)
+RETRY_INITIAL_S, RETRY_MAX_BACKOFF_S = 0.5, 8.0  # openai-python's backoff
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 WRONG_KEY = "sk-compat-suite-wrong-key-0000000000"
 
@@ -92,22 +98,32 @@ class Target:
     model: str | None = None
     embedding_model: str | None = None
     headers: dict[str, str] = field(default_factory=dict, repr=False)  # values may be secrets
+    public_headers: tuple[str, ...] = ()  # names of `headers` whose values are not secret (--header-public)
     timeout_s: float = DEFAULT_TIMEOUT_S
     max_requests: int | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # Requests per minute the target allows (the profile's documented limit, or --rate-limit): the
+    # target paces itself under it. None: no pacing, only 429s are honoured.
+    rate_limit_rpm: int | None = None
+    retry_budget_s: float = DEFAULT_RETRY_BUDGET_S  # how long one request may wait out 429s in all
     sent: int = 0
     _client: httpx.Client | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # every socket this target's client opened, for the deadline watchdog (see `Watchdog`)
     _sockets: weakref.WeakSet[socket.socket] = field(default_factory=weakref.WeakSet, repr=False)
+    _pace: Pacer = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
+        self._pace = Pacer(self.rate_limit_rpm)
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """Every value this target must never show: its key and its extra headers' values."""
-        return tuple(s for s in (self.api_key, *self.headers.values()) if s)
+        """Every value this target must never show: its key and its extra headers' values (but those
+        of the headers named public)."""
+        public = {name.lower() for name in self.public_headers}
+        values = [v for name, v in self.headers.items() if name.lower() not in public]
+        return tuple(s for s in (self.api_key, *values) if s)
 
     @property
     def client(self) -> httpx.Client:
@@ -143,6 +159,12 @@ class Target:
             if self.max_requests is not None and self.sent + count > self.max_requests:
                 raise RequestBudgetExhausted(f"--max-requests {self.max_requests} reached")
             self.sent += count
+
+    def pace(self, count: int = 1) -> None:
+        """Wait for `count` request slots under the rate limit (for requests made outside `request`,
+        such as an SDK's own calls)."""
+        for _ in range(count):
+            self._pace.wait()
 
     def require(self, endpoint: str) -> None:
         """Raise NotApplicable, with the reason, when `endpoint` cannot be tested here."""
@@ -204,17 +226,39 @@ class Target:
         headers: dict[str, str] | None = None,
         auth: bool | str = True,
         stream: bool = False,
+        retry: bool = True,
     ) -> Exchange:
-        self.reserve(1)
+        """Send one request, paced under the rate limit. A 429 is waited out and retried (as
+        openai-python does: `Retry-After`, `retry-after-ms` or `x-ratelimit-reset-*`, else a backoff)
+        within `retry_budget_s`; past it the last 429 is returned with `rate_limited` saying why, so
+        its checks are inconclusive, never failed. `retry=False`: a 429 is the answer under test."""
         body = _encode(json) if json is not None else (content or b"")
         req_headers = {**self.headers, **self.auth_headers(auth)}
         if json is not None:
             req_headers.setdefault("Content-Type", "application/json")
         req_headers.update(headers or {})
-        url = self.url(path)
-        recorded = RecordedRequest(method, url, req_headers, body)
-        exchange: Exchange = StreamExchange(endpoint, recorded) if stream else Exchange(endpoint, recorded)
-        self._send(exchange, recorded)
+        recorded = RecordedRequest(method, self.url(path), req_headers, body)
+        waited, refusals = 0.0, []
+        while True:
+            self.reserve(1)
+            self._pace.wait()
+            exchange: Exchange = (
+                StreamExchange(endpoint, recorded) if stream else Exchange(endpoint, recorded)
+            )
+            self._send(exchange, recorded)
+            if exchange.status != 429 or not retry or _quota_spent(exchange):
+                break
+            refusals.append(_refusal_note(exchange))
+            delay = retry_delay(exchange.headers, len(refusals))
+            if waited + delay > self.retry_budget_s:
+                exchange.rate_limited = (
+                    f"still 429 after {len(refusals)} attempt(s) and {waited:.0f} s of waiting "
+                    f"(the retry budget is {self.retry_budget_s:g} s; next wait {delay:.0f} s)"
+                )
+                break
+            time.sleep(delay)
+            waited += delay
+        exchange.refusals = refusals
         return exchange
 
     def _send(self, exchange: Exchange, recorded: RecordedRequest) -> None:
@@ -270,6 +314,89 @@ class Target:
             reader.close(complete=exchange.transport_error is None)
             exchange.events = list(reader.events)
             exchange.problems = list(reader.problems)
+
+
+class Pacer:
+    """Spaces requests so that no more than `rpm` start in any minute (a little under, for clocks
+    that disagree); thread-safe, since scenarios and SDK runners share one target."""
+
+    MARGIN = 1.05
+
+    def __init__(self, rpm: int | None) -> None:
+        self.interval = 60.0 * self.MARGIN / rpm if rpm else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            time.sleep(start - now)
+
+
+def retry_delay(headers: dict[str, str], attempt: int) -> float:
+    """Seconds to wait before retrying a 429: what the answer asks for (`retry-after-ms`,
+    `Retry-After` in seconds or as an HTTP date, the earliest `x-ratelimit-reset-*`), else
+    openai-python's backoff (0.5 s doubling, at most 8 s)."""
+    asked: list[float] = []
+    if "retry-after-ms" in headers:
+        asked += [s / 1000 for s in [_number(headers["retry-after-ms"])] if s is not None]
+    value = headers.get("retry-after")
+    if value:
+        seconds = _number(value)
+        if seconds is None:
+            try:
+                seconds = parsedate_to_datetime(value).timestamp() - time.time()
+            except (TypeError, ValueError):
+                seconds = None
+        if seconds is not None:
+            asked.append(seconds)
+    resets = [_duration(v) for k, v in headers.items() if k.startswith("x-ratelimit-reset")]
+    asked += [r for r in resets if r is not None]
+    valid = [a for a in asked if 0 <= a <= RETRY_AFTER_MAX_S]
+    if valid:
+        return max(valid[0], 0.05)
+    return min(RETRY_INITIAL_S * 2 ** (attempt - 1), RETRY_MAX_BACKOFF_S)
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+
+
+def _duration(text: str) -> float | None:
+    """`x-ratelimit-reset-requests` as OpenAI writes it (`1s`, `6m0s`, `20ms`), or plain seconds."""
+    plain = _number(text)
+    if plain is not None:
+        return plain
+    parts = _DURATION.findall(text.strip())
+    if not parts or "".join(n + u for n, u in parts) != text.strip():
+        return None
+    scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+    return sum(float(n) * scale[u] for n, u in parts)
+
+
+def _quota_spent(exchange: Exchange) -> bool:
+    """A 429 for a spent quota (OpenAI's `insufficient_quota`): waiting does not help, so no retry."""
+    payload = exchange.json
+    error = payload.get("error") if isinstance(payload, dict) else None
+    return isinstance(error, dict) and error.get("code") == "insufficient_quota"
+
+
+def _refusal_note(exchange: Exchange) -> dict[str, Any]:
+    """A 429 kept as evidence (its status and rate-limit headers)."""
+    kept = {k: v for k, v in exchange.headers.items() if "ratelimit" in k or k.startswith("retry-after")}
+    return {"status": exchange.status, "headers": kept}
 
 
 def _encode(payload: Any) -> bytes:

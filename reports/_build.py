@@ -34,9 +34,10 @@ def render_run(run: Run, diffs: Sequence[Diff] = ()) -> str:
         diffs=list(diffs),
         matrix=_view.matrix(run),
         deviations=_view.findings_with(run, "deviation", "drift"),
-        failures=_view.findings_with(run, "fail"),
+        failures=_view.findings_with(run, "fail", "warn"),
+        root_causes=run.root_causes,
         scenario_errors=run.scenario_errors,
-        skips=_view.findings_with(run, "skip"),
+        skips=_view.findings_with(run, "skip", "blocked", "inconclusive", "not-applicable"),
         error_rows=_view.error_matrix(run),
         load=_view.load_view(run),
     )

@@ -90,6 +90,7 @@ def test_checks_do_not_crash_on_hostile_bodies(body: bytes) -> None:
             "completions.seed.determinism",
             "embeddings.base64.equals-float",
             "stream.text.matches-unary",
+            "stream.usage.matches-unary",
             "governance.keys.create",
             "governance.keys.revoke",
             "governance.credits.debited",

@@ -33,6 +33,20 @@ class Finding(Exception):
         self.evidence = evidence or {}
 
 
+class Unjudged(Exception):
+    """Raised by a check that cannot judge this exchange: `verdict` says how that counts, never as a
+    pass or a failure. `not-applicable`: nothing here for it to judge (a stream with no error event);
+    `inconclusive`: the request could not be made in budget (a 429 past the retry budget)."""
+
+    def __init__(self, verdict: str, message: str, evidence: dict[str, Any] | None = None) -> None:
+        if verdict not in ("not-applicable", "inconclusive"):
+            raise ValueError(f"an unjudged check is not-applicable or inconclusive, not {verdict!r}")
+        super().__init__(message)
+        self.verdict = verdict
+        self.message = message
+        self.evidence = evidence or {}
+
+
 @dataclass(frozen=True)
 class Check:
     id: str
@@ -54,6 +68,9 @@ class Outcome:
     passed: bool
     message: str
     evidence: dict[str, Any] = field(default_factory=dict)
+    unjudged: str | None = (
+        None  # "not-applicable" or "inconclusive": the check could not judge (see Unjudged)
+    )
 
 
 _REGISTRY: dict[str, Check] = {}
@@ -90,4 +107,6 @@ def run(check_id: str, *exchanges: Any, endpoint: str | None = None, **context: 
         chk.func(*exchanges, **context)
     except Finding as finding:
         return Outcome(chk, ep, False, finding.message, finding.evidence)
+    except Unjudged as unjudged:
+        return Outcome(chk, ep, False, unjudged.message, unjudged.evidence, unjudged=unjudged.verdict)
     return Outcome(chk, ep, True, "")
