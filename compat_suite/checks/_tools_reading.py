@@ -97,7 +97,7 @@ def as_stream(exchange: Exchange) -> StreamExchange:
 def call_deltas(exchange: Exchange) -> list[tuple[int, int, int, Any]]:
     """(chunk position, choice index, position in the delta, entry) for every `delta.tool_calls` entry."""
     out = []
-    for position, chunk in enumerate(c.stream_chunks(as_stream(exchange))):
+    for position, chunk in enumerate(json_chunks(exchange)):
         items = chunk.get("choices")
         for i, choice in enumerate(items if isinstance(items, list) else []):
             delta = choice.get("delta") if isinstance(choice, dict) else None
@@ -132,7 +132,7 @@ def accumulated_calls(exchange: Exchange) -> dict[int, dict[int, Json]]:
 def streamed_finish_reasons(exchange: Exchange) -> dict[int, Any]:
     """choice -> its first non-null finish_reason in the stream."""
     reasons: dict[int, Any] = {}
-    for chunk in c.stream_chunks(as_stream(exchange)):
+    for chunk in json_chunks(exchange):
         items = chunk.get("choices")
         for i, choice in enumerate(items if isinstance(items, list) else []):
             if isinstance(choice, dict) and choice.get("finish_reason") is not None:
@@ -202,3 +202,10 @@ def finished_json(payload: Json) -> list[tuple[Any, str]]:
         except (ValueError, RecursionError) as exc:
             out.append((exc, text))
     return out
+
+
+def json_chunks(exchange: Exchange) -> list[Json]:
+    """The stream's JSON chunks; [] where it has none (the framing checks own that failure: a stream
+    with no chunks has no tool-call deltas to judge)."""
+    stream = as_stream(exchange)
+    return [ch for ch in stream.chunks if isinstance(ch, dict) and not c.is_error_chunk(ch)]

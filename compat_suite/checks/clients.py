@@ -102,12 +102,15 @@ def _accumulator(exchange: Exchange) -> Any:
     from openai.lib.streaming.chat import ChatCompletionStreamState
 
     state = ChatCompletionStreamState(input_tools=request["tools"])
+    handled = []
 
     def accumulate(chunk: Any) -> None:
         if chunk is None:
-            state.get_final_completion()
+            if handled:  # no chunk at all is the stream checks' finding, not the accumulator's
+                state.get_final_completion()
         else:
             state.handle_chunk(chunk)
+            handled.append(True)
 
     return accumulate
 

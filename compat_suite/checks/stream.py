@@ -358,6 +358,8 @@ def stream_text_matches_unary(stream_exchange: Exchange, unary_exchange: Exchang
 def stream_reasoning_separate(exchange: Exchange) -> None:
     """No streamed content carries reasoning (`<think>` ... `</think>`), joined across its deltas."""
     stream = _stream(exchange)
+    if not any(isinstance(ch, dict) and not c.is_error_chunk(ch) for ch in stream.chunks):
+        return  # no chunks: stream.sse.json-data's failure, no content to judge
     leaks = {index: text for index, text in streamed_texts(stream).items() if reasoning_leaks(text)}
     if leaks:
         raise Finding(

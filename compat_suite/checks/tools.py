@@ -37,6 +37,7 @@ from ._tools_reading import (
     finished_json,
     forced_choice,
     function_of,
+    json_chunks,
     non_empty,
     parameter_effect,
     streamed_finish_reasons,
@@ -249,7 +250,7 @@ def tools_stream_finish_reason(exchange: Exchange) -> None:
     called = set(accumulated_calls(stream))
     reasons: dict[int, tuple[int, Any]] = {}
     last: dict[int, int] = {}
-    for position, chunk in enumerate(c.stream_chunks(stream)):
+    for position, chunk in enumerate(json_chunks(stream)):
         items = chunk.get("choices")
         for i, choice in enumerate(items if isinstance(items, list) else []):
             if isinstance(choice, dict):

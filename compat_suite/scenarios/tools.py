@@ -141,7 +141,8 @@ def tools_stream(ctx: Context) -> Proofs:
     unary = ctx.target.chat(body)
     yield proof("chat.response.schema", unary)
     yield proof("tools.stream.matches-unary", streamed, unary)
-    yield proof(STREAMED_CALL, ctx.target.chat_stream(_body(ASK_WEATHER, temperature=0, seed=r.SEED)))
+    auto = _body(ASK_WEATHER, temperature=0, seed=r.SEED, **r.INCLUDE_USAGE)
+    yield proof(STREAMED_CALL, ctx.target.chat_stream(auto))
 
 
 @scenario("tools.structured-output", endpoint="chat", proves=("chat.response.schema", "tools.strict-schema"))
