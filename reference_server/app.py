@@ -265,8 +265,14 @@ class _Server:
         model = body.get("model") if isinstance(body.get("model"), str) else None
         await self.authorize(request, call, model, prompt_tokens=self.prompt_tokens(body, kind))
         served = getattr(call.grant, "model", None)
-        if isinstance(served, str) and served:
-            body = {**body, "model": served}  # a bound key's model, asked for as "default" or not at all
+        if (
+            isinstance(served, str)
+            and served
+            and (body.get("model") is None or isinstance(body["model"], str))
+        ):
+            # a bound key's model, asked for as "default" or not at all; a model of the wrong type is
+            # left for validation to refuse
+            body = {**body, "model": served}
         self.validate(component, body)
         self.require_model(body, kind)
         return body
