@@ -19,7 +19,7 @@ from typing import Any
 from schemas import VERDICTS, ProfileError, add_arguments, load_profile, options_for, project_table
 
 # The suites `compat-suite run` runs (performance needs a budget and runs with `compat-suite load`).
-RUN_SUITES = ("conformance", "streaming", "errors", "clients", "governance")
+RUN_SUITES = ("conformance", "streaming", "tools", "errors", "clients", "governance")
 REPORTS_DIR = Path("compat-reports")  # in the current folder, wherever the package is installed
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 EXIT_CODES = """exit codes of `compat-suite run`:

@@ -37,7 +37,7 @@ from .checks.clients import NODE_DIR, ClientUnavailable, node_modules_dirs, node
 from .target import WRONG_KEY, Target
 
 CallKind = Literal[
-    "chat", "chat_stream", "completions", "completions_stream", "embeddings", "models", "model"
+    "chat", "chat_stream", "completions", "completions_stream", "embeddings", "models", "model", "helpers"
 ]
 SDK_PYTHON = "openai-python"
 SDK_PYTHON_ASYNC = "openai-python-async"
@@ -66,6 +66,7 @@ _ENDPOINT_OF_KIND = {
     "embeddings": "embeddings",
     "models": "models",
     "model": "model",
+    "helpers": "chat",  # the structured-output helpers (compat_suite.sdk_helpers)
 }
 
 
@@ -297,11 +298,11 @@ def _run_bounded(
     return True, box.get("error", box.get("result"))
 
 
-def _python_call(target: Target, call: ClientCall) -> ClientRecord:
-    return _python_sync(target, call, lambda client: _summarise(call.kind, _invoke(client, call)))
+def _standard_call(target: Target, call: ClientCall) -> ClientRecord:
+    return python_call(target, call, lambda client: _summarise(call.kind, _invoke(client, call)))
 
 
-def _python_sync(
+def python_call(
     target: Target, call: ClientCall, invoke: Callable[[Any], Any], *, api_key: str | None = None
 ) -> ClientRecord:
     """`invoke(client)` on a fresh sync client, bounded by the target's timeout as a whole."""
@@ -333,7 +334,7 @@ def _python_sync(
 def run_python(target: Target, calls: list[ClientCall]) -> list[ClientRecord]:
     """Each call through the sync openai-python client, one fresh client per call."""
     target.reserve(len(calls))
-    return [_python_call(target, call) for call in calls]
+    return [_standard_call(target, call) for call in calls]
 
 
 async def _python_async_call(target: Target, call: ClientCall) -> ClientRecord:
@@ -497,7 +498,7 @@ def python_sdk_condition(
     def invoke(client: Any) -> None:
         _send_condition(client, target.profile.endpoint_path(endpoint), endpoint, condition, body, padding)
 
-    return _python_sync(target, call, invoke, api_key=api_key)
+    return python_call(target, call, invoke, api_key=api_key)
 
 
 def _send_condition(

@@ -21,7 +21,7 @@ from .embedded import EMBEDDED_MODELS, EmbeddedServer, EmbeddedServerError
 from .explore import Exploration
 from .plugin import compat_options
 from .results import JUNIT_FILE, Results, write_junit
-from .scenarios import AdminAPI, Context, Scenario, for_suite
+from .scenarios import AdminAPI, Context, Measurement, Scenario, for_suite
 from .target import NotApplicable, RequestBudgetExhausted, Target
 from .verify import ProofFailed, Verifier
 
@@ -193,16 +193,19 @@ def record_skips(results: Results, test: str, check_ids: Any, reason: str) -> No
 
 @pytest.fixture
 def run_scenario(scenario_context: Context, verify: Verifier, results: Results) -> Any:
-    """`run_scenario(scenario, case)`: run one scenario, judging each proof as it comes. A failed proof
-    does not stop the scenario (what its later requests show is not hidden behind the first failure;
-    a scenario checks its own preconditions); the test fails at the end with every failure. A
-    scenario that finds what it needs missing (or the request budget spent) records a skip, with the
-    reason, for each check it did not judge."""
+    """`run_scenario(scenario, case)`: run one scenario, judging each proof as it comes and recording
+    each behaviour measurement. A failed proof does not stop the scenario (what its later requests
+    show is not hidden behind the first failure; a scenario checks its own preconditions); the test
+    fails at the end with every failure. A scenario that finds what it needs missing (or the request
+    budget spent) records a skip, with the reason, for each check it did not judge."""
 
     def run(scenario: Scenario, case: str | None = None) -> None:
         failures: list[str] = []
         try:
             for judged in scenario(scenario_context.with_case(case)):
+                if isinstance(judged, Measurement):
+                    verify.measure(judged)
+                    continue
                 try:
                     verify.judge(judged)
                 except ProofFailed as failed:

@@ -6,6 +6,7 @@ JUnit XML and the HTML report are both built from this JSON, never from a second
 from __future__ import annotations
 
 import json
+import math
 import threading
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +22,17 @@ from .checks import SHOULD, Outcome
 
 RESULTS_FILE = "results.json"
 JUNIT_FILE = "junit.xml"
+WILSON_Z = 1.96  # a 95% interval
+
+
+def wilson(k: int, n: int, z: float = WILSON_Z) -> tuple[float, float]:
+    """The Wilson score interval of a proportion k/n (sound at small n and at 0 or n, unlike k/n +- z*se)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def utc_now() -> str:
@@ -52,6 +64,7 @@ class Results:
     findings: list[FindingRecord] = field(default_factory=list)
     error_matrix: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)  # scenarios that broke outside any check
+    behaviour: list[dict[str, Any]] = field(default_factory=list)  # model behaviour, k of n: never a verdict
     failed_tests: set[str] = field(default_factory=set, repr=False)  # node ids failed by a check
     requests: int = 0  # requests sent to the target (set at the end of a run)
     secrets: tuple[str, ...] = field(default=(), repr=False)
@@ -120,6 +133,35 @@ class Results:
         )  # fmt: skip
         return self.add(record)
 
+    def measure(
+        self,
+        measurement_id: str,
+        description: str,
+        k: int,
+        n: int,
+        *,
+        endpoint: str,
+        note: str,
+        test: str | None,
+    ) -> dict[str, Any]:
+        """Keep one behaviour measurement: k of n, with its 95% Wilson interval."""
+        low, high = wilson(k, n)
+        row = {
+            "id": measurement_id,
+            "description": description,
+            "endpoint": endpoint,
+            "k": k,
+            "n": n,
+            "rate": k / n if n else None,
+            "wilson_low": round(low, 4),
+            "wilson_high": round(high, 4),
+            "note": redact_text(note, self.secrets),
+            "test": test,
+        }
+        with self._lock:
+            self.behaviour.append(row)
+        return row
+
     def test_error(self, test: str, phase: str, text: str) -> None:
         """A scenario that failed outside any check: the run cannot pass."""
         with self._lock:
@@ -161,6 +203,7 @@ class Results:
             "error_matrix": self.error_matrix,
             "errors": self.errors,
             "root_causes": root_causes([asdict(f) for f in self.findings]),
+            "behaviour": self.behaviour,
             "summary": self.summary(),
         }
 
@@ -212,6 +255,8 @@ def write_junit(results_path: Path, out: Path) -> Path:
             ET.SubElement(case, "system-out").text = f"warning (SHOULD): {f['message']}"
         elif f["verdict"] == "deviation":
             ET.SubElement(case, "system-out").text = f"documented deviation: {f.get('cite') or ''}"
+        elif f["verdict"] == "undocumented":
+            ET.SubElement(case, "system-out").text = f"undocumented by the provider; observed: {f['message']}"
     out.parent.mkdir(parents=True, exist_ok=True)
     root = ET.Element("testsuites")
     root.append(suite)

@@ -3,9 +3,11 @@ of every kind a client gets wrong.
 
 Valid requests come from the request components themselves (via hypothesis-jsonschema), narrowed to
 what any target can serve cheaply: the target's model, short text, a small `max_tokens` and `n`,
-and only the parameters every OpenAI-compatible server is expected to honour (tools, images, audio,
-logit_bias and other model features are left out; see `EXCLUDED`). A narrowed request is still
-valid against the full component (tests/test_strategies.py proves it).
+and only the parameters every OpenAI-compatible server is expected to honour, plus function tools
+(`tools` with nested, enum, array and optional parameters, `tool_choice`, `parallel_tool_calls`,
+the round trip of an assistant's calls and `tool` results) and `response_format` json_object and
+json_schema (images, audio, logit_bias and other model features are left out; see `EXCLUDED`). A
+narrowed request is still valid against the full component (tests/test_strategies.py proves it).
 
 Invalid requests start from a valid one and break exactly one thing, so that the error a target
 returns has one cause and, for a bad parameter, one parameter to name:
@@ -72,10 +74,9 @@ KEPT = {
 # Why the rest of the documented space is left out of valid requests.
 EXCLUDED = {
     "stream, stream_options": "streamed requests have their own strategy (`valid_requests(stream=True)`)",
-    "tools, tool_choice, functions, function_call, parallel_tool_calls": "tool use is a model feature",
+    "functions, function_call": "deprecated by OpenAI in favour of tools, which are drawn",
     "image/audio/file content parts, modalities, audio": "multimodal input is a model feature",
     "logit_bias, token-id prompts and inputs": "token ids are vocabulary-specific",
-    "response_format json_object/json_schema": "JSON mode needs answers longer than a cheap max_tokens",
     "best_of, suffix": "server-side search and insertion are legacy features few servers serve",
     "dimensions": "only Matryoshka models shorten embeddings (embeddings.dimensions.param checks it)",
     "message `name`": "its allowed characters differ between providers",
@@ -83,6 +84,42 @@ EXCLUDED = {
         "platform features, not part of generation"
     ),
     "x-extension parameters (ignore_eos, min_tokens)": "extensions beyond OpenAI's API",
+}
+
+# Function parameters as JSON Schemas: none, an enum and an optional field, a nested object in an array.
+TOOL_PARAMETERS: tuple[Json, ...] = (
+    {"type": "object", "properties": {}},
+    {
+        "type": "object",
+        "properties": {
+            "city": {"type": "string"},
+            "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+        },
+        "required": ["city"],
+    },
+    {
+        "type": "object",
+        "properties": {
+            "orders": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"id": {"type": "integer", "minimum": 1}, "note": {"type": "string"}},
+                    "required": ["id"],
+                    "additionalProperties": False,
+                },
+            }
+        },
+        "required": ["orders"],
+        "additionalProperties": False,
+    },
+)
+TOOL_NAMES = ("get_weather", "lookup_orders", "get_time")
+ANSWER_SCHEMA: Json = {
+    "type": "object",
+    "properties": {"answer": {"type": "string"}},
+    "required": ["answer"],
+    "additionalProperties": False,
 }
 
 # Count-like parameters: raising them multiplies a paid target's cost if it wrongly accepts the
@@ -253,6 +290,8 @@ def valid_requests(
         if endpoint == "chat" and draw(st.booleans()):
             # The documented successor of max_tokens: both spellings must be served.
             body["max_completion_tokens"] = body.pop("max_tokens")
+        if endpoint == "chat":
+            body.update(draw(_structured(body["messages"])))
         if stream:
             body["stream"] = True
             if draw(st.booleans()):
@@ -320,6 +359,50 @@ def _closure(defs: Json, names: set[str]) -> set[str]:
         seen.add(name)
         todo.extend(_refs(defs[name]))
     return seen
+
+
+@st.composite
+def _structured(draw: st.DrawFn, messages: list[Json]) -> Json:
+    """Tools (sometimes with tool_choice, parallel_tool_calls and a round trip already in the
+    messages) and a response_format: the parameters of tool calling and structured output."""
+    out: Json = {}
+    if draw(st.booleans()):
+        names = draw(st.lists(st.sampled_from(TOOL_NAMES), min_size=1, max_size=3, unique=True))
+        out["tools"] = [
+            {
+                "type": "function",
+                "function": {"name": name, "parameters": draw(st.sampled_from(TOOL_PARAMETERS))},
+            }
+            for name in names
+        ]
+        choice = draw(st.sampled_from((None, "none", "auto", "required", "named")))
+        if choice == "named":
+            out["tool_choice"] = {"type": "function", "function": {"name": draw(st.sampled_from(names))}}
+        elif choice is not None:
+            out["tool_choice"] = choice
+        parallel = draw(st.sampled_from((None, True, False)))
+        if parallel is not None:
+            out["parallel_tool_calls"] = parallel
+        if draw(st.booleans()):  # the round trip: the assistant's call (content null or ""), its result
+            call = {"id": "call_0", "type": "function", "function": {"name": names[0], "arguments": "{}"}}
+            assistant = {
+                "role": "assistant",
+                "content": draw(st.sampled_from((None, ""))),
+                "tool_calls": [call],
+            }
+            out["messages"] = [
+                *messages,
+                assistant,
+                {"role": "tool", "tool_call_id": "call_0", "content": "done"},
+            ]
+    fmt = draw(st.sampled_from((None, "json_object", "json_schema", "strict")))
+    if fmt == "json_object":  # OpenAI asks that the messages say "JSON" in this mode
+        out["messages"] = [{"role": "system", "content": "Answer in JSON."}, *out.get("messages", messages)]
+        out["response_format"] = {"type": "json_object"}
+    elif fmt is not None:
+        spec = {"name": "answer", "schema": ANSWER_SCHEMA, **({"strict": True} if fmt == "strict" else {})}
+        out["response_format"] = {"type": "json_schema", "json_schema": spec}
+    return out
 
 
 def _consistent(body: Json) -> Json:

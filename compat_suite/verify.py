@@ -18,7 +18,7 @@ from schemas import FAILING, WARNING
 from . import checks
 from ._needs import Gate, first_unmet, needs_of
 from .results import FindingRecord, Results
-from .scenarios import MatrixRow, Proof, proof
+from .scenarios import MatrixRow, Measurement, Proof, proof
 from .target import Target
 
 
@@ -133,6 +133,18 @@ class Verifier:
             unjudged="inconclusive",
         )
         return self.results.record(outcome, self.target.profile, self.test_id)
+
+    def measure(self, measurement: Measurement) -> dict[str, Any]:
+        """Record model behaviour (k of n): it is reported, never judged pass or fail."""
+        return self.results.measure(
+            measurement.id,
+            measurement.description,
+            measurement.k,
+            measurement.n,
+            endpoint=measurement.endpoint,
+            note=measurement.note,
+            test=self.test_id,
+        )
 
     def _matrix_row(self, row: MatrixRow, verdicts: list[str], envelope: bool | None) -> list[str]:
         """Append the error-matrix row; return the failures it finds that no check reported (the

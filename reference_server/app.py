@@ -291,8 +291,14 @@ class _Server:
         model = body.get("model") if isinstance(body.get("model"), str) else None
         await self.authorize(request, call, model)
         served = getattr(call.grant, "model", None)
-        if isinstance(served, str) and served:
-            body = {**body, "model": served}  # a bound key's model, asked for as "default" or not at all
+        if (
+            isinstance(served, str)
+            and served
+            and (body.get("model") is None or isinstance(body["model"], str))
+        ):
+            # a bound key's model, asked for as "default" or not at all; a model of the wrong type is
+            # left for validation to refuse
+            body = {**body, "model": served}
         if isinstance(body.get("messages"), list):  # before validation, which is as long as the list
             limits.require_messages(len(body["messages"]))
         await self.cpu.run(self.validate, component, body)  # a large body's validation is CPU work
@@ -508,16 +514,23 @@ class _Server:
         def chunk(choices: list[Json], usage: Json | None = None) -> Json:
             return gen.chat_chunk(job, choices, id=id_, created=created, usage_=usage)
 
+        streams = [gen.ChatChoiceStream(job) for _ in range(count)]
         for i in range(count):
             yield chunk([gen.chat_delta(i, {"role": "assistant", "content": ""})])
         async for i, piece in gen.run_stream(self.engine, job):
             generated[i] = piece.generated
             call.usage = gen.usage(job.prompt_tokens, sum(generated))
-            if piece.text or piece.tokens:
-                logprobs = gen.chat_logprobs(piece.tokens) if job.logprobs else None
-                yield chunk([gen.chat_delta(i, {"content": piece.text}, logprobs=logprobs)])
+            logprobs = gen.chat_logprobs(piece.tokens) if job.logprobs and piece.tokens else None
+            deltas = streams[i].deltas(piece.text)
             if piece.finish_reason:
-                yield chunk([gen.chat_delta(i, {}, finish_reason=piece.finish_reason)])
+                last, finish_reason = streams[i].finish(piece.finish_reason)
+                deltas += last
+            if logprobs is not None and not deltas:  # tokens that showed no text yet (held back)
+                deltas = [{"content": ""}]
+            for k, delta in enumerate(deltas):
+                yield chunk([gen.chat_delta(i, delta, logprobs=logprobs if k == 0 else None)])
+            if piece.finish_reason:
+                yield chunk([gen.chat_delta(i, {}, finish_reason=finish_reason)])
         if job.include_usage:
             yield chunk([], call.usage)
 

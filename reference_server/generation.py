@@ -24,7 +24,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .engines.base import ChatMessage, Engine, GenerationRequest, TokenDelta
+from . import tools as tl
+from .engines.base import ChatMessage, Engine, GenerationRequest, Structure, TokenDelta
 from .errors import APIError
 
 Json = dict[str, Any]
@@ -40,11 +41,8 @@ MIN_LOGPROB = -9999.0  # what OpenAI reports for a token of probability 0 (JSON 
 # Chat parameters that change what a model does and that this server cannot honour: a request
 # that sets one is refused with 400 naming it, never silently served without it.
 UNSUPPORTED_CHAT_PARAMS = (
-    "tools",
-    "tool_choice",
-    "functions",
+    "functions",  # deprecated by OpenAI in favour of `tools`, which this server runs
     "function_call",
-    "parallel_tool_calls",
     "audio",
     "prediction",
     "web_search_options",
@@ -75,6 +73,12 @@ class Job:
     echo_texts: list[str] | None = None  # completions `echo`: the prompt text of each prompt
 
     @property
+    def calls(self) -> bool:
+        """Whether the model's text is read for tool calls (tools offered, tool_choice not none)."""
+        structure = self.base.structure
+        return structure is not None and structure.kind == "tools" and structure.mode != "none"
+
+    @property
     def prompt_tokens(self) -> int:
         """Prompt tokens as OpenAI counts them: each prompt once, whatever `n` is."""
         return sum(len(p) for p in self.prompts)
@@ -99,27 +103,23 @@ def chat_job(body: Json, engine: Engine) -> Job:
         raise _unsupported("reasoning_effort", "this model does not reason; reasoning_effort must be 'none'")
     if body.get("store") is True:
         raise _unsupported("store", "stored completions are not supported")
-    response_format = body.get("response_format")
-    json_mode = False
-    if response_format is not None:
-        kind = response_format.get("type") if isinstance(response_format, dict) else None
-        if kind == "json_object":
-            json_mode = True
-        elif kind != "text":
-            raise _unsupported("response_format.type", f"response_format type {kind!r} is not supported")
+    structure, shown_tools = tl.structure_of(body)
+    if structure is not None:
+        engine.check_structure(structure)
     messages = [_chat_message(m, i) for i, m in enumerate(_list(body, "messages"))]
     if not messages:
         raise APIError(400, "messages must contain at least one message", param="messages")
+    tl.check_round_trip(messages)
     logprobs = _bool(body, "logprobs", False)
     top = _int(body, "top_logprobs", None, 0, MAX_TOP_LOGPROBS)
     if top is not None and not logprobs:
         raise APIError(400, "top_logprobs requires logprobs to be true", param="top_logprobs")
     max_tokens = _max_tokens(body, DEFAULT_CHAT_MAX_TOKENS)
-    base = _sampling(body, max_tokens, top_logprobs=(top or 0) if logprobs else None, json_mode=json_mode)
+    base = _sampling(body, max_tokens, top_logprobs=(top or 0) if logprobs else None, structure=structure)
     stream, include_usage, obfuscate = _stream_flags(body)
     return Job(
         model=body["model"],
-        prompts=[engine.chat_prompt(messages)],
+        prompts=[engine.chat_prompt(messages, shown_tools)],
         n=_int(body, "n", 1, 1, MAX_N),
         base=base,
         stops=_stops(body),
@@ -140,7 +140,7 @@ def completion_job(body: Json, engine: Engine) -> Job:
     top = _int(body, "logprobs", None, 0, MAX_COMPLETION_LOGPROBS)
     echo = _bool(body, "echo", False)
     max_tokens = _max_tokens(body, DEFAULT_COMPLETION_MAX_TOKENS, least=0)  # 0 with echo: the prompt alone
-    base = _sampling(body, max_tokens, top_logprobs=top, json_mode=False)
+    base = _sampling(body, max_tokens, top_logprobs=top, structure=None)
     stream, include_usage, _ = _stream_flags(body)  # obfuscation is a chat-only field
     return Job(
         model=body["model"],
@@ -164,9 +164,10 @@ def _chat_message(message: Any, i: int) -> ChatMessage:
         role = "system"
     if role not in ("system", "user", "assistant", "tool"):
         raise APIError(400, f"{where}.role {role!r} is not supported", param=f"{where}.role")
-    for key in ("tool_calls", "function_call", "audio"):
+    for key in ("function_call", "audio"):
         if message.get(key):
-            raise _unsupported(f"{where}.{key}", f"{where}.{key} is not supported (no tool use)")
+            raise _unsupported(f"{where}.{key}", f"{where}.{key} is not supported (use tool_calls)")
+    calls = tl.message_tool_calls(message, where) if role == "assistant" else ()
     content = message.get("content")
     if content is None:
         if role != "assistant":
@@ -176,7 +177,8 @@ def _chat_message(message: Any, i: int) -> ChatMessage:
         content = "\n".join(_text_part(part, f"{where}.content[{j}]") for j, part in enumerate(content))
     elif not isinstance(content, str):
         raise APIError(400, f"{where}.content must be a string or an array", param=f"{where}.content")
-    return ChatMessage(role=role, content=content)
+    tool_call_id = message.get("tool_call_id") if role == "tool" else None
+    return ChatMessage(role=role, content=content, tool_calls=calls, tool_call_id=tool_call_id)
 
 
 def _text_part(part: Any, where: str) -> str:
@@ -217,7 +219,9 @@ def _detokenize(engine: Engine, ids: list[int], where: str) -> str:
         raise APIError(400, f"{where} holds token ids this model does not know", param=where) from None
 
 
-def _sampling(body: Json, max_tokens: int, *, top_logprobs: int | None, json_mode: bool) -> GenerationRequest:
+def _sampling(
+    body: Json, max_tokens: int, *, top_logprobs: int | None, structure: Structure | None
+) -> GenerationRequest:
     if _int(body, "min_tokens", 0, 0, 2**31):
         # The engine interface has no minimum length: refusing beats silently ignoring it.
         raise _unsupported("min_tokens", "min_tokens above 0 is not supported by this server")
@@ -230,7 +234,7 @@ def _sampling(body: Json, max_tokens: int, *, top_logprobs: int | None, json_mod
         presence_penalty=_num(body, "presence_penalty", 0.0, -2.0, 2.0),
         frequency_penalty=_num(body, "frequency_penalty", 0.0, -2.0, 2.0),
         top_logprobs=top_logprobs,
-        json_mode=json_mode,
+        structure=structure,
         ignore_eos=_bool(body, "ignore_eos", False),
     )
 
@@ -575,17 +579,69 @@ def fingerprint(model: str) -> str:
     return "fp_" + uuid.uuid5(uuid.NAMESPACE_URL, model).hex[:10]
 
 
+def chat_message(job: Job, result: ChoiceResult) -> tuple[Json, str]:
+    """One choice's message and finish_reason; where tools are offered, the calls in its text
+    become `tool_calls` (content null beside them) and a finished answer that called ends with
+    "tool_calls"."""
+    if not job.calls:
+        return {"role": "assistant", "content": result.text, "refusal": None}, result.finish_reason
+    content, calls = tl.parse_output(result.text, tools=True, cut=result.finish_reason == "length")
+    message: Json = {"role": "assistant", "content": content or (None if calls else ""), "refusal": None}
+    if calls:
+        message["tool_calls"] = [tool_call_json(call) for call in calls]
+    return message, finish_with_calls(result.finish_reason, bool(calls))
+
+
+def tool_call_json(call: tl.ToolCall) -> Json:
+    return {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
+
+
+def finish_with_calls(reason: str, called: bool) -> str:
+    """A choice that called tools and ended by itself finished with "tool_calls"."""
+    return "tool_calls" if called and reason == "stop" else reason
+
+
+class ChatChoiceStream:
+    """The deltas of one streamed chat choice: its content, and its tool calls in OpenAI's delta
+    grammar (a call's first delta carries `index`, `id`, `type` and the function's `name` with empty
+    `arguments`; the later ones carry the same `index` and fragments of `arguments` only)."""
+
+    def __init__(self, job: Job) -> None:
+        self._parser = tl.CallParser(tools=job.calls)
+
+    def deltas(self, text: str) -> list[Json]:
+        return [_delta(event) for event in self._parser.feed(text)]
+
+    def finish(self, reason: str) -> tuple[list[Json], str]:
+        """The last deltas, and the choice's finish_reason."""
+        deltas = [_delta(event) for event in self._parser.finish(cut=reason == "length")]
+        return deltas, finish_with_calls(reason, bool(self._parser.calls))
+
+
+def _delta(event: tl.OutputEvent) -> Json:
+    if isinstance(event, tl.TextOut):
+        return {"content": event.text}
+    if isinstance(event, tl.CallStart):
+        function = {"name": event.name, "arguments": ""}
+        return {
+            "tool_calls": [{"index": event.index, "id": event.id, "type": "function", "function": function}]
+        }
+    return {"tool_calls": [{"index": event.index, "function": {"arguments": event.fragment}}]}
+
+
 def chat_body(job: Job, results: Sequence[ChoiceResult], *, id: str, created: int) -> Json:
     """A unary `chat.completion`."""
-    choices = [
-        {
-            "index": r.index,
-            "message": {"role": "assistant", "content": r.text, "refusal": None},
-            "logprobs": chat_logprobs(r.tokens) if job.logprobs else None,
-            "finish_reason": r.finish_reason,
-        }
-        for r in results
-    ]
+    choices = []
+    for r in results:
+        message, finish_reason = chat_message(job, r)
+        choices.append(
+            {
+                "index": r.index,
+                "message": message,
+                "logprobs": chat_logprobs(r.tokens) if job.logprobs else None,
+                "finish_reason": finish_reason,
+            }
+        )
     return {
         "id": id,
         "object": "chat.completion",

@@ -57,6 +57,12 @@ class Run:
         return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
 
     @property
+    def behaviour(self) -> list[dict[str, Any]]:
+        """Model behaviour measured k of n (results.json `behaviour`): reported, never a verdict."""
+        rows = self.results.get("behaviour")
+        return [b for b in rows if isinstance(b, dict)] if isinstance(rows, list) else []
+
+    @property
     def profile(self) -> str:
         return str(self.results.get("profile") or self.target.get("profile") or "")
 

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from ._citations import Citation, doc_lines, resolve_doc, walk_cites
 
-Verdict = Literal["pass", "fail", "deviation", "not-applicable", "drift"]
+Verdict = Literal["pass", "fail", "deviation", "not-applicable", "drift", "undocumented"]
 Basis = Literal["documented", "inferred", "convention", "undocumented", "not-applicable"]
 
 ENDPOINTS: tuple[str, ...] = (
@@ -223,6 +223,7 @@ class Profile:
     model_case_sensitive: bool | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
     features: dict[str, Any] = field(default_factory=dict)
+    undocumented: dict[str, str] = field(default_factory=dict)  # check area (or id prefix) -> why
     examples: tuple[Example, ...] = ()
     source: Path | None = field(default=None, compare=False)
 
@@ -283,6 +284,14 @@ class Profile:
                     return Expectation(check_id, "not-applicable", reason=rule.reason, cite=rule.cite)
         return None
 
+    def silent_on(self, check_id: str) -> str | None:
+        """Why the provider's docs say nothing of what `check_id` checks (its area, or a prefix of its
+        id, listed under `undocumented`), or None where they do."""
+        for prefix, reason in self.undocumented.items():
+            if check_id == prefix or check_id.startswith(prefix + "."):
+                return reason
+        return None
+
     def verdict(
         self,
         check_id: str,
@@ -292,9 +301,12 @@ class Profile:
         error_response: bool = False,
         request: Any = None,
     ) -> Verdict:
-        """How a check's outcome counts under this profile (`drift`: a documented deviation did not happen)."""
+        """How a check's outcome counts under this profile (`drift`: a documented deviation did not happen;
+        `undocumented`: a failure where the provider's docs are silent, shown as observed behaviour)."""
         exp = self.expectation(check_id, endpoint, error_response=error_response, request=request)
         if exp is None:
+            if not passed and self.silent_on(check_id) is not None:
+                return "undocumented"  # observed, reported, not held against the provider
             return "pass" if passed else "fail"
         if exp.expected == "not-applicable":
             return "not-applicable"

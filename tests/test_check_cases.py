@@ -83,7 +83,7 @@ def test_checks_do_not_crash_on_hostile_bodies(body: bytes) -> None:
         }
         ex = exchange(endpoint, request, None, raw=body, status=400)
         args: tuple[Any, ...] = (ex,)
-        if check_id.startswith("stream."):
+        if check_id.startswith(("stream.", "tools.stream.")):
             args = (stream(endpoint, raw=body or b"data: x\n\n", request=request),)
         if check_id in (
             "chat.seed.determinism",
@@ -91,6 +91,7 @@ def test_checks_do_not_crash_on_hostile_bodies(body: bytes) -> None:
             "embeddings.base64.equals-float",
             "stream.text.matches-unary",
             "stream.usage.matches-unary",
+            "tools.stream.matches-unary",
             "governance.keys.create",
             "governance.keys.revoke",
             "governance.credits.debited",

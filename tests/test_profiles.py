@@ -561,3 +561,13 @@ def test_a_stream_answered_at_once_fails_exactly_carpathians_stream_expectations
     assert failed == expected
     listed_stream = {cid for cid in carpathian.expectations if cid.startswith("stream.")}
     assert listed_stream == expected
+
+
+def test_a_failure_where_the_docs_are_silent_is_undocumented_not_a_failure() -> None:
+    from schemas import load_profile
+
+    karta, openai = load_profile("karta"), load_profile("openai")
+    assert karta.silent_on("tools.choice.none") and not karta.silent_on("chat.response.object")
+    assert karta.verdict("tools.choice.none", False, "chat") == "undocumented"
+    assert karta.verdict("tools.choice.none", True, "chat") == "pass"
+    assert openai.verdict("tools.choice.none", False, "chat") == "fail"

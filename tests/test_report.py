@@ -510,3 +510,39 @@ def test_the_page_opens_with_root_causes_and_counts_every_verdict(runs: Path) ->
         assert f'<span class="what">{verdict}</span>' in html, verdict
     assert "No deviations" not in html  # a failing run never says so
     assert re.search(r"\d+ of \d+ fail", html)
+
+
+def test_behaviour_and_undocumented_findings_have_their_own_sections(runs: Path) -> None:
+    results = runs / "run-pass" / "results.json"
+    data = json.loads(results.read_text(encoding="utf-8"))
+    data["behaviour"] = [
+        {
+            "id": "tools.auto.calls",
+            "description": "calls under auto",
+            "endpoint": "chat",
+            "k": 3,
+            "n": 4,
+            "rate": 0.75,
+            "wilson_low": 0.3006,
+            "wilson_high": 0.9544,
+            "note": "temperature 1.0",
+            "test": None,
+        }
+    ]
+    data["findings"].append(
+        {
+            "check": "tools.choice.none",
+            "verdict": "undocumented",
+            "severity": "must",
+            "endpoint": "chat",
+            "message": "tool_choice silently ignored: 1 call(s) made",
+            "description": "none gives no call",
+            "evidence": {},
+        }
+    )
+    results.write_text(json.dumps(data), encoding="utf-8")
+    html, elements = _parse(build_report(runs / "run-pass"))
+    assert {"behaviour", "undocumented"} <= elements.ids
+    assert "3 / 4" in html and "30% – 95%" in html
+    assert "Observed: tool_choice silently ignored" in html
+    assert '<div class="verdict-word">PASS</div>' in html  # neither counts against the run

@@ -218,7 +218,13 @@ def test_message_roles_and_text_parts(client: OpenAI) -> None:
             {"role": "system", "content": "Be brief."},
             {"role": "developer", "content": [{"type": "text", "text": "Really brief."}]},
             {"role": "user", "content": [{"type": "text", "text": "Hi"}, {"type": "text", "text": "there"}]},
-            {"role": "assistant", "content": "Hello."},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+                ],
+            },
             {"role": "tool", "content": "42", "tool_call_id": "call_1"},
             {"role": "user", "content": "Again."},
         ],
@@ -228,17 +234,31 @@ def test_message_roles_and_text_parts(client: OpenAI) -> None:
     assert answer.choices[0].message.content
 
 
+FUNCTION = {"type": "function", "function": {"name": "f"}}
+
+
 @pytest.mark.parametrize(
     ("extra", "param"),
     [
-        ({"tools": [{"type": "function", "function": {"name": "f"}}]}, "tools"),
+        ({"tools": [{"type": "custom", "custom": {"name": "f"}}]}, "tools[0].type"),
         ({"tool_choice": "auto"}, "tool_choice"),
         ({"parallel_tool_calls": True}, "parallel_tool_calls"),
+        (
+            {"tools": [FUNCTION], "tool_choice": {"type": "function", "function": {"name": "g"}}},
+            "tool_choice",
+        ),
+        (
+            {"tools": [{**FUNCTION, "function": {"name": "f", "parameters": {"type": 5}}}]},
+            "tools[0].function.parameters",
+        ),
         ({"functions": [{"name": "f"}]}, "functions"),
         ({"modalities": ["text", "audio"]}, "modalities"),
         ({"audio": {"voice": "alloy", "format": "wav"}}, "audio"),
         ({"logit_bias": {"12": 5}}, "logit_bias"),
-        ({"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}}, "response_format.type"),
+        (
+            {"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": 5}}}},
+            "response_format.json_schema.schema",
+        ),
         ({"top_logprobs": 2}, "top_logprobs"),
         ({"stream_options": {"include_usage": True}}, "stream_options"),
         ({"min_tokens": 3}, "min_tokens"),
@@ -268,12 +288,13 @@ def test_unsupported_or_invalid_parameters_are_refused_by_name(
                 {
                     "role": "assistant",
                     "tool_calls": [
-                        {"id": "a", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+                        {"id": "a", "type": "function", "function": {"name": "f", "arguments": "{oops"}}
                     ],
                 }
             ],
-            "messages[0].tool_calls",
+            "messages[0].tool_calls[0].function.arguments",
         ),
+        ([{"role": "tool", "content": "42", "tool_call_id": "call_9"}], "messages[0].tool_call_id"),
         ([], "messages"),
     ],
 )

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 import pytest
 
 from reference_server import generation as gen
-from reference_server.engines.base import GenerationRequest, TokenDelta
+from reference_server.engines.base import GenerationRequest, Structure, TokenDelta
 from reference_server.engines.scripted import ScriptedEngine
 
 
@@ -84,7 +84,9 @@ def test_json_mode_output_never_exceeds_max_tokens() -> None:
     engine = ScriptedEngine()
 
     async def run(max_tokens: int) -> gen.ChoiceResult:
-        request = GenerationRequest(prompt_ids=[300, 301], max_tokens=max_tokens, json_mode=True, seed=1)
+        request = GenerationRequest(
+            prompt_ids=[300, 301], max_tokens=max_tokens, structure=Structure("json_object"), seed=1
+        )
         return await gen.collect(engine, request, (), 0)
 
     for max_tokens in range(1, 12):

@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterator
 
 import pytest
+from _sdk_tools import parse_function_tool, parse_response_format, tool_round_trip
 from openai import OpenAI
 
 import schemas
@@ -106,3 +107,12 @@ def test_embeddings_float_and_base64(served: tuple[OpenAI, str, str]) -> None:
             for a, b in zip(f.embedding, d.embedding, strict=True)
         )
     assert floats.usage.prompt_tokens > 0
+
+
+def test_sdk_structured_output_helpers(served: tuple[OpenAI, str, str]) -> None:
+    """openai-python's `parse` (pydantic response_format, pydantic_function_tool) and `stream()`
+    helpers, unary and streamed, and a tool round trip, on the real model."""
+    client, chat, _ = served
+    parse_response_format(client, chat)
+    parse_function_tool(client, chat)
+    assert isinstance(tool_round_trip(client, chat), str)

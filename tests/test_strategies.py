@@ -62,10 +62,18 @@ def test_valid_requests_are_valid_and_cheap(endpoint: str) -> None:
             assert len(given_limits) == 1 and 1 <= given_limits[0] <= LIMITS.max_tokens, body
             assert body.get("n") in (None, *range(1, LIMITS.max_n + 1))
         if endpoint == "chat":
-            assert 1 <= len(body["messages"]) <= LIMITS.max_messages
+            # the drawn messages, plus a system turn that says "JSON" and a tool round trip where drawn
+            assert 1 <= len(body["messages"]) <= LIMITS.max_messages + 3
             if body.get("top_logprobs") is not None:
                 assert body["logprobs"] is True  # documented: top_logprobs requires logprobs
-            assert all(m["role"] in ("system", "developer", "user", "assistant") for m in body["messages"])
+            roles = ("system", "developer", "user", "assistant", "tool")
+            assert all(m["role"] in roles for m in body["messages"])
+            if any(m["role"] == "tool" for m in body["messages"]):
+                assert body["tools"] and body["messages"][-2]["tool_calls"][0]["id"] == "call_0"
+            if "tool_choice" in body or "parallel_tool_calls" in body:
+                assert body["tools"]  # documented: only with tools
+            if (body.get("response_format") or {}).get("type") == "json_object":
+                assert "JSON" in body["messages"][0]["content"]  # OpenAI asks for the word
         if endpoint == "completions":
             assert isinstance(body["prompt"], str) and 1 <= len(body["prompt"]) <= LIMITS.max_text
 
@@ -157,7 +165,7 @@ def test_wrong_content_type_carries_a_valid_json_body(endpoint: str) -> None:
 def test_all_kinds_are_drawn_by_default() -> None:
     kinds = set()
 
-    @settings(FAST, max_examples=60)
+    @settings(FAST, max_examples=120)
     @given(invalid_requests("chat", "m"))
     def prop(mistake: InvalidRequest) -> None:
         kinds.add(mistake.kind)
@@ -196,3 +204,17 @@ def test_floats_in_valid_requests_are_finite(data: st.DataObject) -> None:
     body = data.draw(valid_requests("chat", "m"))
     numbers = [v for v in body.values() if isinstance(v, float)]
     assert all(math.isfinite(v) for v in numbers)
+
+
+def test_the_chat_space_holds_tools_round_trips_and_structured_output() -> None:
+    seen: set[str] = set()
+
+    @FAST
+    @given(valid_requests("chat", "m"))
+    def prop(body: dict[str, Any]) -> None:
+        seen.update(k for k in ("tools", "tool_choice", "parallel_tool_calls") if k in body)
+        seen.update(m["role"] for m in body["messages"] if m["role"] == "tool")
+        seen.add(str((body.get("response_format") or {}).get("type")))
+
+    prop()
+    assert {"tools", "tool_choice", "parallel_tool_calls", "tool", "json_object", "json_schema"} <= seen, seen

@@ -1,7 +1,7 @@
-"""The transformers engine: sampling, log-probabilities, json_mode, batching, embeddings.
+"""The transformers engine: sampling, log-probabilities, structured output, batching, embeddings.
 
 Tests marked `model` load SmolLM2 and MiniLM once for the module; the others exercise the
-batch scheduler (with a fake backend) and the JSON automaton, without a model.
+batch scheduler with a fake backend, without a model.
 """
 
 from __future__ import annotations
@@ -14,78 +14,21 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+import jsonschema
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from reference_server.engines._batcher import StepBatcher
-from reference_server.engines._json_prefix import JsonPrefix
-from reference_server.engines.base import ChatMessage, Engine, GenerationRequest, TokenDelta
+from reference_server.engines.base import (
+    ChatMessage,
+    Engine,
+    GenerationRequest,
+    Structure,
+    TokenDelta,
+    ToolSpec,
+)
+from reference_server.tools import argument_problems, parse_output
 
 DEADLINE_S = 120.0  # bound on any one wait for the model on a slow shared CPU
-
-# -- the JSON automaton -------------------------------------------------------------------------
-
-json_scalars = st.none() | st.booleans() | st.integers(-(10**12), 10**12) | st.text(max_size=8)
-json_scalars |= st.floats(allow_nan=False, allow_infinity=False, width=32)
-json_values = st.recursive(
-    json_scalars,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
-    max_leaves=10,
-)
-json_objects = st.dictionaries(st.text(max_size=5), json_values, max_size=4)
-
-
-@settings(max_examples=150, deadline=None)
-@given(json_objects, st.sampled_from([None, 1, 2]), st.booleans())
-def test_json_prefix_accepts_every_object_exactly_at_its_end(
-    obj: dict, indent: int | None, ascii_only: bool
-) -> None:
-    data = json.dumps(obj, indent=indent, ensure_ascii=ascii_only).encode()
-    state: JsonPrefix | None = JsonPrefix()
-    for k in range(len(data)):
-        assert state is not None and not state.complete, data[:k]
-        state = state.feed(data[k : k + 1])
-    assert state is not None and state.complete
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.text(alphabet='{}[]":,. -+eE0123456789abtrufnl\\\n', max_size=24))
-def test_json_prefix_complete_means_parseable_object(text: str) -> None:
-    state = JsonPrefix().feed(("{" + text).encode())
-    if state is not None and state.complete:
-        assert isinstance(json.loads("{" + text), dict)
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "[1]",
-        '"a"',
-        " {}",
-        "{} ",
-        '{"a" 1}',
-        '{"a":01}',
-        '{"a":1,}',
-        '{"a":tru}x',
-        '{"a":"\x01"}',
-        '{"a":1]',
-        "{" * 40,
-    ],
-)
-def test_json_prefix_rejects(text: str) -> None:
-    assert JsonPrefix().feed(text.encode()) is None
-
-
-def test_json_prefix_bounds_whitespace_and_keeps_state_immutable() -> None:
-    start = JsonPrefix().feed(b"{")
-    assert start is not None
-    assert start.feed(b" " * 16) is not None
-    assert start.feed(b" " * 17) is None
-    assert start.feed(b'"k": "\xf0\x9f') is not None  # half of a multi-byte character inside a string
-    assert start.feed(b"}") is not None and start.feed(b"}").complete  # type: ignore[union-attr]
-    assert not start.complete
-
 
 # -- the batch scheduler, with a fake backend ---------------------------------------------------
 
@@ -363,17 +306,100 @@ def test_logprobs_are_the_models_own(engine) -> None:
     assert all(d.logprob is None and d.top_logprobs == [] for d in without)
 
 
+WEATHER = ToolSpec(
+    "get_weather",
+    {
+        "type": "object",
+        "properties": {
+            "city": {"type": "string"},
+            "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+            "days": {
+                "type": "array",
+                "items": {"type": "integer", "minimum": 1, "maximum": 7},
+                "maxItems": 3,
+            },
+        },
+        "required": ["city", "unit"],
+        "additionalProperties": False,
+    },
+    "The weather forecast of a city.",
+)
+PERSON = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "maxLength": 20},
+        "age": {"type": "integer", "minimum": 0, "maximum": 130},
+        "address": {
+            "type": "object",
+            "properties": {"city": {"type": "string", "maxLength": 20}},
+            "required": ["city"],
+            "additionalProperties": False,
+        },
+    },
+    "required": ["name", "age", "address"],
+    "additionalProperties": False,
+}
+
+
 @pytest.mark.model
-def test_json_mode_output_parses(engine) -> None:
+def test_json_object_and_json_schema_output_validate(engine) -> None:
     text = "Give me a JSON object with the keys name and age for Alice, who is 30."
-    deltas = _generate(engine, _chat(engine, text, max_tokens=48, json_mode=True))
+    deltas = _generate(engine, _chat(engine, text, max_tokens=48, structure=Structure("json_object")))
     assert deltas[-1].finish_reason == "stop"
     assert isinstance(json.loads(_text(deltas)), dict)
-    sampled = _generate(engine, _chat(engine, text, max_tokens=48, json_mode=True, temperature=0.8, seed=5))
-    if sampled[-1].finish_reason == "stop":
-        assert isinstance(json.loads(_text(sampled)), dict)
-    else:  # cut by max_tokens: still a valid prefix of an object
-        assert JsonPrefix().feed(_text(sampled).encode()) is not None
+    for params in ({}, {"temperature": 0.8, "seed": 5}):
+        request = _chat(
+            engine, text, max_tokens=80, structure=Structure("json_schema", schema=PERSON), **params
+        )
+        deltas = _generate(engine, request)
+        assert deltas[-1].finish_reason == "stop", _text(deltas)
+        jsonschema.validate(json.loads(_text(deltas)), PERSON)
+
+
+@pytest.mark.model
+def test_a_forced_tool_call_parses_and_validates(engine) -> None:
+    prompt = engine.chat_prompt([ChatMessage("user", "What is the weather in Paris?")], [WEATHER])
+    for params in ({}, {"temperature": 1.0, "seed": 3}):
+        structure = Structure("tools", tools=(WEATHER,), mode="required", parallel=False)
+        request = GenerationRequest(prompt_ids=prompt, max_tokens=80, structure=structure, **params)
+        deltas = _generate(engine, request)
+        assert deltas[-1].finish_reason == "stop", _text(deltas)
+        content, calls = parse_output(_text(deltas), tools=True)
+        assert not content.strip() and [c.name for c in calls] == ["get_weather"], _text(deltas)
+        assert not argument_problems(WEATHER, calls[0].arguments)
+    # tool_choice none, the tool still described: the answer cannot open a call
+    none = GenerationRequest(prompt_ids=prompt, max_tokens=24, structure=Structure("tools", mode="none"))
+    assert "<" not in _text(_generate(engine, none))
+
+
+@pytest.mark.model
+def test_constrained_and_free_sequences_share_a_batch(engine) -> None:
+    free = _chat(engine, PROMPTS[1], max_tokens=24)
+    forced = _chat(engine, "Weather in Rome?", max_tokens=60)
+    structure = Structure("tools", tools=(WEATHER,), mode="required")
+    forced = GenerationRequest(
+        prompt_ids=engine.chat_prompt([ChatMessage("user", "Weather in Rome?")], [WEATHER]),
+        max_tokens=60,
+        structure=structure,
+    )
+    solo = _text(_generate(engine, free))
+    peak = []
+
+    async def main() -> list[list[TokenDelta]]:
+        async def run(request: GenerationRequest) -> list[TokenDelta]:
+            out = []
+            async for delta in engine.generate(request):
+                peak.append(engine.batch_load()[0])
+                out.append(delta)
+            return out
+
+        return list(await asyncio.gather(run(free), run(forced)))
+
+    free_out, forced_out = asyncio.run(asyncio.wait_for(main(), DEADLINE_S))
+    assert max(peak) == 2  # decoded together
+    assert _text(free_out) == solo  # the other row's grammar changed nothing here
+    _, calls = parse_output(_text(forced_out), tools=True)
+    assert calls and not argument_problems(WEATHER, calls[0].arguments)
 
 
 @pytest.mark.model

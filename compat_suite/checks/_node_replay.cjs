@@ -1,5 +1,7 @@
 // Replays one recorded response into the official Node SDK and prints a one-line JSON verdict:
-// {ok: true, parsed, items} (what the SDK handed back) or {ok: false, error, message, api_error, ...}.
+// {ok: true, parsed, items} (what the SDK handed back) or {ok: false, error, message, api_error, seen, ...}.
+// A chat stream that offered tools goes through the SDK's stream() helper, which accumulates the calls
+// by index as a tools user's client does; `seen` counts the chunks it took before it failed.
 // Input (stdin): {path, body, stream, status, headers, response_b64, base_url}. No socket is opened.
 const OpenAI = require("openai");
 
@@ -13,6 +15,7 @@ async function main() {
   const bytes = Buffer.from(job.response_b64, "base64");
   const fetchRecorded = async () => new Response(bytes, { status: job.status, headers: job.headers });
   const client = new OpenAI({ apiKey: "recorded", baseURL: job.base_url, fetch: fetchRecorded, maxRetries: 0 });
+  let seen = 0;
   try {
     // What the SDK handed back: a unary answer must come back parsed (an object), not as its text;
     // a list as the items it yields, which the check compares with the body.
@@ -24,6 +27,17 @@ async function main() {
       else {
         items = 0;
         for await (const _ of client.models.list()) items += 1;
+      }
+    } else if (job.stream && job.path === "/chat/completions" && (job.body.tools || []).length) {
+      const runner = client.chat.completions.stream(job.body);
+      runner.on("chunk", () => { seen += 1; });
+      try {
+        await runner.finalChatCompletion();
+      } catch (err) {
+        // No chunk at all is the stream checks' finding, not the accumulator's: read it plainly.
+        if (seen > 0 || !/without sending any chunks/.test(String(err && err.message))) throw err;
+        const plain = await client.post(job.path, { body: job.body, stream: true });
+        for await (const _ of plain) { /* consume every chunk */ }
       }
     } else {
       const result = await client.post(job.path, { body: job.body, stream: job.stream });
@@ -38,6 +52,7 @@ async function main() {
       error: (err && err.constructor && err.constructor.name) || "Error",
       message: String((err && err.message) || err),
       api_error: apiError,
+      seen,
       api_status_error: apiError && typeof err.status === "number",
     }));
   }

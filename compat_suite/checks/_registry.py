@@ -1,8 +1,8 @@
 """The check registry: a check is a plain function with a stable id, registered once.
 
 A check receives recorded exchanges (and, where it needs them, keyword context such as the
-configured model name) and either returns normally (pass) or raises `Finding` (fail). It does no
-I/O. Ids are explicit, never derived from function names, so reports stay stable across renames.
+configured model name) and either returns normally (pass; a string it returns says how, e.g.
+"refused with 400 naming tool_choice") or raises `Finding` (fail). It does no I/O. Ids are explicit, never derived from function names, so reports stay stable across renames.
 """
 
 from __future__ import annotations
@@ -52,10 +52,10 @@ class Check:
     id: str
     severity: Severity
     endpoints: tuple[str, ...]
-    func: Callable[..., None]
+    func: Callable[..., str | None]
     description: str
 
-    def __call__(self, *args: Any, **kwargs: Any) -> None:
+    def __call__(self, *args: Any, **kwargs: Any) -> str | None:
         return self.func(*args, **kwargs)
 
 
@@ -79,7 +79,7 @@ _REGISTRY: dict[str, Check] = {}
 def check(check_id: str, *, severity: Severity, endpoints: tuple[str, ...]) -> Callable:
     """Register `func` under `check_id`. Registering an id twice is an error."""
 
-    def register(func: Callable[..., None]) -> Check:
+    def register(func: Callable[..., str | None]) -> Check:
         description = first_doc_line("check", check_id, func, _REGISTRY)
         registered = Check(check_id, severity, tuple(endpoints), func, description)
         _REGISTRY[check_id] = registered
@@ -104,9 +104,9 @@ def run(check_id: str, *exchanges: Any, endpoint: str | None = None, **context: 
     chk = get(check_id)
     ep = endpoint or getattr(exchanges[0], "endpoint", None) or chk.endpoints[0]
     try:
-        chk.func(*exchanges, **context)
+        note = chk.func(*exchanges, **context)
     except Finding as finding:
         return Outcome(chk, ep, False, finding.message, finding.evidence)
     except Unjudged as unjudged:
         return Outcome(chk, ep, False, unjudged.message, unjudged.evidence, unjudged=unjudged.verdict)
-    return Outcome(chk, ep, True, "")
+    return Outcome(chk, ep, True, note if isinstance(note, str) else "")

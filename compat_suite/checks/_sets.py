@@ -68,3 +68,31 @@ def stream_chunks(endpoint: str) -> tuple[str, ...]:
 def stream_checks(endpoint: str) -> tuple[str, ...]:
     """Everything one stream of `endpoint` can prove: its framing and its chunks."""
     return (*STREAM_FRAMING, *stream_chunks(endpoint))
+
+
+# What one chat answer to a request with tools proves (each a no-op where no call was made), what the
+# parameters' effect checks judge (each a no-op where the request did not ask), and what one stream does.
+TOOL_CALLS = (
+    "tools.call.shape",
+    "tools.call.id",
+    "tools.call.name-declared",
+    "tools.call.arguments-string",
+    "tools.call.arguments-valid",
+    "tools.finish-reason",
+    "tools.call.not-in-content",
+)
+TOOL_EFFECTS = (
+    "tools.choice.none",
+    "tools.choice.required",
+    "tools.choice.named",
+    "tools.parallel.off",
+    "tools.strict-schema",
+    "tools.json-object",
+)
+TOOL_STREAM = (
+    "tools.stream.index",
+    "tools.stream.first-delta",
+    "tools.stream.later-deltas",
+    "tools.stream.arguments-valid",
+    "tools.stream.finish-reason",
+)

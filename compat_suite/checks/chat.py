@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -14,6 +15,9 @@ from ._registry import MUST, SHOULD, Finding, check
 
 ENDPOINTS = ("chat",)
 LOGPROB_EPSILON = 1e-6  # float rounding may put a certain token's logprob a hair above 0
+# Where servers put reasoning: vLLM before 0.9 and DeepSeek `reasoning_content`, vLLM >= 0.9 `reasoning`.
+REASONING_FIELDS = ("reasoning_content", "reasoning")
+THINK_MARKUP = re.compile(r"</?think>|<\|begin_of_thought\|>|<\|end_of_thought\|>", re.IGNORECASE)
 
 
 def message_content(choice: dict[str, Any]) -> Any:
@@ -203,3 +207,59 @@ def _requested_schema(fmt: dict[str, Any]) -> dict[str, Any] | None:
     except JSONSchemaDefinitionError:
         return None  # the request's own schema is broken: nothing fair to hold the answer to
     return schema
+
+
+@check("chat.developer-role.accepted", severity=MUST, endpoints=ENDPOINTS)
+def chat_developer_role_accepted(exchange: Exchange) -> None:
+    """A request with a `developer` message (OpenAI's newer name for system instructions) is answered."""
+    status = exchange.status or 0
+    if not 200 <= status < 300:
+        error = exchange.json.get("error") if isinstance(exchange.json, dict) else None
+        raise Finding(
+            f"a developer message was refused with status {status} (pi#6238)",
+            c.evidence(exchange, error=error),
+        )
+    c.body(exchange)
+
+
+def reasoning_leaks(text: Any) -> bool:
+    """Reasoning markup in text a client shows as the answer (`<think>` ... `</think>`)."""
+    return isinstance(text, str) and bool(THINK_MARKUP.search(text))
+
+
+@check("chat.reasoning.separate", severity=MUST, endpoints=ENDPOINTS)
+def chat_reasoning_separate(exchange: Exchange) -> None:
+    """No choice's content carries reasoning (`<think>` ... `</think>`): a client that ignores unknown
+    fields still gets clean content."""
+    leaks = {
+        c.index_of(choice, i): message_content(choice)
+        for i, choice in enumerate(c.choices(exchange, c.body(exchange)))
+        if reasoning_leaks(message_content(choice))
+    }
+    if leaks:
+        raise Finding(
+            f"reasoning leaks into the content of choice(s) {list(leaks)}",
+            c.evidence(exchange, contents=leaks),
+        )
+
+
+@check("chat.reasoning.field", severity=SHOULD, endpoints=ENDPOINTS)
+def chat_reasoning_field(exchange: Exchange) -> str:
+    """Reasoning, where returned, is a string in one field, `reasoning_content` or `reasoning`; the
+    finding says which field this server uses."""
+    used: set[str] = set()
+    problems = []
+    for i, choice in enumerate(c.choices(exchange, c.body(exchange))):
+        message = choice.get("message")
+        for field in REASONING_FIELDS:
+            value = message.get(field) if isinstance(message, dict) else None
+            if value is None:
+                continue
+            used.add(field)
+            if not isinstance(value, str):
+                problems.append(f"choice {c.index_of(choice, i)}'s {field} is {c.short(value)}, not a string")
+    if problems:
+        raise Finding(problems[0], c.evidence(exchange, problems=problems))
+    if len(used) > 1:
+        raise Finding(f"reasoning in two fields at once: {sorted(used)}", c.evidence(exchange))
+    return f"reasoning in `{used.pop()}`" if used else "no reasoning returned"

@@ -31,6 +31,8 @@ REPLAY_BASE_URL = "http://recorded.invalid/v1"
 NODE_TIMEOUT_S = 30.0
 NODE_HARNESS = Path(__file__).with_name("_node_replay.cjs")
 NODE_DIR = Path(__file__).resolve().parent.parent / "node"  # driver.mjs, package.json, node_modules
+# What both SDKs' parse helpers raise, as documented, for an answer the token limit or a filter cut.
+CUT_ANSWER_ERRORS = ("LengthFinishReasonError", "ContentFilterFinishReasonError")
 # Hop-by-hop and framing headers describe the original transfer, not the replayed bytes.
 _FRAMING_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding", "connection"})
 
@@ -86,7 +88,42 @@ def _sdk_call(client: Any, exchange: Exchange) -> tuple[Any, bool]:
     return client.post(path, cast_to=unary, body=request, stream=stream, stream_cls=stream_cls[chunk]), stream
 
 
-def _judge(exchange: Exchange, exc: BaseException | None, sdk: str) -> None:
+def _accumulator(exchange: Exchange) -> Any:
+    """What a tools user's client does with each chunk: the SDK's own stream state accumulates the tool
+    calls by `index` (the `stream()` helper's code); called with None at the end for the final answer.
+    A no-op for other exchanges."""
+    request = c.request_body(exchange)
+    if not (
+        isinstance(exchange, StreamExchange)
+        and request.get("tools")
+        and _path_of(exchange) == "/chat/completions"
+    ):
+        return lambda chunk: None
+    from openai.lib.streaming.chat import ChatCompletionStreamState
+
+    state = ChatCompletionStreamState(input_tools=request["tools"])
+    handled = []
+
+    def accumulate(chunk: Any) -> None:
+        if chunk is None:
+            if handled:  # no chunk at all is the stream checks' finding, not the accumulator's
+                state.get_final_completion()
+        else:
+            state.handle_chunk(chunk)
+            handled.append(True)
+
+    return accumulate
+
+
+def _byte_of(exchange: Exchange, position: int) -> int | None:
+    """The byte offset of the data event an SDK was reading (`position`), or None."""
+    if not isinstance(exchange, StreamExchange):
+        return None
+    events = exchange.data_events
+    return events[position].offset if position < len(events) else None
+
+
+def _judge(exchange: Exchange, exc: BaseException | None, sdk: str, *, at: int | None = None) -> None:
     import openai
 
     status = exchange.status or 0
@@ -102,9 +139,11 @@ def _judge(exchange: Exchange, exc: BaseException | None, sdk: str) -> None:
         and _has_error_event(exchange)
     ):
         return  # an error event inside a stream: the SDK raises it, as documented
+    where = f" at byte {at}" if at is not None else ""
+    extra = {"at_byte": at, "around": c.excerpt(exchange.body, at)} if at is not None else {}
     raise Finding(
-        f"{sdk} could not parse the response: {type(exc).__name__}: {str(exc)[:300]}",
-        c.evidence(exchange, sdk_error=type(exc).__name__),
+        f"{sdk} could not parse the response{where}: {type(exc).__name__}: {str(exc)[:300]}",
+        c.evidence(exchange, sdk_error=type(exc).__name__, **extra),
     )
 
 
@@ -176,18 +215,22 @@ def python_sdk_parse(exchange: Exchange, *, record: Any = None) -> None:
     http = httpx2.Client(transport=httpx2.MockTransport(_handler(exchange)))
     client = openai.OpenAI(http_client=http, **_replay_options(exchange))
     error: BaseException | None = None
+    accumulate = _accumulator(exchange)
+    seen = 0  # chunks read and accumulated: on a failure, the event being read is the next one
     try:
         result, stream = _sdk_call(client, exchange)
         if stream:
-            for _ in result:
-                pass
+            for chunk in result:
+                accumulate(chunk)
+                seen += 1
+            accumulate(None)
     except Finding:
         raise
     except Exception as exc:  # the SDK's failure is the finding
         error = exc
     finally:
         client.close()
-    _judge(exchange, error, "the Python SDK")
+    _judge(exchange, error, "the Python SDK", at=_byte_of(exchange, seen) if error is not None else None)
 
 
 @check("clients.python-async-sdk.parse", severity=MUST, endpoints=ENDPOINTS)
@@ -297,9 +340,16 @@ def node_sdk_parse(exchange: Exchange, *, record: Any = None, driver_error: str 
         return
     if verdict.get("api_error") and _has_error_event(exchange):
         return
+    at = (
+        _byte_of(exchange, verdict["seen"])
+        if isinstance(verdict.get("seen"), int) and _wants_stream(exchange)
+        else None
+    )
+    where = f" at byte {at}" if at is not None else ""
+    extra = {"at_byte": at, "around": c.excerpt(exchange.body, at)} if at is not None else {}
     raise Finding(
-        f"the Node SDK could not parse the response: {verdict.get('error')}: {str(verdict.get('message'))[:300]}",
-        c.evidence(exchange, sdk_error=verdict.get("error")),
+        f"the Node SDK could not parse the response{where}: {verdict.get('error')}: {str(verdict.get('message'))[:300]}",
+        c.evidence(exchange, sdk_error=verdict.get("error"), **extra),
     )
 
 
@@ -321,3 +371,41 @@ def _judge_node_result(exchange: Exchange, verdict: dict[str, Any]) -> None:
             f"the Node SDK listed {items} item(s) where the body holds {len(listed)}",
             c.evidence(exchange, sdk_items=items),
         )
+
+
+# -- the structured-output helpers (compat_suite.sdk_helpers) -----------------------------------------
+def _judge_helpers(exchange: Exchange, record: Any, sdk: str) -> str:
+    """The helpers' record beside the raw strict json_schema exchange of the same request: they must
+    work where the raw answer was accepted; a 4xx refusal of the request is the target's (the tools
+    checks judge it), not the SDK's."""
+    if record is None:
+        raise Finding(f"{sdk}: no record of the helpers' calls", c.evidence(exchange))
+    if record.ok:
+        return f"{sdk} parsed every helper's answer"
+    if record.error_class in CUT_ANSWER_ERRORS:  # the SDK's documented answer to a cut answer
+        return f"{sdk} raised {record.error_class}: the model's answer was cut at max_tokens (behaviour)"
+    status = exchange.status or 0
+    if record.error_status is not None and 400 <= record.error_status < 500:
+        return f"the target refused a helper's request with {record.error_status}: {record.error_message}"[
+            :300
+        ]
+    accepted = exchange.transport_error is None and 200 <= status < 300
+    what = "answers to requests the target accepted" if accepted else "the requests"
+    raise Finding(
+        f"{sdk} failed on {what}: {record.error_class}: {str(record.error_message)[:300]}",
+        c.evidence(exchange, sdk_error=record.error_class, client=record.evidence()),
+    )
+
+
+@check("clients.python-sdk.helpers", severity=MUST, endpoints=("chat",))
+def python_sdk_helpers(exchange: Exchange, *, record: Any = None) -> str:
+    """openai-python's helpers work: `parse` with a pydantic response_format and a `pydantic_function_tool`,
+    and the `stream()` helper's accumulated tool call."""
+    return _judge_helpers(exchange, record, "openai-python's helpers")
+
+
+@check("clients.node-sdk.helpers", severity=MUST, endpoints=("chat",))
+def node_sdk_helpers(exchange: Exchange, *, record: Any = None) -> str:
+    """openai-node's helpers work: `parse` of a strict json_schema and a strict tool, the `stream()`
+    helper's final completion, and `runTools` (the tool run, its result sent back)."""
+    return _judge_helpers(exchange, record, "openai-node's helpers")

@@ -14,6 +14,7 @@ from typing import Any
 from ..exchange import Exchange, StreamExchange
 from . import _common as c
 from ._registry import MUST, SHOULD, Finding, Unjudged, check
+from .chat import reasoning_leaks
 
 ENDPOINTS = ("chat", "completions")
 CHUNK_COMPONENT = {
@@ -449,6 +450,20 @@ def _unary_texts(exchange: Exchange) -> dict[int, str]:
         text = message.get("content") if isinstance(message, dict) else choice.get("text")
         out[c.index_of(choice, i)] = text if isinstance(text, str) else ""
     return out
+
+
+@check("stream.reasoning.separate", severity=MUST, endpoints=("chat",))
+def stream_reasoning_separate(exchange: Exchange) -> None:
+    """No streamed content carries reasoning (`<think>` ... `</think>`), joined across its deltas."""
+    stream = _stream(exchange)
+    if not any(isinstance(ch, dict) and not c.is_error_chunk(ch) for ch in stream.chunks):
+        return  # no chunks: stream.sse.json-data's failure, no content to judge
+    leaks = {index: text for index, text in streamed_texts(stream).items() if reasoning_leaks(text)}
+    if leaks:
+        raise Finding(
+            f"reasoning leaks into the streamed content of choice(s) {list(leaks)}",
+            c.evidence(stream, texts=leaks),
+        )
 
 
 @check("stream.is-streamed", severity=SHOULD, endpoints=ENDPOINTS)

@@ -57,9 +57,72 @@ async function runCall(client, call) {
     }
     case "model":
       return summarise(parsed(await client.models.retrieve(call.body.model)));
+    case "helpers":
+      return await helpers(client, call.body);
     default:
       throw new Error(`unknown call kind ${call.kind}`);
   }
+}
+
+const PERSON = {
+  type: "object",
+  properties: { name: { type: "string" }, age: { type: "integer" }, city: { type: "string" } },
+  required: ["name", "age", "city"],
+  additionalProperties: false,
+};
+const WEATHER = {
+  type: "object",
+  properties: { city: { type: "string" }, unit: { type: "string", enum: ["celsius", "fahrenheit"] } },
+  required: ["city", "unit"],
+  additionalProperties: false,
+};
+
+// The SDK's structured-output helpers: parse (a strict json_schema, a strict tool), the stream()
+// helper's final completion, and runTools (it runs the tool the model calls and sends the result back).
+async function helpers(client, body) {
+  const common = { model: body.model, max_tokens: body.max_tokens, temperature: 0 };
+  const format = { type: "json_schema", json_schema: { name: "Person", schema: PERSON, strict: true } };
+  const person = await client.chat.completions.parse({
+    ...common,
+    messages: [{ role: "user", content: body.person }],
+    response_format: format,
+  });
+  const parsedPerson = person.choices[0].message.parsed;
+  if (parsedPerson == null) throw new TypeError(`parse handed back no parsed content: ${person.choices[0].message.content}`);
+  const tool = { type: "function", function: { name: "get_weather", description: "The weather forecast for a city.", parameters: WEATHER, strict: true } };
+  const params = {
+    ...common,
+    messages: [{ role: "user", content: body.weather }],
+    tools: [tool],
+    tool_choice: { type: "function", function: { name: "get_weather" } },
+  };
+  const call = (await client.chat.completions.parse(params)).choices[0].message.tool_calls?.[0];
+  if (call?.function?.parsed_arguments == null) throw new TypeError("parse handed back no call with parsed arguments");
+  const final = await client.chat.completions.stream(params).finalChatCompletion();
+  const streamed = final.choices[0].message.tool_calls?.[0];
+  if (streamed?.function?.parsed_arguments == null) throw new TypeError("stream() accumulated no call with parsed arguments");
+  const ran = [];
+  const runner = client.chat.completions.runTools({
+    ...common,
+    messages: [{ role: "user", content: body.weather }],
+    tools: [{
+      type: "function",
+      function: {
+        name: "get_weather",
+        parameters: WEATHER,
+        parse: JSON.parse,
+        function: (args) => { ran.push(args); return "Sunny and 24 degrees."; },
+      },
+    }],
+  }, { maxChatCompletions: 3 });
+  const content = await runner.finalContent();
+  return {
+    parsed: parsedPerson,
+    arguments: call.function.parsed_arguments,
+    streamed_arguments: streamed.function.parsed_arguments,
+    tools_run: ran.length,
+    final_content: content,
+  };
 }
 
 // The SDK hands back a unary body as a string where it does not take the Content-Type for JSON:

@@ -30,6 +30,7 @@ SUITE_OF_AREA = {
     "errors": "errors",
     "clients": "clients",
     "governance": "governance",
+    "tools": "tools",
 }
 
 
@@ -84,7 +85,28 @@ def proof(
     return Proof(ids, exchanges, context, endpoint, error_response, row, per_check or {}, needs)
 
 
-Proofs = Iterator[Proof]
+@dataclass(frozen=True)
+class Measurement:
+    """Model behaviour, measured k of n (does the model call a tool under `auto`, does its answer use
+    the tool's result): reported as behaviour with a Wilson interval, never as a check's verdict."""
+
+    id: str  # `<area>.<what>`, like a check id
+    description: str
+    k: int
+    n: int
+    endpoint: str = "chat"
+    note: str = ""
+    checks: tuple[str, ...] = ()  # a measurement proves no check
+
+
+def measured(measurement_id: str, description: str, k: int, n: int, **extra: Any) -> Measurement:
+    """What a scenario yields for behaviour: `k` of `n` tries showed it."""
+    if not 0 <= k <= n:
+        raise ValueError(f"{measurement_id}: k={k} is not between 0 and n={n}")
+    return Measurement(measurement_id, description, k, n, **extra)
+
+
+Proofs = Iterator["Proof | Measurement"]
 ScenarioFunc = Callable[["Context"], Proofs]
 
 

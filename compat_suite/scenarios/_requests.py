@@ -10,6 +10,7 @@ from typing import Any
 PROMPT = "Say hello in three words."
 LONG_ANSWER = "Count from one to fifty."
 COMPLETION_PROMPT = "The three primary colours are"
+REASON = "Think it through, then answer: what is 12 + 30?"
 MAX_TOKENS = 16
 SEED = 1234
 EMBEDDING_INPUTS = ["The sky is blue.", "Grass is green.", "Snow is white."]

@@ -87,3 +87,28 @@ def chat_json_mode(ctx: Context) -> Proofs:
         "response_format": {"type": "json_object"},
     }
     yield proof(JSON_MODE, ctx.target.chat(body))
+
+
+REASONING = ("chat.response.schema", "chat.reasoning.separate", "chat.reasoning.field")
+
+
+@scenario(
+    "chat.developer-role", endpoint="chat", proves=("chat.response.schema", "chat.developer-role.accepted")
+)
+def chat_developer_role(ctx: Context) -> Proofs:
+    """A `developer` message (OpenAI's successor of `system`) is served like a system one."""
+    messages = [
+        {"role": "developer", "content": "Answer in one word."},
+        {"role": "user", "content": r.PROMPT},
+    ]
+    yield proof(
+        ("chat.response.schema", "chat.developer-role.accepted"),
+        ctx.target.chat({"messages": messages, "max_tokens": 8}),
+    )
+
+
+@scenario("chat.reasoning", endpoint="chat", proves=REASONING)
+def chat_reasoning(ctx: Context) -> Proofs:
+    """A question worth thinking about: reasoning, if the server returns any, stays out of the content,
+    in one field (the finding names it)."""
+    yield proof(REASONING, ctx.target.chat(r.chat_body(r.REASON, max_tokens=48, temperature=0)))

@@ -23,6 +23,7 @@ from ..clients import (
     standard_calls,
 )
 from ..exchange import Exchange
+from ..sdk_helpers import raw_request, run_node_helpers, run_python_helpers
 from ..target import NotApplicable, RequestBudgetExhausted, Target
 from ._context import Context
 from ._registry import Proofs, proof, scenario
@@ -118,3 +119,39 @@ def node_sdk(ctx: Context) -> Proofs:
         yield proof("clients.node-sdk.parse", exchange, driver_error=made, needs="none")
         return
     yield proof("clients.node-sdk.parse", exchange, record=made[call.id], needs="none")
+
+
+def _helpers(
+    ctx: Context, sdk: str, runner: Callable[[Target], ClientRecord]
+) -> tuple[Exchange, ClientRecord]:
+    """The raw strict json_schema exchange (once per session) and one SDK's helpers' record."""
+    ctx.target.require("chat")
+    exchange = ctx.once("helpers-raw", lambda: ctx.target.chat(raw_request()))
+
+    def make() -> ClientRecord | str:
+        try:
+            return runner(ctx.target)
+        except (RequestBudgetExhausted, ClientUnavailable) as exc:
+            return str(exc)
+
+    record = ctx.once(f"helpers:{sdk}", make)
+    if isinstance(record, str):
+        raise NotApplicable(record)
+    return exchange, record
+
+
+@scenario("clients.python-sdk-helpers", endpoint="chat", proves=("clients.python-sdk.helpers",))
+def python_sdk_helpers(ctx: Context) -> Proofs:
+    """openai-python's parse (pydantic response_format, pydantic_function_tool) and stream() helpers."""
+    exchange, record = _helpers(ctx, "python", run_python_helpers)
+    yield proof("clients.python-sdk.helpers", exchange, record=record)
+
+
+@scenario("clients.node-sdk-helpers", endpoint="chat", proves=("clients.node-sdk.helpers",))
+def node_sdk_helpers(ctx: Context) -> Proofs:
+    """openai-node's parse, stream() and runTools helpers."""
+    why = node_sdk_unavailable()
+    if why:
+        raise NotApplicable(f"Node SDK: {why}")
+    exchange, record = _helpers(ctx, "node", run_node_helpers)
+    yield proof("clients.node-sdk.helpers", exchange, record=record)

@@ -60,3 +60,10 @@ def stream_n_choices(ctx: Context) -> Proofs:
     endpoint = ctx.case or "chat"
     body = _body(endpoint, max_tokens=8, n=2, temperature=1.0, seed=r.SEED)
     yield proof(FRAMED[endpoint], _streamed(ctx.target, endpoint, body))
+
+
+@scenario("stream.reasoning", stream=True, proves=(*FRAMED["chat"], "stream.reasoning.separate"))
+def stream_reasoning(ctx: Context) -> Proofs:
+    """A question worth thinking about, streamed: no reasoning in the content deltas."""
+    streamed = _streamed(ctx.target, "chat", r.chat_body(r.REASON, max_tokens=48, temperature=0))
+    yield proof((*FRAMED["chat"], "stream.reasoning.separate"), streamed)

@@ -8,18 +8,60 @@ every engine gets them the same way.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 FinishReason = Literal["stop", "length"]
 ModelStatus = Literal["ready", "loading", "unavailable"]
 
 
 @dataclass(frozen=True)
+class ToolCall:
+    """A call the model made: `arguments` is the JSON text it wrote."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
 class ChatMessage:
     role: str  # system | user | assistant | tool
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()  # an assistant turn that called tools
+    tool_call_id: str | None = None  # a tool turn: the call it answers
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A function the model may call: its name, what it does, its parameters as a JSON Schema."""
+
+    name: str
+    parameters: Mapping[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+    description: str = ""
+
+
+StructureKind = Literal["json_object", "json_schema", "tools"]
+ToolMode = Literal["none", "auto", "required"]
+
+
+@dataclass(frozen=True)
+class Structure:
+    """What the output must be, said once for every engine.
+
+    `json_object`: a JSON object. `json_schema`: JSON valid against `schema`. `tools`: under `auto`
+    the model answers in text (JSON valid against `schema`, where a response_format set one) or calls
+    some of `tools`; under `required` it calls at least one (a named tool_choice is `required` over
+    that one tool); under `none` it answers in text that does not open a call. Calls are written in the tool-call format
+    of `reference_server.tools` and at most one is made unless `parallel`.
+    """
+
+    kind: StructureKind
+    schema: Mapping[str, Any] | None = None
+    tools: tuple[ToolSpec, ...] = ()
+    mode: ToolMode = "auto"
+    parallel: bool = True
 
 
 @dataclass(frozen=True)
@@ -34,7 +76,7 @@ class GenerationRequest:
     presence_penalty: float = 0.0
     frequency_penalty: float = 0.0
     top_logprobs: int | None = None  # None: no logprobs; k >= 0: the chosen token's and k alternatives
-    json_mode: bool = False  # response_format json_object: the text must parse as JSON
+    structure: Structure | None = None  # JSON, a JSON Schema or tool calls (None: free text)
     ignore_eos: bool = False
 
 
@@ -69,8 +111,13 @@ class Engine(Protocol):
 
     def detokenize(self, ids: Sequence[int]) -> str: ...
 
-    def chat_prompt(self, messages: Sequence[ChatMessage]) -> list[int]:
-        """Token ids of the model's own chat template, ending with the assistant turn's opening."""
+    def chat_prompt(self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec] = ()) -> list[int]:
+        """Token ids of the model's own chat template, ending with the assistant turn's opening;
+        `tools` are described to the model the way its template does."""
+        ...
+
+    def check_structure(self, structure: Structure) -> None:
+        """Raise APIError (400, naming the parameter) when `structure` cannot be enforced."""
         ...
 
     def generate(self, request: GenerationRequest) -> AsyncIterator[TokenDelta]:

@@ -4,19 +4,38 @@ Its tokenizer is a fixed word vocabulary with a byte fallback, so every text rou
 token counts are stable. Generation draws words from a seeded generator whose distribution is
 shaped by temperature, top_p and the penalties, so those parameters have real, testable effect,
 and the log-probabilities it reports are the true ones of that distribution.
+
+Structured output is written whole, then token by token: a `json_schema` answer and tool arguments
+are values drawn from the schema (`_schema_values`), seeded by the prompt. Under tool_choice `auto`
+it calls the tools the last user message names (all of them, or the first without
+`parallel_tool_calls`), and answers a tool's result by quoting it; under `required` it calls the
+named tools, or the first.
 """
 
 from __future__ import annotations
 
 import asyncio
+import codecs
 import hashlib
+import json
 import math
 import random
 import re
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 
-from .base import ChatMessage, FinishReason, GenerationRequest, ModelStatus, TokenDelta, TokenLogprob
+from ..tools import describe_tools, render_calls, render_request_calls
+from ._schema_values import value_for
+from .base import (
+    ChatMessage,
+    FinishReason,
+    GenerationRequest,
+    ModelStatus,
+    Structure,
+    TokenDelta,
+    TokenLogprob,
+    ToolSpec,
+)
 
 _WORDS = (
     "the a of and to in is it that for on with as was at by be this are from or an which not "
@@ -87,11 +106,17 @@ class ScriptedEngine:
                 out += self._vocab[i].encode("utf-8")
         return out.decode("utf-8", errors="replace")
 
-    def chat_prompt(self, messages: Sequence[ChatMessage]) -> list[int]:
-        text = "".join(f"<|im_start|>{m.role}\n{m.content}<|im_end|>\n" for m in messages)
+    def chat_prompt(self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec] = ()) -> list[int]:
+        turns = [("system", describe_tools(tools))] if tools else []
+        for m in messages:
+            turns.append((m.role, m.content + (render_request_calls(m.tool_calls) if m.tool_calls else "")))
+        text = "".join(f"<|im_start|>{role}\n{content}<|im_end|>\n" for role, content in turns)
         return self.tokenize(text + "<|im_start|>assistant\n")
 
     # -- generation --------------------------------------------------------------------------
+    def check_structure(self, structure: Structure) -> None:
+        """Every schema the request validation accepted can be written (`_schema_values`)."""
+
     def _scores(self, rng_key: bytes) -> list[float]:
         """Fixed per-prompt word preferences: the 'model'."""
         digest = hashlib.sha256(rng_key).digest()
@@ -106,7 +131,17 @@ class ScriptedEngine:
         # The answer's natural length is fixed by the prompt: sometimes short, sometimes long.
         natural = 4 + int(hashlib.sha256(prompt_key + b"len").digest()[0]) % 24
         counts: Counter[int] = Counter()
-        json_parts = self._json_frame(request) if request.json_mode else None
+        structure = request.structure
+        # Structured values depend on the prompt and the seed only: the same at any temperature.
+        values = random.Random(f"{request.seed}:{hashlib.sha256(prompt_key).hexdigest()}")
+        written = self._written(structure, request.prompt_ids, values) if structure is not None else None
+        if written is not None:
+            async for delta in self._write(written, request):
+                yield delta
+            return
+        json_parts = (
+            self._json_frame(request) if structure is not None and structure.kind == "json_object" else None
+        )
         produced = 0
         while True:
             if produced >= request.max_tokens:
@@ -119,14 +154,16 @@ class ScriptedEngine:
                 opening, closing = json_parts
                 if produced < len(opening):  # the frame's opening, one piece per token
                     produced += 1
-                    yield self._delta_for_piece(opening[produced - 1], _length_at(produced, request))
+                    yield self._delta_for_piece(opening[produced - 1], request, _length_at(produced, request))
                     continue
                 room = request.max_tokens - produced
                 if produced - len(opening) >= natural or room <= len(closing):
                     for k, piece in enumerate(closing[:room]):
                         produced += 1
                         done = k == len(closing) - 1
-                        yield self._delta_for_piece(piece, "stop" if done else _length_at(produced, request))
+                        yield self._delta_for_piece(
+                            piece, request, "stop" if done else _length_at(produced, request)
+                        )
                     return
             elif produced >= natural and not request.ignore_eos:
                 yield TokenDelta(token_id=EOS_ID, text="", logprob=0.0, finish_reason="stop")
@@ -143,13 +180,50 @@ class ScriptedEngine:
                 finish_reason=finish,
             )
 
+    def _written(self, structure: Structure, prompt_ids: Sequence[int], rng: random.Random) -> str | None:
+        """The whole answer a structure makes this engine write, or None where words are sampled
+        (a JSON object's value, a text answer under tool_choice auto)."""
+        if structure.kind == "json_schema":
+            return json.dumps(value_for(structure.schema or {}, rng), ensure_ascii=False)
+        if structure.kind != "tools" or structure.mode == "none":
+            return None
+        role, content = _last_turn(self.detokenize(prompt_ids))
+        if structure.mode == "auto" and role == "tool":
+            answer = "The tool returned: " + content.strip()
+            return answer if structure.schema is None else json.dumps(value_for(structure.schema, rng))
+        named = [t for t in structure.tools if t.name in content or t.name.replace("_", " ") in content]
+        if structure.mode == "auto" and not named:
+            return None if structure.schema is None else json.dumps(value_for(structure.schema, rng))
+        calls = named or list(structure.tools[:1])
+        calls = calls if structure.parallel else calls[:1]
+        return render_calls((t.name, value_for(t.parameters, rng)) for t in calls)
+
+    async def _write(self, text: str, request: GenerationRequest) -> AsyncIterator[TokenDelta]:
+        """`text`, token by token, cut at max_tokens ("length"), else ending with "stop"."""
+        ids = self.tokenize(text)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")  # a character may span tokens
+        for produced, token_id in enumerate(ids[: request.max_tokens], start=1):
+            await asyncio.sleep(self.token_delay_s)
+            finish: FinishReason | None = "stop" if produced == len(ids) else _length_at(produced, request)
+            raw = bytes([token_id]) if token_id < _SPECIAL_BASE else self._vocab[token_id].encode()
+            yield self._certain(token_id, decoder.decode(raw, final=finish is not None), request, finish)
+
     def _json_frame(self, request: GenerationRequest) -> tuple[list[str], list[str]]:
         """The pieces a JSON answer opens and closes with; the words between are sampled."""
         return (["{", '"', "answer", '"', ":", " ", '"'], ['"', "}"])
 
-    def _delta_for_piece(self, piece: str, finish: str | None) -> TokenDelta:
-        ids = self.tokenize(piece)
-        return TokenDelta(token_id=ids[0], text=piece, logprob=0.0, finish_reason=finish)  # type: ignore[arg-type]
+    def _delta_for_piece(
+        self, piece: str, request: GenerationRequest, finish: FinishReason | None
+    ) -> TokenDelta:
+        return self._certain(self.tokenize(piece)[0], piece, request, finish)
+
+    def _certain(
+        self, token_id: int, text: str, request: GenerationRequest, finish: FinishReason | None
+    ) -> TokenDelta:
+        """A token the structure dictates: probability 1, its own only alternative."""
+        top = [TokenLogprob(text, 0.0, list(text.encode()))] if request.top_logprobs else []
+        logprob = 0.0 if request.top_logprobs is not None else None
+        return TokenDelta(token_id, text, logprob=logprob, top_logprobs=top, finish_reason=finish)
 
     def _sample(
         self,
@@ -232,6 +306,14 @@ class ScriptedEngine:
 
     async def close(self) -> None:
         return None
+
+
+def _last_turn(prompt: str) -> tuple[str, str]:
+    """(role, content) of the last turn before the assistant's opening."""
+    turns = prompt.split("<|im_start|>")
+    last = turns[-2] if len(turns) >= 2 else ""
+    role, _, content = last.partition("\n")
+    return role, content.removesuffix("\n").removesuffix("<|im_end|>")
 
 
 def _length_at(produced: int, request: GenerationRequest) -> FinishReason | None:

@@ -36,22 +36,25 @@ import torch.nn.functional as F
 from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 
 from ..errors import APIError
+from ..tools import describe_tools, render_request_calls
 from ._batcher import StepBatcher
-from ._json_prefix import JsonPrefix
+from ._grammar import Grammars
 from .base import (
     ChatMessage,
     FinishReason,
     GenerationRequest,
     ModelStatus,
+    Structure,
     TokenDelta,
     TokenLogprob,
+    ToolSpec,
 )
 
 DEFAULT_MODEL_NAME = "SmolLM2-135M-Instruct"
 DEFAULT_EMBEDDING_MODEL_NAME = "all-MiniLM-L6-v2"
 MAX_TOP_LOGPROBS = 20  # OpenAI's documented maximum
-_JSON_CANDIDATES = (64, 1024, None)  # candidate counts tried in turn by json_mode (None: all)
 _GGUF_SUFFIX = ".gguf"
+_BIT_SHIFTS = torch.arange(32, dtype=torch.int32)  # unpacks llguidance's int32 token bitmasks
 _GREEDY_BELOW = 1e-5  # temperatures this small are the argmax; dividing by them overflows
 
 
@@ -133,6 +136,7 @@ class TransformersEngine:
         self._tokenizer: Any = None
         self._embedder: Any = None
         self._vocab: _Vocabulary | None = None
+        self._grammars: Grammars | None = None
         self._batcher: StepBatcher[GenerationRequest, TokenDelta] | None = None
         if load:
             self._load()
@@ -157,7 +161,7 @@ class TransformersEngine:
                 self._status = "unavailable"
                 raise
             self._batcher = StepBatcher(
-                _CausalBatch(self._model, self._vocab, self.device), max_batch=self._max_batch
+                _CausalBatch(self._model, self._vocab, self.device, self._grammars), max_batch=self._max_batch
             )
             self._status = "ready"
 
@@ -170,6 +174,7 @@ class TransformersEngine:
         model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=ggufs[0], dtype=self.dtype)
         self._model = model.to(self.device).eval()
         self._vocab = _Vocabulary(self._tokenizer, self._model)
+        self._grammars = Grammars(self._tokenizer, self._vocab.size, sorted(self._vocab.eos_ids))
 
     def _load_embedder(self) -> None:
         from sentence_transformers import SentenceTransformer  # heavy: only once a model is wanted
@@ -194,12 +199,36 @@ class TransformersEngine:
         _check_token_ids(ids, vocab)
         return vocab.tokenizer.decode(list(ids), skip_special_tokens=False)
 
-    def chat_prompt(self, messages: Sequence[ChatMessage]) -> list[int]:
-        conversation = [{"role": m.role, "content": m.content} for m in messages]
+    def chat_prompt(self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec] = ()) -> list[int]:
+        """SmolLM2's template (ChatML). Its template has no tool syntax: tools are described in the
+        system turn with the prompt of its function-calling data, earlier calls written back in its
+        `<tool_call>` format, and tool results sent as `tool` turns."""
+        conversation = [
+            {
+                "role": m.role,
+                "content": m.content + (render_request_calls(m.tool_calls) if m.tool_calls else ""),
+            }
+            for m in messages
+        ]
+        if tools:
+            described = describe_tools(tools)
+            if conversation and conversation[0]["role"] == "system":
+                conversation[0] = {
+                    "role": "system",
+                    "content": conversation[0]["content"] + "\n\n" + described,
+                }
+            else:
+                conversation.insert(0, {"role": "system", "content": described})
         ids = self._ready_vocab().tokenizer.apply_chat_template(
             conversation, add_generation_prompt=True, tokenize=True, return_dict=False
         )
         return [int(i) for i in ids]
+
+    def check_structure(self, structure: Structure) -> None:
+        """400 where llguidance cannot enforce `structure` (a JSON Schema feature it lacks)."""
+        if self._grammars is None:
+            raise RuntimeError(f"the chat model is not loaded (status: {self._status})")
+        self._grammars.matcher(structure)
 
     @property
     def context_length(self) -> int:
@@ -215,13 +244,14 @@ class TransformersEngine:
         (below 1e-5, 0 included, the argmax is taken: dividing would overflow), then top-p; with
         `seed` each request draws from its own `torch.Generator`, so the same request gives the
         same tokens. The end-of-sequence token ends with "stop" unless `ignore_eos`, which masks it.
-        json_mode draws only tokens that keep the text a JSON-object prefix and ends with "stop"
-        on the token that closes the object.
+        A `structure` (JSON, a JSON Schema, tool calls) draws only the tokens its llguidance grammar
+        allows, renormalised (greedy stays the argmax of those), and ends with "stop" once the grammar
+        is complete.
 
         Log-probabilities are `log_softmax` of the penalised, temperature-scaled logits (scale 1 for
         greedy): the distribution top-p truncates and the token is drawn from; top-p truncation
-        and json_mode's grammar mask are not folded into them. With no penalties, temperature 0
-        or 1 and no json_mode they are the model's own next-token log-probabilities.
+        and the grammar's mask are not folded into them. With no penalties, temperature 0
+        or 1 and no structure they are the model's own next-token log-probabilities.
         """
         vocab = self._ready_vocab()
         _validate(request, vocab)
@@ -407,7 +437,7 @@ class _Sequence:
     produced: int = 0
     last_token: int = 0
     text: _TextStream = field(default_factory=lambda: _TextStream())
-    json: JsonPrefix | None = None
+    matcher: Any = None  # the llguidance matcher of a structured output
 
 
 def _layers(cache: DynamicCache | None) -> list[Any]:
@@ -418,10 +448,11 @@ def _layers(cache: DynamicCache | None) -> list[Any]:
 class _CausalBatch:
     """The `StepBackend` over a causal LM: left-padded rows, one KV cache, per-row sampling."""
 
-    def __init__(self, model: Any, vocab: _Vocabulary, device: torch.device) -> None:
+    def __init__(self, model: Any, vocab: _Vocabulary, device: torch.device, grammars: Grammars) -> None:
         self.model = model
         self.vocab = vocab
         self.device = device
+        self.grammars = grammars
         self.rows: list[_Sequence] = []
         # Kept from step to step (rebuilding one per step would copy every layer's tensors).
         self.cache: DynamicCache | None = None
@@ -451,7 +482,7 @@ class _CausalBatch:
         joiners = [self._new_sequence(r, len(p)) for r, p in zip(requests, prompts, strict=True)]
         self._merge(out.past_key_values, mask)
         self.rows.extend(joiners)
-        return [self._choose(seq, logits) for seq, logits in zip(joiners, out.logits[:, -1, :], strict=True)]
+        return self._choose_all(joiners, out.logits[:, -1, :])
 
     @torch.inference_mode()
     def step(self) -> list[TokenDelta]:
@@ -465,9 +496,7 @@ class _CausalBatch:
             past_key_values=self.cache,
             use_cache=True,
         )
-        return [
-            self._choose(seq, logits) for seq, logits in zip(self.rows, out.logits[:, -1, :], strict=True)
-        ]
+        return self._choose_all(self.rows, out.logits[:, -1, :])
 
     def keep(self, rows: Sequence[int]) -> None:
         if not rows:
@@ -489,7 +518,8 @@ class _CausalBatch:
         seed = request.seed if request.seed is not None else random.SystemRandom().randrange(2**63)
         generator = torch.Generator(device=self.device).manual_seed(int(seed) % 2**63)
         limit = min(request.max_tokens, self.vocab.context_length - prompt_length)
-        return _Sequence(request, generator, limit, json=JsonPrefix() if request.json_mode else None)
+        matcher = self.grammars.matcher(request.structure) if request.structure is not None else None
+        return _Sequence(request, generator, limit, matcher=matcher)
 
     def _merge(self, cache: DynamicCache, mask: torch.Tensor) -> None:
         """Append rows to the batch, left-padding whichever side is shorter."""
@@ -510,7 +540,29 @@ class _CausalBatch:
             mine.values = torch.cat([pad(mine.values, 2), pad(theirs.values, 2)], dim=0)
 
     # -- sampling --------------------------------------------------------------------------------
-    def _choose(self, seq: _Sequence, logits: torch.Tensor) -> TokenDelta:
+    def _choose_all(self, rows: Sequence[_Sequence], logits: torch.Tensor) -> list[TokenDelta]:
+        """A token for each row; constrained rows and free ones share the batch, and the grammar
+        masks of the constrained ones are computed together, in llguidance's own threads."""
+        allowed = self._allowed([seq.matcher for seq in rows])
+        return [
+            self._choose(seq, row_logits, allowed.get(i))
+            for i, (seq, row_logits) in enumerate(zip(rows, logits, strict=True))
+        ]
+
+    def _allowed(self, matchers: Sequence[Any]) -> dict[int, torch.Tensor]:
+        """Row -> boolean mask of the tokens its grammar allows next, for the rows that have one."""
+        rows = [i for i, m in enumerate(matchers) if m is not None]
+        if not rows:
+            return {}
+        bits = torch.zeros((len(rows), self.grammars.words), dtype=torch.int32)
+        self.grammars.fill([(matchers[i], k) for k, i in enumerate(rows)], bits.data_ptr(), len(rows))
+        unpacked = (bits.unsqueeze(-1) >> _BIT_SHIFTS) & 1  # [rows, words, 32], bit j of word w: token 32w+j
+        allowed = unpacked.reshape(len(rows), -1)[:, : self.vocab.size].bool().to(self.device)
+        return {i: allowed[k] for k, i in enumerate(rows)}
+
+    def _choose(
+        self, seq: _Sequence, logits: torch.Tensor, allowed: torch.Tensor | None = None
+    ) -> TokenDelta:
         request = seq.request
         scores = logits.float()
         if seq.counts and (request.frequency_penalty or request.presence_penalty):
@@ -521,8 +573,8 @@ class _CausalBatch:
         if not _is_greedy(request):
             scores = scores / request.temperature
         logprobs = torch.log_softmax(scores, dim=-1)
-        if seq.json is not None:
-            token = self._choose_json(seq, logprobs)
+        if allowed is not None:  # drawn among the tokens the grammar allows, renormalised
+            token = self._draw(seq, torch.log_softmax(logprobs.masked_fill(~allowed, -math.inf), dim=-1))
         elif request.ignore_eos:
             candidates = logprobs.clone()
             candidates[list(self.vocab.eos_ids)] = -math.inf
@@ -546,43 +598,16 @@ class _CausalBatch:
             probs = torch.zeros_like(probs).scatter_(0, order, sorted_probs)
         return int(torch.multinomial(probs, 1, generator=seq.generator))
 
-    def _choose_json(self, seq: _Sequence, logprobs: torch.Tensor) -> int:
-        """The token drawn among those that keep the text a valid JSON-object prefix.
-
-        Candidates are examined in probability order, the top 64 first (then more if none fits);
-        the draw is then made over the allowed ones, renormalised, so greedy stays the argmax.
-        """
-        assert seq.json is not None
-        for count in _JSON_CANDIDATES:
-            k = logprobs.shape[0] if count is None else min(count, logprobs.shape[0])
-            top, ids = torch.topk(logprobs, k)
-            allowed = [
-                (float(lp), int(i))
-                for lp, i in zip(top.tolist(), ids.tolist(), strict=True)
-                if self._json_ok(seq, int(i))
-            ]
-            if allowed:
-                break
-        else:  # no token of the vocabulary fits: only a broken automaton gets here
-            raise RuntimeError("json_mode: no token continues the JSON text")
-        masked = torch.full_like(logprobs, -math.inf)
-        masked[[i for _, i in allowed]] = torch.tensor([lp for lp, _ in allowed], device=logprobs.device)
-        return self._draw(seq, torch.log_softmax(masked, dim=-1))
-
-    def _json_ok(self, seq: _Sequence, token: int) -> bool:
-        raw = self.vocab.token_bytes[token]
-        return raw is not None and seq.json is not None and raw != b"" and seq.json.feed(raw) is not None
-
     def _emit(self, seq: _Sequence, token: int, logprobs: torch.Tensor) -> TokenDelta:
         seq.produced += 1
         seq.counts[token] += 1
         seq.last_token = token
         raw = self.vocab.token_bytes[token]
-        if seq.json is not None and raw is not None:
-            seq.json = seq.json.feed(raw) or seq.json
+        if seq.matcher is not None:
+            seq.matcher.consume_token(token)
         finish: FinishReason | None = None
-        if seq.json is not None and seq.json.complete:
-            finish = "stop"  # the object is closed: nothing may follow it
+        if seq.matcher is not None and seq.matcher.is_stopped():
+            finish = "stop"  # the grammar is complete: nothing may follow
         elif token in self.vocab.eos_ids and not seq.request.ignore_eos:
             finish = "stop"
         elif seq.produced >= seq.limit:

@@ -143,3 +143,55 @@ fault(
         response=on(CHAT, overrun_hidden),
     )
 )
+
+
+def _reasoning_in_content(payload: Json, request: Json) -> Json:
+    for choice in choices(payload):
+        message = choice.get("message")
+        if isinstance(message, dict) and isinstance(message.get("content"), str):
+            message["content"] = "<think>The user wants an answer.</think>" + message["content"]
+    return payload
+
+
+def _reasoning_object(payload: Json, request: Json) -> Json:
+    for choice in choices(payload):
+        if isinstance(choice.get("message"), dict):
+            choice["message"]["reasoning_content"] = {"text": "The user wants an answer."}
+    return payload
+
+
+def _developer_refused(body: Json) -> Json:
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        body["messages"] = [
+            {**m, "role": "developr"} if isinstance(m, dict) and m.get("role") == "developer" else m
+            for m in messages
+        ]
+    return body
+
+
+# -- reasoning and roles -----------------------------------------------------------------------------------
+fault(
+    Fault(
+        "chat-reasoning-in-content",
+        "chat.reasoning.separate",
+        "reasoning left in content as <think> text",
+        response=on(CHAT, _reasoning_in_content),
+    )
+)
+fault(
+    Fault(
+        "chat-reasoning-field-object",
+        "chat.reasoning.field",
+        "reasoning_content as an object",
+        response=on(CHAT, _reasoning_object),
+    )
+)
+fault(
+    Fault(
+        "chat-developer-role-refused",
+        "chat.developer-role.accepted",
+        "the developer role is refused (pi#6238)",
+        request=request_edit(CHAT, _developer_refused),
+    )
+)

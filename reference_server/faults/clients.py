@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from ._registry import Fault, default_frame, fault
+from ._hooks import choices, on
+from ._registry import Fault, Json, default_frame, fault
 
 
 # A client fault must be a response the raw checks ACCEPT and only that SDK fails on: the client checks
@@ -57,5 +58,46 @@ fault(
         "embeddings and model answers carry `Content-Type: Application/JSON` (valid: media types are"
         " case-insensitive; the Node SDK does not parse it as JSON)",
         headers=_json_media_type_in_capitals,
+    )
+)
+
+
+def _helper_of(lang: str) -> Callable[[Mapping[str, str]], bool]:
+    """A request one SDK's structured-output helpers sent (`X-Stainless-Helper-Method`)."""
+
+    def matches(headers: Mapping[str, str]) -> bool:
+        return headers.get("x-stainless-lang") == lang and "x-stainless-helper-method" in headers
+
+    return matches
+
+
+def _broken_structures(payload: Json, request: Json) -> Json:
+    # What a server that ignores structured output sends: prose for a json_schema answer, cut JSON
+    # for a strict tool's arguments (vLLM#10589). Served to one SDK's helper requests only.
+    for choice in choices(payload):
+        message = choice.get("message") or {}
+        for call in message.get("tool_calls") or []:
+            call["function"]["arguments"] = '{"city": '
+        if not message.get("tool_calls") and isinstance(message.get("content"), str):
+            message["content"] = "Alice is thirty and lives in Paris."
+    return payload
+
+
+fault(
+    Fault(
+        "clients-python-helpers-broken-structures",
+        "clients.python-sdk.helpers",
+        "prose for json_schema content and cut JSON for tool arguments, for openai-python's helpers only",
+        response=on(("chat",), _broken_structures),
+        only_for=_helper_of("python"),
+    )
+)
+fault(
+    Fault(
+        "clients-node-helpers-broken-structures",
+        "clients.node-sdk.helpers",
+        "prose for json_schema content and cut JSON for tool arguments, for openai-node's helpers only",
+        response=on(("chat",), _broken_structures),
+        only_for=_helper_of("js"),
     )
 )

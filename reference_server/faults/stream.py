@@ -51,6 +51,15 @@ def _upper_text(payload: Json, position: int) -> Json:
     return payload
 
 
+def _think_first(payload: Json, position: int) -> Json:
+    # The first content delta opens with reasoning markup (content after the role chunk).
+    for choice in choices(payload):
+        delta = choice.get("delta")
+        if position == 1 and isinstance(delta, dict) and isinstance(delta.get("content"), str):
+            choice["delta"] = {**delta, "content": "<think>hmm</think>" + delta["content"]}
+    return payload
+
+
 def _bare_error(payload: Json, position: int) -> Json:
     # A mid-stream error as a bare string, not the envelope, after the first content chunk.
     return {"error": "the model crashed"} if position == 2 else payload
@@ -317,5 +326,13 @@ fault(
         "stream.sse.event-has-data",
         "an `event: ping` block with no data before each event",
         frame=_frame_after_ping,
+    )
+)
+fault(
+    Fault(
+        "stream-reasoning-in-content",
+        "stream.reasoning.separate",
+        "streamed content opens with <think> text",
+        chunk=chunk_hook(_think_first, ("chat",)),
     )
 )

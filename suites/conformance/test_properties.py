@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from compat_suite.checks import REFUSAL, response_shape, stream_checks
+from compat_suite.checks import REFUSAL, TOOL_CALLS, TOOL_EFFECTS, TOOL_STREAM, response_shape, stream_checks
 from compat_suite.explore import Exploration
 from compat_suite.strategies import (
     InvalidRequest,
@@ -55,7 +55,13 @@ PROPERTY_SETTINGS = settings(
 )
 
 UNARY_CHECKS = {
-    "chat": [*response_shape("chat"), "chat.stop.honoured", "chat.logprobs.valid"],
+    "chat": [
+        *response_shape("chat"),
+        "chat.stop.honoured",
+        "chat.logprobs.valid",
+        *TOOL_CALLS,
+        *TOOL_EFFECTS,
+    ],
     "completions": [*response_shape("completions"), "completions.stop.honoured", "completions.echo.prefix"],
     "embeddings": list(response_shape("embeddings")),
 }
@@ -147,7 +153,7 @@ def test_valid_streams_keep_the_invariants(
     """Any cheap valid streamed request gets a well-framed stream of valid chunks."""
     # Every check one stream can prove. Left out: stream.is-streamed (a 1-token answer is rightly a
     # single event) and stream.text.matches-unary (needs temperature 0 and a second request).
-    checks = list(stream_checks(endpoint))
+    checks = [*stream_checks(endpoint), *(TOOL_STREAM if endpoint == "chat" else ())]
     path = _ready(target, endpoint, skip_checks, checks, stream=True)
 
     def example(body: dict[str, Any]) -> None:

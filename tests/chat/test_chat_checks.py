@@ -12,6 +12,7 @@ from _check_cases import (
     case_tests,
     chat,
     choice0,
+    err,
     faulty,
     hook_case,
     lazy,
@@ -45,6 +46,10 @@ LOGPROB_CHAT = choice0(
 )
 JSON_REQ = {**CHAT_REQ, "response_format": {"type": "json_object"}}
 SEED_REQ = {**CHAT_REQ, "seed": 7, "temperature": 1.0}
+DEVELOPER_REQ = {
+    **CHAT_REQ,
+    "messages": [{"role": "developer", "content": "Be brief."}, *CHAT_REQ["messages"]],
+}
 
 CASES: Cases = {
     "chat.response.schema": hook_case(chat, "chat-schema-role-bot", CHAT, CHAT_REQ),
@@ -106,7 +111,27 @@ CASES: Cases = {
         one(chat(choice0(CHAT, message={"role": "assistant", "content": '{"a": 1}'}), JSON_REQ)),
         one(chat(CHAT, JSON_REQ)),
     ),
+    "chat.reasoning.separate": hook_case(chat, "chat-reasoning-in-content", CHAT, CHAT_REQ),
+    "chat.reasoning.field": hook_case(
+        chat,
+        "chat-reasoning-field-object",
+        choice0(CHAT, message={"role": "assistant", "content": "42", "reasoning": "12 + 30"}),
+        CHAT_REQ,
+    ),
+    "chat.developer-role.accepted": (one(chat(CHAT, DEVELOPER_REQ)), one(err(400))),
 }
+
+
+def test_the_reasoning_field_is_named() -> None:
+    with_reasoning = choice0(
+        CHAT, message={"role": "assistant", "content": "42", "reasoning_content": "12 + 30"}
+    )
+    assert (
+        run("chat.reasoning.field", chat(with_reasoning, CHAT_REQ)).message
+        == "reasoning in `reasoning_content`"
+    )
+    assert run("chat.reasoning.field", chat(CHAT, CHAT_REQ)).message == "no reasoning returned"
+
 
 test_check_passes_on_good_input, test_check_fails_on_fault_effect = case_tests(CASES)
 

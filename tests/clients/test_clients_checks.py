@@ -10,6 +10,7 @@ from _check_cases import Cases, case_tests, chat, emb, lazy, one, stream
 
 from compat_suite.checks import registry, run
 from compat_suite.checks.clients import node_sdk_unavailable
+from compat_suite.clients import ClientCall, ClientRecord
 from compat_suite.exchange import Exchange, StreamExchange
 from reference_server.faults import FaultSet, catalog
 
@@ -25,7 +26,30 @@ def client_fault_exchange(fault_id: str) -> Exchange:
     return emb(headers=faults.headers("embeddings", {"content-type": "application/json"}))
 
 
+HELPERS = ClientCall("helpers", "helpers", {"model": "m"})
+
+
+def helpers_record(
+    sdk: str, ok: bool, error_class: str | None = None, status: int | None = None
+) -> ClientRecord:
+    """What one SDK's helpers made of the target's answers (compat_suite.sdk_helpers)."""
+    message = None if ok else "1 validation error for GetWeather: Invalid JSON: EOF while parsing"
+    return ClientRecord(
+        sdk, "1", HELPERS, ok, error_class=error_class, error_status=status, error_message=message
+    )
+
+
+def helpers_case(sdk: str) -> tuple:
+    """(passing, failing): the helpers parsed everything; the broken-structures fault's effect, a
+    validation or parse error on answers to requests the target accepted."""
+    good = one(chat(), record=helpers_record(sdk, True))
+    bad = one(chat(), record=helpers_record(sdk, False, "ValidationError"))
+    return good, bad
+
+
 CASES: Cases = {
+    "clients.python-sdk.helpers": helpers_case("openai-python"),
+    "clients.node-sdk.helpers": helpers_case("openai-node"),
     "clients.python-sdk.parse": (
         lazy(lambda: (stream(),)),
         lazy(lambda: stream(faults=("clients-python-retry-block",))),
@@ -59,7 +83,7 @@ def _raw_failures(exchange: Exchange) -> set[str]:
     return failed
 
 
-@pytest.mark.parametrize("fault_id", sorted(f for f in catalog() if f.startswith("clients-")))
+@pytest.mark.parametrize("fault_id", sorted(f.id for f in catalog().values() if f.check in CLIENT_CHECKS))
 def test_client_fault_is_an_answer_the_suite_accepts_and_only_its_sdk_fails(fault_id: str) -> None:
     """The client checks prove the SDKs parse whatever the suite accepts, so a client fault must be
     accepted by every raw check the clean answer passes, and fail its own SDK's check and no other."""
@@ -80,3 +104,12 @@ def test_client_fault_is_an_answer_the_suite_accepts_and_only_its_sdk_fails(faul
     # self-test proves that exactly that client's check fails.
     python_sdk = {"clients.python-sdk.parse", "clients.python-async-sdk.parse"}
     assert failed == (python_sdk if own in python_sdk else {own}), failed
+
+
+def test_a_refused_helper_request_is_the_targets_answer_not_the_sdks_failure() -> None:
+    outcome = run(
+        "clients.python-sdk.helpers",
+        chat(),
+        record=helpers_record("openai-python", False, "BadRequestError", 400),
+    )
+    assert outcome.passed and "refused" in outcome.message

@@ -74,6 +74,7 @@ CASES: Cases = {
             )
         ),
     ),
+    "stream.reasoning.separate": _framed("stream-reasoning-in-content"),
 }
 NO_USAGE_REQ = {**CHAT_REQ, "stream": True}
 
