@@ -94,6 +94,7 @@ class Verifier:
             gate = first_unmet(exchange, need) if need != "none" else None
             if gate is None:
                 continue
+            gate = _refined(gate, judged.checks)
             cause = self._cause(judged, gate, exchange)
             if cause is None:
                 continue  # the gate's check passed after all: let the checks judge
@@ -179,3 +180,11 @@ class Verifier:
             }
         )
         return problems
+
+
+def _refined(gate: Gate, proved: tuple[str, ...]) -> Gate:
+    """The gate as the proof names it: a proved check that refines the gate's check (a refused
+    developer message is `chat.developer-role.accepted`) becomes the root cause in its place."""
+    registered = checks.registry()
+    refining = next((c for c in proved if registered[c].refines == gate.check), None)
+    return gate if refining is None else Gate(refining, gate.holds)

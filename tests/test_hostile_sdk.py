@@ -31,7 +31,7 @@ from compat_suite.target import Target, TargetUnreachable, probe
 from schemas import Profile
 
 TIMEOUT_S = 2.0
-SLACK_S = 2.0  # thread wake-ups on 2 busy cores
+SLACK_S = 5.0  # thread wake-ups on 2 busy cores (a model server may share them): far below a mode's 30 s
 CAP = 1024 * 1024  # the body cap the SDKs get here: the huge mode sends 100 times more
 GROWTH_LIMIT = 64 * 1024 * 1024  # what the test process may grow by while the SDKs read
 API_KEY = "sk-hostile-sdk-0123456789abcdef"
@@ -118,7 +118,7 @@ def test_sdk_clients_are_bounded(hostile: HostileServer, mode: str) -> None:
         assert sdk in records, f"{sdk}: no records on {mode}"
         # node: its own start (a few seconds on a busy machine) on top of the two deadlines
         budget = 2 * (TIMEOUT_S + SLACK_S) + (15 if sdk == "node" else 0)
-        assert elapsed[sdk] < budget, f"{sdk} took {elapsed[sdk]:.1f} s on {mode}"
+        assert elapsed[sdk] < budget, f"{sdk} took {elapsed[sdk]:.1f} s on {mode} (all: {elapsed})"
         for record in records[sdk]:
             if mode in TRANSPORT_BROKEN:  # elsewhere an SDK may be lenient: the clients checks judge that
                 assert not record.ok, f"{sdk} accepted {mode}'s answer to {record.call.id}: {record.result}"

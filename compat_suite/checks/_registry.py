@@ -54,6 +54,7 @@ class Check:
     endpoints: tuple[str, ...]
     func: Callable[..., str | None]
     description: str
+    refines: str | None = None  # a root-cause check this one names more precisely (see verify)
 
     def __call__(self, *args: Any, **kwargs: Any) -> str | None:
         return self.func(*args, **kwargs)
@@ -76,12 +77,16 @@ class Outcome:
 _REGISTRY: dict[str, Check] = {}
 
 
-def check(check_id: str, *, severity: Severity, endpoints: tuple[str, ...]) -> Callable:
-    """Register `func` under `check_id`. Registering an id twice is an error."""
+def check(
+    check_id: str, *, severity: Severity, endpoints: tuple[str, ...], refines: str | None = None
+) -> Callable:
+    """Register `func` under `check_id`. Registering an id twice is an error. `refines` names the
+    root-cause check (`request.accepted`) this one replaces in a proof that carries both: a refused
+    developer message is one finding, `chat.developer-role.accepted`, not the generic one."""
 
     def register(func: Callable[..., str | None]) -> Check:
         description = first_doc_line("check", check_id, func, _REGISTRY)
-        registered = Check(check_id, severity, tuple(endpoints), func, description)
+        registered = Check(check_id, severity, tuple(endpoints), func, description, refines)
         _REGISTRY[check_id] = registered
         return registered
 

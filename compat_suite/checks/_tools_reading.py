@@ -166,12 +166,12 @@ def parameter_effect(
             c.evidence(exchange, error=error),
         )
     payload = c.body(exchange)
-    items = payload.get("choices") if isinstance(payload.get("choices"), list) else []
-    if items and len(cut_choices(exchange)) == len(items):
-        return "not judged: every choice was cut at the token limit"
     problem = ignored(payload)
     if problem:
         raise Finding(f"{param} silently ignored: {problem}", c.evidence(exchange))
+    items = payload.get("choices") if isinstance(payload.get("choices"), list) else []
+    if items and len(cut_choices(exchange)) == len(items):
+        return "not judged: every choice was cut at the token limit"
     return "honoured"
 
 
@@ -185,18 +185,25 @@ def calls_of(payload: Json) -> list[Json]:
     return out
 
 
-def finished_json(payload: Json) -> list[tuple[Any, str]]:
+def finished_json(payload: Json, opens: str = "{") -> list[tuple[Any, str]]:
     """(parsed content or the parse error, the content) of each choice that finished by itself with an
-    answer (a choice that called a tool instead has its calls judged by the other tools checks)."""
-    out = []
+    answer (a choice that called a tool instead has its calls judged by the other tools checks). A
+    choice cut at the token limit may hold incomplete JSON, as documented, but not text that never
+    began as JSON: content whose first character is not `opens` is an error too."""
+    out: list[tuple[Any, str]] = []
     items = payload.get("choices")
     for choice in items if isinstance(items, list) else []:
-        if not isinstance(choice, dict) or choice.get("finish_reason") == "length":
-            continue  # cut at the token limit: incomplete JSON is documented
+        if not isinstance(choice, dict):
+            continue
         message = choice.get("message")
         if isinstance(message, dict) and message.get("tool_calls"):
             continue
         text = message.get("content") if isinstance(message, dict) else None
+        if choice.get("finish_reason") == "length":
+            began = isinstance(text, str) and (not text.strip() or text.lstrip()[0] in opens)
+            if not began:
+                out.append((ValueError(f"cut at the token limit, and it never began with {opens}"), text))
+            continue
         try:
             out.append((json.loads(text) if isinstance(text, str) else ValueError("no content"), text))
         except (ValueError, RecursionError) as exc:

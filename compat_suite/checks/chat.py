@@ -209,7 +209,7 @@ def _requested_schema(fmt: dict[str, Any]) -> dict[str, Any] | None:
     return schema
 
 
-@check("chat.developer-role.accepted", severity=MUST, endpoints=ENDPOINTS)
+@check("chat.developer-role.accepted", severity=MUST, endpoints=ENDPOINTS, refines="request.accepted")
 def chat_developer_role_accepted(exchange: Exchange) -> None:
     """A request with a `developer` message (OpenAI's newer name for system instructions) is answered."""
     status = exchange.status or 0

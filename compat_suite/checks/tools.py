@@ -351,7 +351,9 @@ def tools_strict_schema(exchange: Exchange) -> str:
     asked = isinstance(spec, dict) and spec.get("strict") is True
 
     def ignored(payload: Json) -> str | None:
-        for value, text in finished_json(payload):
+        root = str((schema or {}).get("type"))  # what the JSON text must begin with, where the schema says
+        opens = {"object": "{", "array": "["}.get(root, '{["-0123456789tfn')
+        for value, text in finished_json(payload, opens):
             if isinstance(value, Exception):
                 return f"content {c.short(text)} is not JSON"
             errors = [e.message for e in Draft202012Validator(schema or {}).iter_errors(value)]
@@ -379,7 +381,7 @@ def tools_json_object(exchange: Exchange) -> str:
     return parameter_effect(exchange, "response_format", asked, ignored)
 
 
-@check("tools.round-trip.accepted", severity=MUST, endpoints=ENDPOINTS)
+@check("tools.round-trip.accepted", severity=MUST, endpoints=ENDPOINTS, refines="request.accepted")
 def tools_round_trip_accepted(exchange: Exchange) -> None:
     """A follow-up carrying the assistant's calls (content null or "") and `tool` results is answered."""
     status = exchange.status or 0
