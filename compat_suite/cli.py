@@ -16,12 +16,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from schemas import ProfileError, add_arguments, load_profile, options_for, project_table
+from schemas import VERDICTS, ProfileError, add_arguments, load_profile, options_for, project_table
 
 # The suites `compat-suite run` runs (performance needs a budget and runs with `compat-suite load`).
 RUN_SUITES = ("conformance", "streaming", "tools", "responses", "errors", "clients", "governance")
 REPORTS_DIR = Path("compat-reports")  # in the current folder, wherever the package is installed
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_CODES = """exit codes of `compat-suite run`:
+  0  every check that ran passed, warned (a SHOULD) or is a documented deviation
+  1  a MUST check failed, a documented deviation drifted, a scenario broke, nothing was verified,
+     or (with --strict) a SHOULD check warned
+  2  usage error: a bad option, profile or URL, an unreachable target, or pytest could not run"""
 
 
 class UsageError(Exception):
@@ -59,7 +64,7 @@ def _project() -> dict[str, Any]:
 
 def _check_target(args: argparse.Namespace) -> None:
     """The options that name a target, checked before anything starts: a profile that loads, a base
-    URL that answers."""
+    URL where something accepts connections (a target that then misbehaves is run, and reported)."""
     from .target import TargetUnreachable, probe
 
     try:
@@ -68,14 +73,21 @@ def _check_target(args: argparse.Namespace) -> None:
         raise UsageError(str(exc)) from None
     if args.base_url:
         try:
-            probe(args.base_url, timeout_s=min(float(args.timeout), 30.0))
+            trouble = probe(args.base_url, timeout_s=min(float(args.timeout), 30.0))
         except TargetUnreachable as exc:
             raise UsageError(str(exc)) from None
+        if trouble:  # it connects: the run goes on, and its checks say what is wrong
+            print(f"compat-suite run: warning: {trouble}", file=sys.stderr)
 
 
 # -- run ---------------------------------------------------------------------------------------
 def build_run_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run the conformance suites and write results.json, junit.xml, index.html")
+    p = sub.add_parser(
+        "run",
+        help="run the conformance suites and write results.json, junit.xml, index.html",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_arguments(p, "run", project=_project())
     p.add_argument("--suite", action="append", choices=RUN_SUITES, help="run only these suites (repeatable)")
     p.add_argument("-k", dest="keyword", help="pytest -k expression")
@@ -121,22 +133,34 @@ def cmd_run(args: argparse.Namespace) -> int:
     if rc == pytest.ExitCode.NO_TESTS_COLLECTED or not results_path.exists():
         print("compat-suite run: no checks ran (nothing collected or selected)", file=sys.stderr)
         return EXIT_USAGE
-    return finish_run(run_dir, tests_failed=rc == pytest.ExitCode.TESTS_FAILED)
+    return finish_run(run_dir, tests_failed=rc == pytest.ExitCode.TESTS_FAILED, strict=bool(args.strict))
 
 
-def finish_run(run_dir: Path, *, tests_failed: bool = False) -> int:
-    """Build the report for a run directory, publish it as latest, and return the exit code."""
+def summary_line(summary: dict[str, Any]) -> str:
+    """The run in one line: every verdict counted (skip, blocked and inconclusive apart from pass and
+    fail), the scenario errors, and the requests sent."""
+    counts = ", ".join(f"{summary.get(v, 0)} {v}" for v in VERDICTS)
+    errors, requests = summary.get("errors", 0), summary.get("requests", 0)
+    return f"compat-suite: {summary['verdict'].upper()} ({counts}; {errors} scenario errors; {requests} requests)"
+
+
+def finish_run(run_dir: Path, *, tests_failed: bool = False, strict: bool = False) -> int:
+    """Build the report for a run directory, publish it as latest, and return the exit code
+    (EXIT_CODES says what each means)."""
     import json
 
     from reports import build_report
 
     index = build_report(run_dir)
     publish_latest(run_dir)
-    summary = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))["summary"]
-    counts = ", ".join(f"{summary.get(v, 0)} {v}" for v in ("pass", "fail", "deviation", "drift", "skip"))
-    print(f"compat-suite: {summary['verdict'].upper()} ({counts})")
+    results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+    summary = results["summary"]
+    discovery = (results.get("target") or {}).get("discovery")
+    if discovery:
+        print(discovery["summary"])
+    print(summary_line(summary))
     print(f"report: {index}")
-    if summary["verdict"] != "pass":
+    if summary["verdict"] == "fail" or (strict and summary["verdict"] == "warn"):
         return EXIT_FAIL
     if not any(summary.get(v, 0) for v in ("pass", "deviation")):
         print("compat-suite run: no check passed or deviated: nothing was verified", file=sys.stderr)
@@ -217,7 +241,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="compat-suite",
         description="Conformance and load testing for OpenAI-compatible APIs.",
-        epilog="Also: serve (reference server), report (HTML, compare, diff), faults (fault-to-check table).",
+        epilog="Also: serve (reference server), report (HTML, compare, diff), faults (fault-to-check table).\n\n"
+        + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="{run,load,serve,report,faults}")
     try:

@@ -11,8 +11,10 @@ types are stricter than the API it models (completions streams: each chunk is ty
 `Completion`, whose `finish_reason` is required; base64 embeddings: `embedding` is typed as a list of
 floats). Those calls run the way users run the SDK, leniently, and say so in the record.
 
-Every call is bounded by the target's timeout as a whole-call deadline, not only per read: a
-watchdog closes the sync client's connections, the async call is cancelled, the node child is killed.
+Every call is bounded by the target's timeout as a whole-call deadline, not only per read (a
+watchdog shuts the sync client's sockets, the async call is cancelled, the node driver aborts its
+fetch and the child is killed past its limit), and every body by the target's size cap (an httpx2
+transport for the Python SDK, a capping `fetch` for the Node SDK).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import os
 import subprocess
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -30,6 +33,7 @@ from typing import Any, Literal
 from schemas import CLIENT_MISTAKES, redact_text
 
 from . import _responses_calls as responses_calls
+from .bounded import Watchdog, async_sdk_transport, sdk_transport
 from .checks.clients import NODE_DIR, ClientUnavailable, node_modules_dirs, node_sdk_unavailable
 from .target import WRONG_KEY, Target
 
@@ -279,7 +283,9 @@ def _failed_record(
             None,
         )
     else:
-        error_class, message = type(error).__name__, str(error)[:MESSAGE_CHARS]
+        cause = error.__cause__ or error.__context__  # the SDK's "Connection error." hides what broke
+        detail = f"{error} ({type(cause).__name__}: {cause})" if cause is not None else str(error)
+        error_class, message = type(error).__name__, detail[:MESSAGE_CHARS]
         status = getattr(error, "status_code", None)
     return ClientRecord(
         sdk,
@@ -336,13 +342,18 @@ def python_call(
     import openai
 
     version = _python_version()
-    http = httpx2.Client()
+    # The deadline's watchdog shuts the call's sockets; the transport caps each body (see .bounded).
+    watchdog = Watchdog(target.timeout_s, weakref.WeakSet())
+    http = httpx2.Client(transport=sdk_transport(watchdog, target.max_body_bytes))
     client = openai.OpenAI(http_client=http, **_client_options(target, call.strict, api_key))
     started = time.monotonic()
     try:
-        finished, outcome = _run_bounded(lambda: invoke(client), target.timeout_s, http.close)
+        finished, outcome = _run_bounded(lambda: invoke(client), target.timeout_s + 1.0, http.close)
     finally:
+        watchdog.cancel()
         client.close()
+    if watchdog.fired and not isinstance(outcome, dict):
+        finished = False  # whatever the SDK raised, the deadline is why
     if not finished:
         return _failed_record(SDK_PYTHON, version, call, started, None, target.timeout_s)
     if isinstance(outcome, BaseException):
@@ -359,10 +370,12 @@ def run_python(target: Target, calls: list[ClientCall]) -> list[ClientRecord]:
 
 
 async def _python_async_call(target: Target, call: ClientCall) -> ClientRecord:
+    import httpx2
     import openai
 
     version = _python_version()
-    client = openai.AsyncOpenAI(**_client_options(target, call.strict, None))
+    http = httpx2.AsyncClient(transport=async_sdk_transport(target.max_body_bytes))
+    client = openai.AsyncOpenAI(http_client=http, **_client_options(target, call.strict, None))
     started = time.monotonic()
 
     async def work() -> dict[str, Any]:
@@ -430,6 +443,7 @@ def run_node(target: Target, calls: list[ClientCall]) -> list[ClientRecord]:
         "api_key": target.api_key or "sk-compat-suite-none",
         "headers": dict(target.headers),
         "timeout_ms": int(target.timeout_s * 1000),
+        "max_body_bytes": target.max_body_bytes,
         "calls": [{"id": c.id, "kind": c.kind, "body": c.sdk_body} for c in calls],
     }
     env = {**os.environ, "NODE_PATH": os.pathsep.join(str(d) for d in node_modules_dirs())}
@@ -543,10 +557,8 @@ def _send_condition(
         client.post(path + UNKNOWN_PATH_SUFFIX, cast_to=object, body=body)
     elif condition == "unknown-path":
         client.get(path + UNKNOWN_PATH_SUFFIX, cast_to=object)
-    elif condition == "wrong-method" and generation:
-        client.get(path, cast_to=object)
-    elif condition == "wrong-method":
-        client.post(path, cast_to=object, body={})
+    elif condition == "wrong-method":  # PUT: no documented operation defines it on these paths
+        client.put(path, cast_to=object, body=body if generation else None)
     elif condition == "oversized-body":
         _sdk_method(client, endpoint, {**body, "user": "x" * padding})
     else:  # bad-key (the client's key is wrong), invalid-param (the body is)

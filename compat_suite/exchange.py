@@ -49,6 +49,8 @@ class Exchange:
     body: bytes = b""
     transport_error: str | None = None
     truncated: bool = False  # the body was cut at the suite's size limit
+    rate_limited: str | None = None  # why the target gave up: still 429 past its retry budget
+    refusals: list[dict[str, Any]] = field(default_factory=list)  # the 429s waited out before this answer
     started_ns: int = 0
     first_byte_ns: int | None = None
     finished_ns: int | None = None
@@ -88,6 +90,8 @@ class Exchange:
             out["transport_error"] = redact_text(self.transport_error, secrets)
         if self.truncated:
             out["truncated"] = True
+        if self.refusals:
+            out["rate_limit_refusals"] = self.refusals
         out.update(extra)
         return out
 

@@ -14,9 +14,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from schemas import ProfileError, load_profile, parse_headers, secret_values
+from schemas import ProfileError, load_profile, parse_headers, redact_text, secret_values
 
+from .discovery import discover
 from .embedded import EMBEDDED_MODELS, EmbeddedServer, EmbeddedServerError
+from .explore import Exploration
 from .plugin import compat_options
 from .results import JUNIT_FILE, Results, write_junit
 from .scenarios import AdminAPI, Context, Measurement, Scenario, for_suite
@@ -28,6 +30,7 @@ RUN_KEY_CREDIT_MICROS = 10**12
 _results_key = pytest.StashKey[Results]()
 _embedded_key = pytest.StashKey[EmbeddedServer]()
 _options_key = pytest.StashKey[dict[str, Any]]()
+_target_key = pytest.StashKey[Target]()
 
 
 def options(config: pytest.Config) -> dict[str, Any]:
@@ -81,18 +84,30 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
         model=model,
         embedding_model=embedding_model,
         headers=headers,
+        public_headers=tuple(opt["header_public"] or ()),
         timeout_s=opt["timeout"],
         max_requests=opt["max_requests"],
+        # The documented limit paces a target given by URL; the embedded server's run key has none.
+        rate_limit_rpm=opt["rate_limit"] or (None if server else profile.rate_limit_per_minute),
     )
+    discovered = None
+    if server is None and not (model or embedding_model):
+        discovered = discover(tgt)  # no model given: ask the target, and say what was picked
+        tgt.model, tgt.embedding_model = model, embedding_model = discovered.model, discovered.embedding_model
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(discovered.summary())
     results.target = {
         "base_url": base_url,
         "model": model,
         "embedding_model": embedding_model,
+        "discovery": discovered.as_json() if discovered else None,
         "profile": profile.name,
         "embedded": server is not None,
         "persona": server.persona if server is not None else None,
     }
     results.secrets = (*results.secrets, *tgt.secrets)
+    config.stash[_target_key] = tgt
     try:
         yield tgt
     finally:
@@ -146,21 +161,61 @@ def scenario_context(
 
 @pytest.fixture
 def verify(target: Target, results: Results, request: pytest.FixtureRequest) -> Verifier:
-    """`verify(check_ids, *exchanges, **context)`: run checks, record findings, fail on failure."""
-    return Verifier(target, results, request.node.nodeid)
+    """`verify(check_ids, *exchanges, **context)`: run checks, record findings, fail on failure
+    (on a warning too with --compat-strict)."""
+    return Verifier(target, results, request.node.nodeid, strict=bool(options(request.config)["strict"]))
 
 
 @pytest.fixture
-def run_scenario(scenario_context: Context, verify: Verifier) -> Any:
-    """`run_scenario(scenario, case)`: run one scenario, judging each proof as it comes (a failed
-    proof fails the test and stops the scenario there) and recording each behaviour measurement."""
+def explore(target: Target, results: Results, request: pytest.FixtureRequest) -> Exploration:
+    """An exploration of a request space (compat_suite.explore): judge every example, group failures."""
+    return Exploration(target, results, request.node.nodeid, strict=bool(options(request.config)["strict"]))
+
+
+@pytest.fixture
+def skip_checks(results: Results, request: pytest.FixtureRequest) -> Any:
+    """`skip_checks(check_ids, reason)`: record a skip, with its reason, for each of `check_ids` this
+    test has not judged yet, then skip the test. Nothing a run leaves out goes unreported."""
+
+    def skip(check_ids: Any, reason: str) -> None:
+        record_skips(results, request.node.nodeid, check_ids, reason)
+        pytest.skip(reason)
+
+    return skip
+
+
+def record_skips(results: Results, test: str, check_ids: Any, reason: str) -> None:
+    judged = results.judged_in(test)
+    for check_id in dict.fromkeys(check_ids):
+        if check_id not in judged:
+            results.skip(check_id, reason, test)
+
+
+@pytest.fixture
+def run_scenario(scenario_context: Context, verify: Verifier, results: Results) -> Any:
+    """`run_scenario(scenario, case)`: run one scenario, judging each proof as it comes and recording
+    each behaviour measurement. A failed proof does not stop the scenario (what its later requests
+    show is not hidden behind the first failure; a scenario checks its own preconditions); the test
+    fails at the end with every failure. A scenario that finds what it needs missing (or the request
+    budget spent) records a skip, with the reason, for each check it did not judge."""
 
     def run(scenario: Scenario, case: str | None = None) -> None:
-        for judged in scenario(scenario_context.with_case(case)):
-            if isinstance(judged, Measurement):
-                verify.measure(judged)
-            else:
-                verify.judge(judged)
+        failures: list[str] = []
+        try:
+            for judged in scenario(scenario_context.with_case(case)):
+                if isinstance(judged, Measurement):
+                    verify.measure(judged)
+                    continue
+                try:
+                    verify.judge(judged)
+                except ProofFailed as failed:
+                    failures.append(str(failed))
+        except (NotApplicable, RequestBudgetExhausted) as exc:
+            record_skips(results, verify.test_id, scenario.proves, str(exc))
+            if not failures:
+                raise
+        if failures:
+            raise ProofFailed("\n".join(failures))
 
     return run
 
@@ -181,6 +236,22 @@ def suite_test(suite: str) -> Any:
 # -- hooks (the suites' conftest imports them with the fixtures) ---------------------------------
 def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(_ScenarioErrors(config), "compat-suite-scenario-errors")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failure's text (traceback, arguments' reprs, messages) with every secret of the run redacted,
+    before pytest prints it or a plugin (JUnit, a CI log) keeps it."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    results = item.config.stash.get(_results_key, None)
+    if report.longrepr is None or results is None or not results.secrets:
+        return
+    text = str(report.longrepr)
+    redacted = redact_text(text, results.secrets)
+    if redacted != text:
+        report.longrepr = redacted
+    report.sections = [(name, redact_text(body, results.secrets)) for name, body in report.sections]
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -215,5 +286,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not report_dir or results is None:
         return
     directory = Path(report_dir)
+    target = session.config.stash.get(_target_key, None)
+    if target is not None:
+        results.requests = target.sent
     path = results.write(directory)
     write_junit(path, directory / JUNIT_FILE)

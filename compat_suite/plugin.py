@@ -26,10 +26,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         group.addoption(
             option.flag("pytest"),
             dest="compat_" + option.dest,
-            action="append" if option.multiple else "store",
-            type=option.convert,
             default=None,
-            metavar=option.metavar,
+            **option.argparse_kwargs(),
+            **({} if option.is_flag else {"metavar": option.metavar}),
             help=f"{option.help} [env {option.env_names[0]}, ini {option.ini_key}]",
         )
         parser.addini(option.ini_key, help=f"compat-suite: {option.help}")

@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from schemas import Profile, redact_text
+from schemas import FAILING, VERDICTS, WARNING, Profile, redact_text
 
-from .checks import Outcome
+from . import checks
+from ._root_causes import root_causes
+from .checks import SHOULD, Outcome
 
 RESULTS_FILE = "results.json"
 JUNIT_FILE = "junit.xml"
-VERDICTS = ("pass", "fail", "deviation", "drift", "not-applicable", "undocumented", "skip")
 WILSON_Z = 1.96  # a 95% interval
 
 
@@ -50,6 +51,8 @@ class FindingRecord:
     evidence: dict[str, Any] = field(default_factory=dict)
     cite: str | None = None
     expected: str | None = None
+    root_cause: str | None = None  # blocked: the check whose finding explains it
+    group: dict[str, int] | None = None  # a property's failures of one cause: {"failed": k, "sent": n}
 
 
 @dataclass
@@ -63,6 +66,7 @@ class Results:
     errors: list[dict[str, Any]] = field(default_factory=list)  # scenarios that broke outside any check
     behaviour: list[dict[str, Any]] = field(default_factory=list)  # model behaviour, k of n: never a verdict
     failed_tests: set[str] = field(default_factory=set, repr=False)  # node ids failed by a check
+    requests: int = 0  # requests sent to the target (set at the end of a run)
     secrets: tuple[str, ...] = field(default=(), repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -82,7 +86,12 @@ class Results:
         entries scoped to a situation (`when`); None where it is not known.
         """
         judged = {"error_response": error_response, "request": request}
-        verdict = profile.verdict(outcome.check.id, outcome.passed, outcome.endpoint, **judged)
+        if outcome.unjudged:
+            verdict = outcome.unjudged
+        else:
+            verdict = profile.verdict(outcome.check.id, outcome.passed, outcome.endpoint, **judged)
+        if verdict == "fail" and outcome.check.severity is SHOULD:
+            verdict = "warn"  # a SHOULD that broke: listed and counted, fails only a --strict run
         exp = profile.expectation(outcome.check.id, outcome.endpoint, **judged)
         message = outcome.message
         if verdict == "drift" and exp is not None:
@@ -102,11 +111,27 @@ class Results:
             cite=exp.cite if exp else None,
             expected=(exp.observed or exp.reason) if exp else None,
         )
+        return self.add(record)
+
+    def add(self, record: FindingRecord) -> FindingRecord:
+        """Keep a finding made elsewhere (a grouped property failure), its evidence scrubbed."""
+        record.evidence = _scrub(record.evidence, self.secrets)
+        record.message = redact_text(record.message, self.secrets)
         with self._lock:
             self.findings.append(record)
-            if verdict in ("fail", "drift") and test:
-                self.failed_tests.add(test)
+            if record.verdict in FAILING and record.test:
+                self.failed_tests.add(record.test)
         return record
+
+    def blocked(self, check_id: str, endpoint: str, cause: FindingRecord, test: str | None) -> FindingRecord:
+        """`check_id` could not judge: `cause` (the root cause's finding) explains why."""
+        chk = checks.get(check_id)
+        message = f"not judged: {cause.check} failed first ({cause.message})"
+        record = FindingRecord(
+            check_id, "blocked", str(chk.severity), endpoint, message, chk.description, test,
+            root_cause=cause.check,
+        )  # fmt: skip
+        return self.add(record)
 
     def measure(
         self,
@@ -145,21 +170,28 @@ class Results:
             )
 
     def skip(
-        self, check_id: str, endpoint: str, reason: str, severity: str, description: str, test: str | None
-    ):
+        self, check_id: str, reason: str, test: str | None, endpoint: str | None = None
+    ) -> FindingRecord:
+        """`check_id` was not run here, and why (a skipped scenario's checks each get one)."""
+        chk = checks.registry().get(check_id)
+        severity, description = (str(chk.severity), chk.description) if chk else ("must", "")
+        where = endpoint or (chk.endpoints[0] if chk else "run")
+        return self.add(FindingRecord(check_id, "skip", severity, where, reason, description, test))
+
+    def judged_in(self, test: str) -> set[str]:
+        """The check ids already recorded for one test."""
         with self._lock:
-            self.findings.append(
-                FindingRecord(check_id, "skip", severity, endpoint, reason, description, test)
-            )
+            return {f.check for f in self.findings if f.test == test}
 
     def summary(self) -> dict[str, Any]:
         counts = {v: 0 for v in VERDICTS}
         for f in self.findings:
             counts[f.verdict] = counts.get(f.verdict, 0) + 1
-        failed = (
-            counts["fail"] + counts["drift"] + sum(1 for r in self.error_matrix if r.get("verdict") == "fail")
+        failed = sum(counts[v] for v in FAILING) + sum(
+            1 for r in self.error_matrix if r.get("verdict") == "fail"
         )
-        return {**counts, "errors": len(self.errors), "verdict": "fail" if failed or self.errors else "pass"}
+        verdict = "fail" if failed or self.errors else "warn" if sum(counts[v] for v in WARNING) else "pass"
+        return {**counts, "errors": len(self.errors), "requests": self.requests, "verdict": verdict}
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -170,6 +202,7 @@ class Results:
             "findings": [asdict(f) for f in self.findings],
             "error_matrix": self.error_matrix,
             "errors": self.errors,
+            "root_causes": root_causes([asdict(f) for f in self.findings]),
             "behaviour": self.behaviour,
             "summary": self.summary(),
         }
@@ -195,24 +228,31 @@ def _scrub(value: Any, secrets: tuple[str, ...]) -> Any:
 
 
 def write_junit(results_path: Path, out: Path) -> Path:
-    """JUnit XML from results.json: one testcase per finding, classname = endpoint."""
+    """JUnit XML from results.json: one testcase per finding, classname = endpoint. fail and drift are
+    failures; skip, not-applicable, blocked and inconclusive are skipped, saying which and why; warn
+    passes with its message (a SHOULD: it fails only a --strict run). Each case names its verdict."""
     data = json.loads(results_path.read_text(encoding="utf-8"))
     findings = data.get("findings", [])
+    skipped = ("skip", "not-applicable", "blocked", "inconclusive")
     suite = ET.Element(
         "testsuite",
         name=f"compat-suite ({data.get('profile')})",
         tests=str(len(findings)),
-        failures=str(sum(1 for f in findings if f["verdict"] in ("fail", "drift"))),
-        skipped=str(sum(1 for f in findings if f["verdict"] in ("skip", "not-applicable"))),
+        failures=str(sum(1 for f in findings if f["verdict"] in FAILING)),
+        skipped=str(sum(1 for f in findings if f["verdict"] in skipped)),
         timestamp=data.get("started") or "",
     )
     for f in findings:
         case = ET.SubElement(suite, "testcase", classname=f["endpoint"], name=f["check"])
-        if f["verdict"] in ("fail", "drift"):
+        properties = ET.SubElement(case, "properties")
+        ET.SubElement(properties, "property", name="verdict", value=f["verdict"])
+        if f["verdict"] in FAILING:
             failure = ET.SubElement(case, "failure", message=f["message"][:500], type=f["severity"])
             failure.text = json.dumps(f.get("evidence", {}), indent=2)[:20000]
-        elif f["verdict"] in ("skip", "not-applicable"):
-            ET.SubElement(case, "skipped", message=f["message"][:500])
+        elif f["verdict"] in skipped:
+            ET.SubElement(case, "skipped", message=f"{f['verdict']}: {f['message']}"[:500])
+        elif f["verdict"] in WARNING:
+            ET.SubElement(case, "system-out").text = f"warning (SHOULD): {f['message']}"
         elif f["verdict"] == "deviation":
             ET.SubElement(case, "system-out").text = f"documented deviation: {f.get('cite') or ''}"
         elif f["verdict"] == "undocumented":

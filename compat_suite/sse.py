@@ -16,7 +16,9 @@ Reading rules worth knowing when interpreting results:
   other Unicode line breaks are data, not line ends.
 - `SSEEvent.id` is the last event ID in force when the event was dispatched (it carries over, as the
   spec says); `SSEEvent.retry` is a valid `retry` field given within that event's block, if any.
-- A block whose data buffer is empty dispatches nothing (`event: ping` + blank line included).
+- A block whose data buffer is empty dispatches nothing (`event: ping` + blank line included), as the
+  spec says; where it had fields, `data-less-event` records it, since the official SDKs do dispatch it
+  and fail on its empty data (the raw reader is never looser than the SDKs).
 - An unfinished event at the end of the stream is discarded, so `close()` dispatches nothing.
 """
 
@@ -30,6 +32,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 DEFAULT_MAX_EVENT_BYTES = 1 << 20
+# Fields that make openai-python's and the Node SDK's decoders dispatch a block (with data "" when it
+# has none); a block of unknown fields or comments alone they skip, as the spec does.
+_DISPATCHING_FIELDS = frozenset({"event", "id", "retry"})
 _BOM = b"\xef\xbb\xbf"
 # A capturing split keeps the terminators, which we need for byte offsets and framing problems.
 _TERMINATOR = re.compile(rb"(\r\n|\r|\n)")
@@ -45,6 +50,9 @@ class ProblemKind(StrEnum):
     NO_DONE = "no-done"
     TRUNCATED = "truncated"
     OVERSIZED_EVENT = "oversized-event"
+    # A block with fields but no data (`event: ping`, `retry: 1000` alone): the spec dispatches nothing,
+    # but the official SDKs dispatch it and fail to parse its empty data.
+    DATA_LESS_EVENT = "data-less-event"
     # Informational: legal, but worth a line in a report.
     BOM = "bom"
     CR_LINE_ENDINGS = "cr-line-endings"
@@ -246,6 +254,8 @@ class SSEReader:
         if value[:1] == " ":
             value = value[1:]
         self.fields_seen.add(name)
+        if name in _DISPATCHING_FIELDS:
+            self._block_fields.add(name)
         if name == "data":
             self._data.append(value)
         elif name == "event":
@@ -262,8 +272,13 @@ class SSEReader:
         """A blank line: dispatch the event built so far, if it has data."""
         self.last_event_id = self._id_buffer
         data, event_type, retry, offset = self._data, self._event_type, self._block_retry, self._event_start
+        fields = self._block_fields
         self._reset_block()
         if not data:
+            if fields:
+                self._problem(
+                    ProblemKind.DATA_LESS_EVENT, offset or 0, f"fields {sorted(fields)} and no data"
+                )
             return None
         assert offset is not None  # the first data line set it
         text = data[0] if len(data) == 1 else "\n".join(data)
@@ -295,6 +310,7 @@ class SSEReader:
         self._block_start: int | None = None  # first line since the last blank line
         self._event_start: int | None = None  # first field (non-comment) line since then
         self._block_bytes = 0
+        self._block_fields: set[str] = set()  # field names (not comments) since the last blank line
 
     # -- buffering and framing ----------------------------------------------------------------
 

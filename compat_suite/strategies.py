@@ -585,6 +585,35 @@ def _missing_required(
     return build()
 
 
+# The smallest valid body of each endpoint, for the explicit examples below.
+_MINIMAL = {
+    "chat": lambda model: {
+        "model": model,
+        "messages": [{"role": "user", "content": "Say hi."}],
+        "max_tokens": 1,
+    },
+    "completions": lambda model: {"model": model, "prompt": "Say hi.", "max_tokens": 1},
+    "embeddings": lambda model: {"model": model, "input": "Say hi."},
+}
+
+
+def each_required_missing(
+    endpoint: str, model: str | None, *, model_required: bool = True
+) -> list[InvalidRequest]:
+    """One request per required field of `endpoint`'s request component, with that field dropped from
+    the smallest valid body: every required field is dropped in turn, not only the one a random draw
+    happens to pick (`model` only where the target requires it)."""
+    out = []
+    for name in component_schema(REQUEST_COMPONENTS[endpoint])["required"]:
+        if name == "model" and not (model_required and model is not None):
+            continue
+        body = {k: v for k, v in _MINIMAL[endpoint](model).items() if k != name and v is not None}
+        out.append(
+            InvalidRequest("missing-required", _encode(body), param=name, note=f"no {name}", value=body)
+        )
+    return out
+
+
 def _unknown_role(base: st.SearchStrategy[Json]) -> st.SearchStrategy[InvalidRequest]:
     known = set(component_schema("ChatCompletionRole")["enum"]) | {"function"}
     roles = st.one_of(

@@ -9,11 +9,14 @@ cap, and transport errors recorded as data.
 from __future__ import annotations
 
 import json
+import math
+import re
 import socket
 import threading
 import time
 import weakref
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -21,10 +24,14 @@ import httpx
 
 from schemas import Profile
 
+from .bounded import Watchdog
 from .exchange import Exchange, RecordedRequest, StreamExchange
 from .sse import SSEReader
 
 DEFAULT_TIMEOUT_S = 60.0
+DEFAULT_RETRY_BUDGET_S = 75.0  # a whole per-minute window, and then some
+RETRY_AFTER_MAX_S = 60.0  # a longer Retry-After is not waited for (openai-python: the same bound)
+RETRY_INITIAL_S, RETRY_MAX_BACKOFF_S = 0.5, 8.0  # openai-python's backoff
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 WRONG_KEY = "sk-compat-suite-wrong-key-0000000000"
 
@@ -44,26 +51,43 @@ class TargetUnreachable(ValueError):
     """The base URL is not an http(s) URL, or nothing answers there."""
 
 
-def probe(url: str, timeout_s: float = 10.0) -> None:
-    """Raise TargetUnreachable unless `url` is an http(s) URL whose `/models` answers at all (any
-    status), within `timeout_s` as a whole; at most PROBE_MAX_BYTES of the answer are read."""
+def probe(url: str, timeout_s: float = 10.0) -> str | None:
+    """Raise TargetUnreachable unless `url` is an http(s) URL where something accepts a connection.
+
+    `GET /models` is sent and at most PROBE_MAX_BYTES of the answer read, within `timeout_s` as a
+    whole (a watchdog cuts a target that drips or never ends). A target that connects but then
+    misbehaves (no answer in time, not HTTP, a reset) is reachable: the run goes on and its checks
+    say what is wrong; the reason is returned for the user. None when `/models` answered at all."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TargetUnreachable(f"the base URL must be an http(s) URL, got {parts.scheme or 'no'} scheme")
+    shown = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    watchdog = Watchdog(timeout_s, weakref.WeakSet())
     deadline = time.monotonic() + timeout_s
     try:
         with (
-            httpx.Client(timeout=timeout_s) as client,
-            client.stream("GET", url.rstrip("/") + "/models") as response,
+            httpx.Client(timeout=httpx.Timeout(timeout_s, connect=min(10.0, timeout_s))) as client,
+            client.stream(
+                "GET", url.rstrip("/") + "/models", extensions={"trace": watchdog.trace}
+            ) as response,
         ):
+            watchdog.watch(response.extensions.get("network_stream"))
             read = 0
             for chunk in response.iter_raw():
                 read += len(chunk)
                 if read >= PROBE_MAX_BYTES or time.monotonic() > deadline:
                     break
-    except httpx.HTTPError as exc:
-        shown = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-        raise TargetUnreachable(f"target {shown} is unreachable: {type(exc).__name__}") from None
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol) as exc:
+        if not watchdog.fired:
+            raise TargetUnreachable(f"target {shown} is unreachable: {type(exc).__name__}") from None
+        return f"target {shown} did not connect within {timeout_s:g} s"
+    except (httpx.HTTPError, OSError) as exc:  # connected, then misbehaved: the checks will say how
+        return f"target {shown} connected but GET /models failed: {type(exc).__name__}"
+    finally:
+        watchdog.cancel()
+    if watchdog.fired:
+        return f"target {shown} connected but GET /models did not end within {timeout_s:g} s"
+    return None
 
 
 @dataclass
@@ -74,22 +98,32 @@ class Target:
     model: str | None = None
     embedding_model: str | None = None
     headers: dict[str, str] = field(default_factory=dict, repr=False)  # values may be secrets
+    public_headers: tuple[str, ...] = ()  # names of `headers` whose values are not secret (--header-public)
     timeout_s: float = DEFAULT_TIMEOUT_S
     max_requests: int | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # Requests per minute the target allows (the profile's documented limit, or --rate-limit): the
+    # target paces itself under it. None: no pacing, only 429s are honoured.
+    rate_limit_rpm: int | None = None
+    retry_budget_s: float = DEFAULT_RETRY_BUDGET_S  # how long one request may wait out 429s in all
     sent: int = 0
     _client: httpx.Client | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    # every socket this target's client opened, for the deadline watchdog (see `_Watchdog`)
+    # every socket this target's client opened, for the deadline watchdog (see `Watchdog`)
     _sockets: weakref.WeakSet[socket.socket] = field(default_factory=weakref.WeakSet, repr=False)
+    _pace: Pacer = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
+        self._pace = Pacer(self.rate_limit_rpm)
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """Every value this target must never show: its key and its extra headers' values."""
-        return tuple(s for s in (self.api_key, *self.headers.values()) if s)
+        """Every value this target must never show: its key and its extra headers' values (but those
+        of the headers named public)."""
+        public = {name.lower() for name in self.public_headers}
+        values = [v for name, v in self.headers.items() if name.lower() not in public]
+        return tuple(s for s in (self.api_key, *values) if s)
 
     @property
     def client(self) -> httpx.Client:
@@ -125,6 +159,12 @@ class Target:
             if self.max_requests is not None and self.sent + count > self.max_requests:
                 raise RequestBudgetExhausted(f"--max-requests {self.max_requests} reached")
             self.sent += count
+
+    def pace(self, count: int = 1) -> None:
+        """Wait for `count` request slots under the rate limit (for requests made outside `request`,
+        such as an SDK's own calls)."""
+        for _ in range(count):
+            self._pace.wait()
 
     def require(self, endpoint: str) -> None:
         """Raise NotApplicable, with the reason, when `endpoint` cannot be tested here."""
@@ -201,24 +241,46 @@ class Target:
         headers: dict[str, str] | None = None,
         auth: bool | str = True,
         stream: bool = False,
+        retry: bool = True,
     ) -> Exchange:
-        self.reserve(1)
+        """Send one request, paced under the rate limit. A 429 is waited out and retried (as
+        openai-python does: `Retry-After`, `retry-after-ms` or `x-ratelimit-reset-*`, else a backoff)
+        within `retry_budget_s`; past it the last 429 is returned with `rate_limited` saying why, so
+        its checks are inconclusive, never failed. `retry=False`: a 429 is the answer under test."""
         body = _encode(json) if json is not None else (content or b"")
         req_headers = {**self.headers, **self.auth_headers(auth)}
         if json is not None:
             req_headers.setdefault("Content-Type", "application/json")
         req_headers.update(headers or {})
-        url = self.url(path)
-        recorded = RecordedRequest(method, url, req_headers, body)
-        exchange: Exchange = StreamExchange(endpoint, recorded) if stream else Exchange(endpoint, recorded)
-        self._send(exchange, recorded)
+        recorded = RecordedRequest(method, self.url(path), req_headers, body)
+        waited, refusals = 0.0, []
+        while True:
+            self.reserve(1)
+            self._pace.wait()
+            exchange: Exchange = (
+                StreamExchange(endpoint, recorded) if stream else Exchange(endpoint, recorded)
+            )
+            self._send(exchange, recorded)
+            if exchange.status != 429 or not retry or _quota_spent(exchange):
+                break
+            refusals.append(_refusal_note(exchange))
+            delay = retry_delay(exchange.headers, len(refusals))
+            if waited + delay > self.retry_budget_s:
+                exchange.rate_limited = (
+                    f"still 429 after {len(refusals)} attempt(s) and {waited:.0f} s of waiting "
+                    f"(the retry budget is {self.retry_budget_s:g} s; next wait {delay:.0f} s)"
+                )
+                break
+            time.sleep(delay)
+            waited += delay
+        exchange.refusals = refusals
         return exchange
 
     def _send(self, exchange: Exchange, recorded: RecordedRequest) -> None:
         reader = SSEReader(expect_json=True) if isinstance(exchange, StreamExchange) else None
         deadline = time.monotonic() + self.timeout_s
         buf = bytearray()
-        watchdog = _Watchdog(self.timeout_s, self._sockets)
+        watchdog = Watchdog(self.timeout_s, self._sockets)
         exchange.started_ns = time.perf_counter_ns()
         try:
             with self.client.stream(
@@ -269,45 +331,87 @@ class Target:
             exchange.problems = list(reader.problems)
 
 
-class _Watchdog:
-    """The whole-exchange deadline. httpx times out per read, so a target that drips a byte a second
-    (even before its status line) never trips it; at the deadline this shuts the exchange's socket
-    down, which wakes the blocked read at once.
+class Pacer:
+    """Spaces requests so that no more than `rpm` start in any minute (a little under, for clocks
+    that disagree); thread-safe, since scenarios and SDK runners share one target."""
 
-    The socket is learnt from httpcore's `trace` extension when the exchange opens a connection, or
-    from the response's `network_stream` once headers arrive. An exchange still waiting for headers
-    on a reused keep-alive connection has no socket of its own to name: then every socket this
-    target opened is shut (the pool reconnects; only a hostile target gets that far).
-    """
+    MARGIN = 1.05
 
-    def __init__(self, timeout_s: float, known: weakref.WeakSet[socket.socket]) -> None:
-        self.fired = False
-        self._own: socket.socket | None = None
-        self._known = known
-        self._timer = threading.Timer(timeout_s, self._fire)
-        self._timer.daemon = True
-        self._timer.start()
+    def __init__(self, rpm: int | None) -> None:
+        self.interval = 60.0 * self.MARGIN / rpm if rpm else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
 
-    def trace(self, event: str, info: dict[str, Any]) -> None:
-        if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
-            self.watch(info.get("return_value"))
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            time.sleep(start - now)
 
-    def watch(self, network_stream: Any) -> None:
-        sock = network_stream.get_extra_info("socket") if network_stream is not None else None
-        if isinstance(sock, socket.socket):
-            self._own = sock
-            self._known.add(sock)
 
-    def cancel(self) -> None:
-        self._timer.cancel()
-
-    def _fire(self) -> None:
-        self.fired = True
-        for sock in [self._own] if self._own is not None else list(self._known):
+def retry_delay(headers: dict[str, str], attempt: int) -> float:
+    """Seconds to wait before retrying a 429: what the answer asks for (`retry-after-ms`,
+    `Retry-After` in seconds or as an HTTP date, the earliest `x-ratelimit-reset-*`), else
+    openai-python's backoff (0.5 s doubling, at most 8 s)."""
+    asked: list[float] = []
+    if "retry-after-ms" in headers:
+        asked += [s / 1000 for s in [_number(headers["retry-after-ms"])] if s is not None]
+    value = headers.get("retry-after")
+    if value:
+        seconds = _number(value)
+        if seconds is None:
             try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed: nothing left to wake
+                seconds = parsedate_to_datetime(value).timestamp() - time.time()
+            except (TypeError, ValueError):
+                seconds = None
+        if seconds is not None:
+            asked.append(seconds)
+    resets = [_duration(v) for k, v in headers.items() if k.startswith("x-ratelimit-reset")]
+    asked += [r for r in resets if r is not None]
+    valid = [a for a in asked if 0 <= a <= RETRY_AFTER_MAX_S]
+    if valid:
+        return max(valid[0], 0.05)
+    return min(RETRY_INITIAL_S * 2 ** (attempt - 1), RETRY_MAX_BACKOFF_S)
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+
+
+def _duration(text: str) -> float | None:
+    """`x-ratelimit-reset-requests` as OpenAI writes it (`1s`, `6m0s`, `20ms`), or plain seconds."""
+    plain = _number(text)
+    if plain is not None:
+        return plain
+    parts = _DURATION.findall(text.strip())
+    if not parts or "".join(n + u for n, u in parts) != text.strip():
+        return None
+    scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+    return sum(float(n) * scale[u] for n, u in parts)
+
+
+def _quota_spent(exchange: Exchange) -> bool:
+    """A 429 for a spent quota (OpenAI's `insufficient_quota`): waiting does not help, so no retry."""
+    payload = exchange.json
+    error = payload.get("error") if isinstance(payload, dict) else None
+    return isinstance(error, dict) and error.get("code") == "insufficient_quota"
+
+
+def _refusal_note(exchange: Exchange) -> dict[str, Any]:
+    """A 429 kept as evidence (its status and rate-limit headers)."""
+    kept = {k: v for k, v in exchange.headers.items() if "ratelimit" in k or k.startswith("retry-after")}
+    return {"status": exchange.status, "headers": kept}
 
 
 def _encode(payload: Any) -> bytes:

@@ -1,8 +1,11 @@
 """Judging proofs: run their checks, let the profile weigh each outcome, record every finding.
 
-`Verifier.judge(proof)` records one finding per check (and the proof's error-matrix row, if it has
-one) and raises `ProofFailed` when any finding is a failure, so a scenario stops where its target
-first broke, as a failed test stops there.
+`Verifier.judge(proof)` first asks whether each answer is of the kind the proof's checks need
+(compat_suite._needs): when one is not, the first unmet gate's check is the one finding (the root
+cause) and the proof's other checks are recorded `blocked`, naming it. An answer the target still
+refused with 429 past the retry budget makes every check `inconclusive`. Otherwise each check is
+recorded (with the proof's error-matrix row, if it has one). `ProofFailed` is raised when any finding
+is a failure (or, with `strict`, a warning), so a scenario stops where its target first broke.
 """
 
 from __future__ import annotations
@@ -10,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from schemas import FAILING, WARNING
+
 from . import checks
+from ._needs import Gate, first_unmet, needs_of
 from .results import FindingRecord, Results
 from .scenarios import MatrixRow, Measurement, Proof, proof
 from .target import Target
-
-FAILING = ("fail", "drift")
 
 
 class ProofFailed(AssertionError):
@@ -34,10 +38,12 @@ def request_body(exchange: Any) -> Any:
 class Verifier:
     """Judges proofs for one test (`test_id`) against the target's profile, into `results`."""
 
-    def __init__(self, target: Target, results: Results, test_id: str) -> None:
+    def __init__(self, target: Target, results: Results, test_id: str, *, strict: bool = False) -> None:
         self.target = target
         self.results = results
         self.test_id = test_id
+        self.strict = strict
+        self._causes: dict[tuple[int, str], FindingRecord] = {}  # (exchange, gate) -> its finding, once
 
     def __call__(self, check_ids: str | Sequence[str], *exchanges: Any, **context: Any) -> None:
         """`verify(check_ids, *exchanges, endpoint=None, error_response=False, **context)`."""
@@ -45,31 +51,89 @@ class Verifier:
             proof(tuple([check_ids] if isinstance(check_ids, str) else check_ids), *exchanges, **context)
         )
 
+    @property
+    def failing(self) -> frozenset[str]:
+        """The verdicts that fail this test: warnings too under --strict."""
+        return FAILING | WARNING if self.strict else FAILING
+
     def judge(self, judged: Proof) -> list[FindingRecord]:
         """Record a finding per check of `judged` (and its matrix row); ProofFailed on any failure."""
         request = request_body(judged.exchanges[0]) if judged.exchanges else None
-        records, failed, envelope = [], [], None
-        for check_id in judged.checks:
-            outcome = checks.run(
-                check_id, *judged.exchanges, endpoint=judged.endpoint, **judged.context_of(check_id)
-            )
-            record = self.results.record(
+        records = self._unjudgeable(judged, request)
+        if records is None:
+            records = [self._record(judged, check_id, request) for check_id in judged.checks]
+        failed = [f"{r.check}: {r.message}" for r in records if r.verdict in self.failing]
+        if judged.row is not None:
+            envelope = next((r.verdict == "pass" for r in records if r.check == "errors.envelope"), None)
+            failed += self._matrix_row(judged.row, [r.verdict for r in records], envelope)
+        if failed:
+            raise ProofFailed("\n".join(dict.fromkeys(failed)))
+        return records
+
+    def _record(self, judged: Proof, check_id: str, request: Any, *exchanges: Any) -> FindingRecord:
+        outcome = checks.run(
+            check_id,
+            *(exchanges or judged.exchanges),
+            endpoint=judged.endpoint,
+            **judged.context_of(check_id),
+        )
+        return self.results.record(
+            outcome, self.target.profile, self.test_id, error_response=judged.error_response, request=request
+        )
+
+    def _unjudgeable(self, judged: Proof, request: Any) -> list[FindingRecord] | None:
+        """The findings of a proof whose answers are not what its checks need (inconclusive, or one
+        root cause and the rest blocked); None when the checks can judge."""
+        exchanges = judged.exchanges
+        limited = next((e for e in exchanges if getattr(e, "rate_limited", None)), None)
+        if limited is not None:
+            return [self._inconclusive(judged, check_id, limited) for check_id in judged.checks]
+        for exchange, need in zip(
+            exchanges, needs_of(exchanges, judged.error_response, judged.needs), strict=True
+        ):
+            gate = first_unmet(exchange, need) if need != "none" else None
+            if gate is None:
+                continue
+            gate = _refined(gate, judged.checks)
+            cause = self._cause(judged, gate, exchange)
+            if cause is None:
+                continue  # the gate's check passed after all: let the checks judge
+            endpoint = cause.endpoint
+            records = [cause] + [
+                self.results.blocked(check_id, endpoint, cause, self.test_id)
+                for check_id in judged.checks
+                if check_id != gate.check
+            ]
+            return records
+        return None
+
+    def _cause(self, judged: Proof, gate: Gate, exchange: Any) -> FindingRecord | None:
+        """The root cause's finding, recorded once per exchange; None when its check passes."""
+        key = (id(exchange), gate.check)
+        if key not in self._causes:
+            outcome = checks.run(gate.check, exchange, endpoint=judged.endpoint)
+            if outcome.passed:
+                return None
+            self._causes[key] = self.results.record(
                 outcome,
                 self.target.profile,
                 self.test_id,
                 error_response=judged.error_response,
-                request=request,
+                request=request_body(exchange),
             )
-            records.append(record)
-            if check_id == "errors.envelope":
-                envelope = outcome.passed
-            if record.verdict in FAILING:
-                failed.append(f"{check_id}: {record.message}")
-        if judged.row is not None:
-            failed += self._matrix_row(judged.row, [r.verdict for r in records], envelope)
-        if failed:
-            raise ProofFailed("\n".join(failed))
-        return records
+        return self._causes[key]
+
+    def _inconclusive(self, judged: Proof, check_id: str, exchange: Any) -> FindingRecord:
+        chk = checks.get(check_id)
+        outcome = checks.Outcome(
+            chk,
+            judged.endpoint or exchange.endpoint,
+            False,
+            f"inconclusive: {exchange.rate_limited}",
+            exchange.evidence(),
+            unjudged="inconclusive",
+        )
+        return self.results.record(outcome, self.target.profile, self.test_id)
 
     def measure(self, measurement: Measurement) -> dict[str, Any]:
         """Record model behaviour (k of n): it is reported, never judged pass or fail."""
@@ -95,6 +159,8 @@ class Verifier:
             verdict = "fail" if problems or any(v in FAILING for v in verdicts) else "pass"
         elif any(v in FAILING for v in verdicts):
             verdict = "fail"
+        elif any(v in ("blocked", "inconclusive") for v in verdicts):
+            verdict = next(v for v in verdicts if v in ("blocked", "inconclusive"))
         elif any(v == "deviation" for v in verdicts):
             verdict = "deviation"
         elif verdicts and all(v in ("not-applicable", "skip") for v in verdicts):
@@ -114,3 +180,11 @@ class Verifier:
             }
         )
         return problems
+
+
+def _refined(gate: Gate, proved: tuple[str, ...]) -> Gate:
+    """The gate as the proof names it: a proved check that refines the gate's check (a refused
+    developer message is `chat.developer-role.accepted`) becomes the root cause in its place."""
+    registered = checks.registry()
+    refining = next((c for c in proved if registered[c].refines == gate.check), None)
+    return gate if refining is None else Gate(refining, gate.holds)

@@ -28,13 +28,15 @@ from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 import schemas
 
+from . import _limits as limits
 from . import generation as gen
+from ._work import ClientGone, CpuWorker, until_disconnected
 from .auth import KeyAuth
 from .engines.base import Engine
 from .errors import APIError
@@ -44,7 +46,11 @@ from .responses import CREATE, DELETE, INPUT_ITEMS, RETRIEVE, ResponsesAPI, Resp
 Json = dict[str, Any]
 MiB = 1024 * 1024
 DEFAULT_MAX_BODY_BYTES = 4 * MiB
-MAX_EMBEDDING_INPUTS = 2048
+MAX_EMBEDDING_INPUTS = limits.MAX_EMBEDDING_INPUTS
+PARSE_INLINE_BYTES = 64 * 1024  # larger bodies are parsed and checked on the CPU worker
+EMBED_BATCH = 64  # embeddings are computed this many inputs at a time (a disconnect stops between)
+PROGRESS_INTERVAL_S = 0.5  # how often a stream's sent tokens are recorded (billed after a crash)
+CLIENT_GONE = 499  # logged status of a request whose client went away (nginx's convention)
 OWNER = "compat-suite"
 logger = logging.getLogger("reference_server")
 
@@ -91,6 +97,8 @@ def _endpoint(name: str, *, public: bool = False) -> Callable[[Handler], Callabl
                 response = await handler(self, request, call)
             except APIError as exc:
                 response = self.error_response(exc, name)
+            except (ClientGone, ClientDisconnect):  # nobody to answer; settled with what was produced
+                response = Response(status_code=CLIENT_GONE)
             except Exception:
                 logger.exception("internal error serving %s", name)
                 response = self.error_response(_internal_error(), name)
@@ -131,6 +139,7 @@ class _Server:
         self.open_endpoints = frozenset(open_endpoints)
         self.created = int(time.time())
         self.responses = ResponsesAPI(response_store or ResponseStore())
+        self.cpu = CpuWorker()
         self._background: set[asyncio.Task[None]] = set()  # settles that outlive a cancelled stream
 
     # -- gateway seam ---------------------------------------------------------------------------
@@ -169,6 +178,23 @@ class _Server:
         except Exception:  # the response is already decided; a bookkeeping failure must not change it
             logger.exception("gateway settle failed for %s", call.endpoint)
 
+    async def reserve(self, call: _Call, prompt_tokens: int, completion_tokens: int = 0) -> None:
+        """Hold the most a request can cost (its prompt and every token it may generate) before any
+        model work, with a gateway that reserves; its settle releases what was not spent."""
+        reserve = getattr(self.gateway, "reserve", None)
+        if reserve is not None and call.authorized:
+            await reserve(call.grant, prompt_tokens, completion_tokens)
+
+    def report_progress(self, call: _Call) -> None:
+        """Record how much a stream has sent so far (with a gateway that records it), so that a
+        stream cut by a crash is still billed for it. Submitted, not awaited: it never slows a stream."""
+        progress = getattr(self.gateway, "progress", None)
+        if progress is None or not call.authorized or call.usage is None:
+            return
+        task = asyncio.get_running_loop().create_task(progress(call.grant, call.usage))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     def settle_soon(self, call: _Call, status: int) -> None:
         """Settle in a task of its own, so that a cancelled stream (client gone) still settles."""
         task = asyncio.get_running_loop().create_task(self.settle(call, status))
@@ -179,8 +205,17 @@ class _Server:
     def json_response(
         self, endpoint: str, payload: Any, status: int = 200, headers: dict[str, str] | None = None
     ) -> Response:
+        return self._json(endpoint, _dumps(payload), status, headers)
+
+    async def large_json_response(self, endpoint: str, payload: Any) -> Response:
+        """A 200 whose payload may be large (generations, embeddings): encoded on the CPU worker."""
+        return self._json(endpoint, await self.cpu.run(_encode, payload))
+
+    def _json(
+        self, endpoint: str, content: str | bytes, status: int = 200, headers: dict[str, str] | None = None
+    ) -> Response:
         headers = self.faults.headers(endpoint, {"x-request-id": _request_id(), **(headers or {})})
-        return Response(_dumps(payload), status_code=status, headers=headers, media_type="application/json")
+        return Response(content, status_code=status, headers=headers, media_type="application/json")
 
     def error_response(self, exc: APIError, endpoint: str) -> Response:
         status, envelope = self.faults.error(exc.status, exc.envelope())
@@ -208,16 +243,7 @@ class _Server:
                 raise _too_large(self.max_body_bytes)
             parts.append(part)
         raw = b"".join(parts)
-        try:
-            body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            raise APIError(
-                400,
-                "We could not parse the JSON body of your request. The body must be a JSON object.",
-                code="invalid_json",
-            ) from None
-        if not isinstance(body, dict):
-            raise APIError(400, "The request body must be a JSON object.", code="invalid_json")
+        body = await self.cpu.run(_parse_body, raw) if len(raw) > PARSE_INLINE_BYTES else _parse_body(raw)
         return self.faults.request(endpoint, body)
 
     def validate(self, component: str, body: Json) -> None:
@@ -266,61 +292,78 @@ class _Server:
     async def generation_request(self, request: Request, call: _Call, component: str, kind: str) -> Json:
         body = await self.read_json(request, call.endpoint)
         model = body.get("model") if isinstance(body.get("model"), str) else None
-        await self.authorize(request, call, model, prompt_tokens=self.prompt_tokens(body, kind))
+        await self.authorize(request, call, model)
         served = getattr(call.grant, "model", None)
-        if isinstance(served, str) and served:
-            body = {**body, "model": served}  # a bound key's model, asked for as "default" or not at all
-        self.validate(component, body)
+        if (
+            isinstance(served, str)
+            and served
+            and (body.get("model") is None or isinstance(body["model"], str))
+        ):
+            # a bound key's model, asked for as "default" or not at all; a model of the wrong type is
+            # left for validation to refuse
+            body = {**body, "model": served}
+        if isinstance(body.get("messages"), list):  # before validation, which is as long as the list
+            limits.require_messages(len(body["messages"]))
+        await self.cpu.run(self.validate, component, body)  # a large body's validation is CPU work
         self.require_model(body, kind)
         return body
 
-    def prompt_tokens(self, body: Json, kind: str) -> int | None:
-        """The prompt's token count where the body makes it plain (for the gateway's credit check);
-        None for anything odd, which validation then refuses."""
+    def build_job(self, kind: str, body: Json) -> gen.Job:
+        """The generation job of a chat or completions body, within the documented limits. Runs on
+        the CPU worker: it tokenizes the whole prompt."""
+        if kind == "chat":
+            job = gen.chat_job(body, self.engine)
+        else:
+            job = gen.completion_job(body, self.engine)
+        context = getattr(self.engine, "context_length", None)
+        for i, ids in enumerate(job.prompts):
+            where = "messages" if kind == "chat" else ("prompt" if len(job.prompts) == 1 else f"prompt[{i}]")
+            limits.require_context(len(ids), context, where)
+        limits.require_completion_budget(len(job.prompts), job.n, job.base.max_tokens)
+        return job
+
+    async def run_unary(self, request: Request, call: _Call, job: gen.Job) -> list[gen.ChoiceResult]:
+        """Every choice of `job`; cancelled when the client goes away, with the tokens produced
+        until then in `call.usage` (billed)."""
+        produced = [0] * (len(job.prompts) * job.n)
         try:
-            if kind == "embedding":
-                inputs = body.get("input")
-                items = [inputs] if isinstance(inputs, str) else inputs
-                if isinstance(items, list) and all(isinstance(i, str) for i in items):
-                    return sum(len(self.engine.tokenize(i)) for i in items)
-                return None
-            if isinstance(body.get("messages"), list):
-                texts = [m.get("content") for m in body["messages"] if isinstance(m, dict)]
-                return sum(len(self.engine.tokenize(t)) for t in texts if isinstance(t, str))
-            prompt = body.get("prompt")
-            prompts = [prompt] if isinstance(prompt, str) else prompt
-            if isinstance(prompts, list) and all(isinstance(p, str) for p in prompts):
-                return sum(len(self.engine.tokenize(p)) for p in prompts)
-        except (ValueError, TypeError, KeyError):
-            return None
-        return None
+            return await until_disconnected(request.receive, gen.run_unary(self.engine, job, produced))
+        except ClientGone:
+            call.usage = gen.usage(job.prompt_tokens, sum(produced))
+            raise
 
     # -- routes ---------------------------------------------------------------------------------
     @_endpoint("chat")
     async def chat(self, request: Request, call: _Call) -> Response:
         """POST /v1/chat/completions"""
         body = await self.generation_request(request, call, "CreateChatCompletionRequest", "chat")
-        job = gen.chat_job(body, self.engine)
+        job = await self.cpu.run(self.build_job, "chat", body)
+        await self.reserve(call, job.prompt_tokens, len(job.prompts) * job.n * job.base.max_tokens)
         if job.stream:
             return self.stream_response(call, body, self._chat_events(job, call, body))
         created, id_ = gen.now(), gen.new_id("chatcmpl")
-        results = await gen.run_unary(self.engine, job)
-        payload = gen.chat_body(job, results, id=id_, created=created)
+        results = await self.run_unary(request, call, job)
+        payload = await self.cpu.run(gen.chat_body, job, results, id=id_, created=created)
         call.usage = payload["usage"]
-        return self.json_response(call.endpoint, self.faults.response(call.endpoint, payload, body))
+        return await self.large_json_response(
+            call.endpoint, self.faults.response(call.endpoint, payload, body)
+        )
 
     @_endpoint("completions")
     async def completions(self, request: Request, call: _Call) -> Response:
         """POST /v1/completions"""
         body = await self.generation_request(request, call, "CreateCompletionRequest", "chat")
-        job = gen.completion_job(body, self.engine)
+        job = await self.cpu.run(self.build_job, "completions", body)
+        await self.reserve(call, job.prompt_tokens, len(job.prompts) * job.n * job.base.max_tokens)
         if job.stream:
             return self.stream_response(call, body, self._completion_events(job, call, body))
         created, id_ = gen.now(), gen.new_id("cmpl")
-        results = await gen.run_unary(self.engine, job)
-        payload = gen.completion_body(job, self.engine, results, id=id_, created=created)
+        results = await self.run_unary(request, call, job)
+        payload = await self.cpu.run(gen.completion_body, job, self.engine, results, id=id_, created=created)
         call.usage = payload["usage"]
-        return self.json_response(call.endpoint, self.faults.response(call.endpoint, payload, body))
+        return await self.large_json_response(
+            call.endpoint, self.faults.response(call.endpoint, payload, body)
+        )
 
     @_endpoint("embeddings")
     async def embeddings(self, request: Request, call: _Call) -> Response:
@@ -336,26 +379,36 @@ class _Server:
             isinstance(dimensions, bool) or not isinstance(dimensions, int) or not 1 <= dimensions <= full
         ):
             raise APIError(400, f"dimensions must be an integer between 1 and {full}", param="dimensions")
+        tokens = await self.cpu.run(self.engine.count_embedding_tokens, inputs)
+        await self.reserve(call, tokens)
         try:
-            vectors = await self.engine.embed(inputs)
+            vectors = await until_disconnected(request.receive, self._embed(inputs))
+        except ClientGone:
+            call.usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+            raise
         except (IndexError, KeyError, ValueError, OverflowError) as exc:
             if all(isinstance(item, str) for item in inputs):
                 raise  # text the engine cannot embed is the server's failure, not the client's
             raise APIError(400, "input holds token ids this model does not know", param="input") from exc
-        if dimensions is not None and dimensions < full:
-            vectors = [_truncate(v, dimensions) for v in vectors]
-        tokens = self.engine.count_embedding_tokens(inputs)
-        payload = {
-            "object": "list",
-            "data": [
-                {"object": "embedding", "index": i, "embedding": _base64(v) if encoding == "base64" else v}
-                for i, v in enumerate(vectors)
-            ],
-            "model": body["model"],
-            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-        }
+        payload = await self.cpu.run(
+            _embeddings_body,
+            vectors,
+            body["model"],
+            tokens,
+            encoding,
+            dimensions if dimensions != full else None,
+        )
         call.usage = payload["usage"]
-        return self.json_response(call.endpoint, self.faults.response(call.endpoint, payload, body))
+        return await self.large_json_response(
+            call.endpoint, self.faults.response(call.endpoint, payload, body)
+        )
+
+    async def _embed(self, inputs: list[str | list[int]]) -> list[list[float]]:
+        """The engine's vectors, EMBED_BATCH inputs at a time: cancelling stops between batches."""
+        vectors: list[list[float]] = []
+        for start in range(0, len(inputs), EMBED_BATCH):
+            vectors += await self.engine.embed(inputs[start : start + EMBED_BATCH])
+        return vectors
 
     @_endpoint(CREATE)
     async def create_response(self, request: Request, call: _Call) -> Response:
@@ -443,6 +496,7 @@ class _Server:
     async def _framed(self, call: _Call, body: Json, chunks: AsyncIterator[Json]) -> AsyncIterator[bytes]:
         """Frame each chunk, end with the terminator; an error mid-stream is a last `error` event."""
         status, settled = 200, False
+        reported, recorded = -1.0, None  # when progress was last recorded, and what it was
         try:
             position = 0
             async for chunk in chunks:
@@ -450,6 +504,11 @@ class _Server:
                 position += 1
                 if frame is not None:
                     yield frame
+                    # Sent: recorded (the first time, then every PROGRESS_INTERVAL_S) for the crash case.
+                    now = time.monotonic()
+                    if call.usage not in (None, recorded) and now - reported >= PROGRESS_INTERVAL_S:
+                        self.report_progress(call)
+                        reported, recorded = now, call.usage
             # Settled before the terminator: a client that saw [DONE] was logged and debited.
             await self.settle(call, status)
             settled = True
@@ -660,6 +719,22 @@ def _too_large(limit: int) -> APIError:
     return APIError(413, f"The request body is larger than {limit} bytes.", code="request_too_large")
 
 
+def _parse_body(raw: bytes) -> Json:
+    """A request body as a JSON object whose every string is Unicode text, or the 400 saying why not."""
+    try:
+        body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise APIError(
+            400,
+            "We could not parse the JSON body of your request. The body must be a JSON object.",
+            code="invalid_json",
+        ) from None
+    if not isinstance(body, dict):
+        raise APIError(400, "The request body must be a JSON object.", code="invalid_json")
+    limits.require_unicode(body)
+    return body
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -671,6 +746,10 @@ def _is_json_media_type(content_type: str) -> bool:
 
 def _dumps(payload: Any) -> str:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _encode(payload: Any) -> bytes:
+    return _dumps(payload).encode("utf-8")
 
 
 def _request_id() -> str:
@@ -711,6 +790,22 @@ def _embedding_inputs(value: Any) -> list[str | list[int]]:
 
 def _is_token(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _embeddings_body(
+    vectors: list[list[float]], model: str, tokens: int, encoding: str, dimensions: int | None
+) -> Json:
+    if dimensions is not None:
+        vectors = [_truncate(v, dimensions) for v in vectors]
+    return {
+        "object": "list",
+        "data": [
+            {"object": "embedding", "index": i, "embedding": _base64(v) if encoding == "base64" else v}
+            for i, v in enumerate(vectors)
+        ],
+        "model": model,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
 
 
 def _truncate(vector: Sequence[float], dimensions: int) -> list[float]:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hmac
 import os
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.requests import Request
 
+from ._secrets import new_key
 from .errors import APIError
 
 KEYS_ENV = "COMPAT_SERVER_API_KEYS"
@@ -24,7 +24,7 @@ class ResolvedKeys:
 
 
 def generate_key() -> str:
-    return GENERATED_PREFIX + secrets.token_urlsafe(24)
+    return new_key(GENERATED_PREFIX)
 
 
 def read_key_file(path: str | os.PathLike[str]) -> list[str]:

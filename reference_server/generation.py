@@ -427,24 +427,34 @@ async def _closing(gen: AsyncIterator[TokenDelta]) -> AsyncIterator[AsyncIterato
 
 
 async def collect(
-    engine: Engine, request: GenerationRequest, stops: Sequence[str], index: int
+    engine: Engine,
+    request: GenerationRequest,
+    stops: Sequence[str],
+    index: int,
+    produced: list[int] | None = None,
 ) -> ChoiceResult:
-    """Run one choice to its end."""
+    """Run one choice to its end; `produced[index]` follows its token count as it grows (so that a
+    cancelled request still knows what it generated)."""
     text, tokens, finish, generated = "", [], "stop", 0
     async for piece in choice_pieces(engine, request, stops):
         text += piece.text
         tokens += piece.tokens
         generated = piece.generated
+        if produced is not None:
+            produced[index] = generated
         finish = piece.finish_reason or finish
     return ChoiceResult(index, text, tokens, finish, generated)
 
 
-async def run_unary(engine: Engine, job: Job) -> list[ChoiceResult]:
-    """Every choice of the job, generated concurrently, in index order."""
+async def run_unary(engine: Engine, job: Job, produced: list[int] | None = None) -> list[ChoiceResult]:
+    """Every choice of the job, generated concurrently, in index order. `produced`, when given
+    (one slot per choice), follows each choice's token count as it is generated."""
     requests = job.choice_requests()
     if len(requests) == 1:
-        return [await collect(engine, requests[0], job.stops, 0)]
-    tasks = [asyncio.ensure_future(collect(engine, r, job.stops, i)) for i, r in enumerate(requests)]
+        return [await collect(engine, requests[0], job.stops, 0, produced)]
+    tasks = [
+        asyncio.ensure_future(collect(engine, r, job.stops, i, produced)) for i, r in enumerate(requests)
+    ]
     try:
         return list(await asyncio.gather(*tasks))
     finally:

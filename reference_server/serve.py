@@ -11,12 +11,14 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 import socket
 import sys
 import threading
 import time
 from collections.abc import Generator, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -24,8 +26,10 @@ import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
-from schemas import add_arguments, redact_text
+from schemas import REDACTED, add_arguments, redact_text
 
+from ._http11 import DEFAULT_BODY_TIMEOUT_S, DEFAULT_HEAD_TIMEOUT_S, HttpLimits
+from ._secrets import redact_minted
 from .app import DEFAULT_MAX_BODY_BYTES, create_app
 from .auth import resolve_keys
 from .engines import load_engine
@@ -56,6 +60,25 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_MAX_BODY_BYTES,
         metavar="N",
         help=f"largest accepted request body (default: {DEFAULT_MAX_BODY_BYTES})",
+    )
+    own.add_argument(
+        "--admin-key-file",
+        metavar="FILE",
+        help="--persona only: a file holding the admin key (instead of --admin-key or $COMPAT_ADMIN_KEY)",
+    )
+    own.add_argument(
+        "--head-timeout",
+        type=_positive_float,
+        default=DEFAULT_HEAD_TIMEOUT_S,
+        metavar="S",
+        help=f"seconds a client has to send a request head (default: {DEFAULT_HEAD_TIMEOUT_S:g}); then 408",
+    )
+    own.add_argument(
+        "--body-timeout",
+        type=_positive_float,
+        default=DEFAULT_BODY_TIMEOUT_S,
+        metavar="S",
+        help=f"seconds a client has to send a request body (default: {DEFAULT_BODY_TIMEOUT_S:g}); then 408",
     )
     own.add_argument(
         "--token-delay-ms",
@@ -97,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             keys = resolve_keys(args.api_key, args.api_key_file)
             faults = FaultSet(args.fault)
+            args.admin_key = _admin_key(args.admin_key, args.admin_key_file)
         except (OSError, ValueError) as exc:
             print(f"compat-suite serve: {exc}", file=sys.stderr)
             return 2
@@ -104,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
         logging.getLogger("httpx").setLevel(logging.WARNING)  # the readiness probe is not news
-        _redact_logs(keys.keys)
+        _redact_logs([*keys.keys, *([args.admin_key] if args.admin_key else [])])
         options: dict[str, Any] = {}
         if args.token_delay_ms is not None:
             options["token_delay_s"] = args.token_delay_ms / 1000.0
@@ -133,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         if keys.generated:
             print(KEY_PREFIX + keys.keys[0], flush=True)
-        return asyncio.run(_serve(app, engine, args, keys.keys))
+        secrets = [*keys.keys, *([args.admin_key] if args.admin_key else [])]  # a persona's admin key too
+        return asyncio.run(_serve(app, engine, args, secrets))
     except KeyboardInterrupt:
         return 0
     finally:
@@ -148,6 +173,7 @@ async def _serve(app: ASGIApp, engine: Any, args: argparse.Namespace, secrets: S
         log_level=args.log_level,
         lifespan="off",
         timeout_graceful_shutdown=5,
+        http=HttpLimits(head_timeout_s=args.head_timeout, body_timeout_s=args.body_timeout).protocol(),
     )
     _redact_logs(secrets)  # uvicorn has just configured its own handlers
     server = _Server(config)
@@ -212,6 +238,31 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def _admin_key(flag: str | None, file: str | None) -> str | None:
+    """The admin key from --admin-key (or $COMPAT_ADMIN_KEY) or from --admin-key-file, not both."""
+    if file is None:
+        return flag
+    if flag:
+        raise ValueError("give the admin key once: --admin-key (or $COMPAT_ADMIN_KEY) or --admin-key-file")
+    lines = [line.strip() for line in Path(file).read_text(encoding="utf-8").splitlines() if line.strip()]
+    if len(lines) != 1:
+        raise ValueError(f"{file} must hold exactly one admin key (one non-empty line)")
+    return lines[0]
+
+
+# Query parameters that carry credentials, whatever their value looks like.
+_SECRET_QUERY = re.compile(r"(?i)([?&][^=&\s]*(?:key|token|secret|auth|password|sig)[^=&\s]*=)[^&\s\"]*")
+
+
+def redact_log_text(text: str, secrets: Sequence[str] = ()) -> str:
+    """A log line with every key taken out, in a path, a query or a message: the known ones, the known
+    key shapes, every key this server minted (whatever its prefix), and the values of credential-named
+    query parameters."""
+    text = redact_text(text, secrets)
+    text = _SECRET_QUERY.sub(lambda m: m.group(1) + REDACTED, text)
+    return redact_minted(text, REDACTED)
+
+
 class _RedactingFilter(logging.Filter):
     """Keys never reach a log line: messages and tracebacks are redacted before formatting."""
 
@@ -222,7 +273,7 @@ class _RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         # Redact the parts, not the formatted message: uvicorn's formatters read `args` themselves.
         if isinstance(record.msg, str):
-            record.msg = redact_text(record.msg, self.secrets)
+            record.msg = redact_log_text(record.msg, self.secrets)
         if isinstance(record.args, tuple):
             record.args = tuple(self._redact(a) for a in record.args)
         elif isinstance(record.args, dict):
@@ -230,19 +281,29 @@ class _RedactingFilter(logging.Filter):
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact_text(record.exc_text, self.secrets)
+            record.exc_text = redact_log_text(record.exc_text, self.secrets)
         return True
 
     def _redact(self, value: Any) -> Any:
-        return redact_text(value, self.secrets) if isinstance(value, str) else value
+        return redact_log_text(value, self.secrets) if isinstance(value, str) else value
 
 
 def _redact_logs(secrets: Sequence[str]) -> None:
     """Put the redacting filter on every handler of the root and uvicorn loggers."""
     for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access", "reference_server"):
         for handler in logging.getLogger(name).handlers:
-            if not any(isinstance(f, _RedactingFilter) for f in handler.filters):
+            present = [f for f in handler.filters if isinstance(f, _RedactingFilter)]
+            for existing in present:  # a later call knows more secrets (a persona's admin key)
+                existing.secrets = tuple(dict.fromkeys([*existing.secrets, *secrets]))
+            if not present:
                 handler.addFilter(_RedactingFilter(secrets))
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError("must be a positive number")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -259,7 +320,13 @@ class BackgroundServer:
     """
 
     def __init__(
-        self, app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning"
+        self,
+        app: ASGIApp,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        log_level: str = "warning",
+        limits: HttpLimits | None = None,
     ) -> None:
         self.config = uvicorn.Config(
             app,
@@ -269,6 +336,7 @@ class BackgroundServer:
             log_config=None,
             lifespan="off",
             timeout_graceful_shutdown=2,
+            http=(limits or HttpLimits()).protocol(),
         )
         self.server = _Server(self.config)
         self._socket: socket.socket | None = None

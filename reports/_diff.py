@@ -1,4 +1,5 @@
-"""A run against a baseline run: new failures, fixed ones, and p95 latency regressions past a threshold."""
+"""A run against a baseline run: new failures, fixed ones, failures not run this time (never counted
+as fixed), and p95 latency regressions past a threshold."""
 
 from __future__ import annotations
 
@@ -6,17 +7,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from schemas import VERDICT_RANK
+
 from ._runs import Run, load_run
 
 # The latencies a regression is judged on (issue 5: p95 of TTFT, ITL and E2E).
 LATENCY_METRICS = ("ttft_ms", "itl_ms", "e2e_ms")
 DEFAULT_LATENCY_THRESHOLD = 0.10
-# When one check has several findings on one endpoint, the cell shows the worst.
-VERDICT_RANK = {"fail": 5, "drift": 4, "deviation": 3, "pass": 2, "skip": 1}
+# A failure counts as fixed only where the check ran and held; anything else is "not run".
+JUDGED_GOOD = frozenset({"pass", "deviation", "warn"})
 
 
 def worst_verdict(verdicts: list[str]) -> str:
-    """The verdict that matters most among several (fail over drift over deviation over pass over skip)."""
+    """The verdict that matters most among several (schemas.VERDICT_RANK: fail first, not-applicable last)."""
     return max(verdicts, key=lambda v: VERDICT_RANK.get(v, 0)) if verdicts else "skip"
 
 
@@ -70,6 +73,7 @@ class Diff:
     other_changes: tuple[VerdictChange, ...]
     latency: tuple[LatencyChange, ...]
     notes: tuple[str, ...]
+    not_run: tuple[VerdictChange, ...] = ()  # failed in the baseline, not judged now (skip, blocked, absent)
 
     @property
     def latency_regressions(self) -> tuple[LatencyChange, ...]:
@@ -89,7 +93,12 @@ class Diff:
             ]
         if self.fixed:
             lines.append(f"  fixed ({len(self.fixed)}):")
-            lines += [f"    + {c.check} [{c.endpoint}]: fail -> {c.current or 'absent'}" for c in self.fixed]
+            lines += [f"    + {c.check} [{c.endpoint}]: fail -> {c.current}" for c in self.fixed]
+        if self.not_run:
+            lines.append(f"  not run this time, so not known to be fixed ({len(self.not_run)}):")
+            lines += [
+                f"    ? {c.check} [{c.endpoint}]: fail -> {c.current or 'absent'}" for c in self.not_run
+            ]
         if self.other_changes:
             lines.append(f"  other verdict changes ({len(self.other_changes)}):")
             lines += [
@@ -103,7 +112,7 @@ class Diff:
                 f"({change.change:+.1%}, threshold +{self.threshold:.0%}) {mark}"
             )
         lines += [f"  note: {note}" for note in self.notes]
-        if not (self.new_failures or self.fixed or self.other_changes or self.latency):
+        if not (self.new_failures or self.fixed or self.not_run or self.other_changes or self.latency):
             lines.append("  no changes")
         lines.append("  result: " + ("REGRESSED" if self.regressed else "no regression"))
         return "\n".join(lines)
@@ -114,7 +123,7 @@ def diff_loaded(run: Run, baseline: Run, *, latency_threshold: float = DEFAULT_L
     if latency_threshold < 0:
         raise ValueError("latency_threshold must be zero or more")
     current, before = verdicts_by_check(run), verdicts_by_check(baseline)
-    new_failures, fixed, other = [], [], []
+    new_failures, fixed, not_run, other = [], [], [], []
     for key in sorted(current.keys() | before.keys()):
         now, then = current.get(key), before.get(key)
         if now == then:
@@ -123,7 +132,7 @@ def diff_loaded(run: Run, baseline: Run, *, latency_threshold: float = DEFAULT_L
         if now == "fail":
             new_failures.append(change)
         elif then == "fail":
-            fixed.append(change)
+            (fixed if now in JUDGED_GOOD else not_run).append(change)
         else:
             other.append(change)
     latency, notes = [], []
@@ -147,6 +156,7 @@ def diff_loaded(run: Run, baseline: Run, *, latency_threshold: float = DEFAULT_L
         new_failures=tuple(new_failures),
         fixed=tuple(fixed),
         other_changes=tuple(other),
+        not_run=tuple(not_run),
         latency=tuple(latency),
         notes=tuple(notes),
     )

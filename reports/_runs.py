@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from schemas import REDACTED, SECRET_HEADERS, redact_text
+from schemas import REDACTED, SECRET_HEADERS, VERDICTS, redact_text
 
 # The report shows at most this many characters of any one string (a body, a header); a hostile target
 # can send 100 MB, and redacting or rendering all of it would make the report slow and unreadable.
@@ -71,12 +71,21 @@ class Run:
         """The summary counts, recomputed from the findings when the file lacks them."""
         given = self.results.get("summary")
         summary: dict[str, Any] = dict(given) if isinstance(given, dict) else {}
-        for verdict in ("pass", "fail", "deviation", "skip", "drift"):
+        for verdict in VERDICTS:
             if not isinstance(summary.get(verdict), int):
                 summary[verdict] = sum(1 for f in self.findings if f.get("verdict") == verdict)
-        if summary.get("verdict") not in ("pass", "fail"):
-            summary["verdict"] = "fail" if summary["fail"] else "pass"
+        if not isinstance(summary.get("errors"), int):
+            summary["errors"] = len(self.scenario_errors)
+        if summary.get("verdict") not in ("pass", "warn", "fail"):
+            failed = summary["fail"] or summary["drift"] or summary["errors"]
+            summary["verdict"] = "fail" if failed else "warn" if summary["warn"] else "pass"
         return summary
+
+    @property
+    def root_causes(self) -> list[dict[str, Any]]:
+        """results.json's root causes, most findings first (empty for a file without them)."""
+        causes = self.results.get("root_causes")
+        return [c for c in causes if isinstance(c, dict)] if isinstance(causes, list) else []
 
     @property
     def label(self) -> str:

@@ -72,6 +72,15 @@ class Cell:
     verdict: str
     count: int
     tip: str
+    failed: int = 0  # findings that failed or warned, out of `count`
+
+    @property
+    def text(self) -> str:
+        """ "2 of 11 fail" where some failed, else the verdict (with ×count for several)."""
+        if self.failed:
+            word = "warn" if self.verdict == "warn" else "fail"
+            return f"{self.failed} of {self.count} {word}"
+        return self.verdict + (f" ×{self.count}" if self.count > 1 else "")
 
 
 @dataclass
@@ -109,7 +118,9 @@ def matrix(run: Run) -> Matrix:
                     lines.append(f"{finding.get('verdict')}: {finding['message']}")
             if len(findings) > 5:
                 lines.append(f"… and {len(findings) - 5} more")
-            cells[endpoint] = Cell(verdict, len(findings), printable("\n".join(x for x in lines if x), 2000))
+            failed = sum(1 for f in findings if f.get("verdict") in ("fail", "drift", "warn"))
+            tip = printable("\n".join(x for x in lines if x), 2000)
+            cells[endpoint] = Cell(verdict, len(findings), tip, failed)
         rows.append(MatrixRow(check, str(sample.get("severity") or "").upper(), description, cells))
     return Matrix(endpoints, rows)
 
@@ -169,6 +180,7 @@ class FindingView:
     cite: str
     expected: str
     evidence: EvidenceView
+    root_cause: str = ""
 
 
 def _finding_view(finding: dict[str, Any]) -> FindingView:
@@ -183,6 +195,7 @@ def _finding_view(finding: dict[str, Any]) -> FindingView:
         cite=printable(str(finding.get("cite") or ""), 4000),
         expected=as_text(finding.get("expected")),
         evidence=evidence(finding.get("evidence")),
+        root_cause=printable(str(finding.get("root_cause") or ""), 300),
     )
 
 

@@ -46,6 +46,7 @@ from ._profile import (
 from ._profile_loader import PROFILES_DIR, SCHEMA_FILE, available_profiles, load_profile, verify_citations
 from ._redact import REDACTED, SECRET_HEADERS, redact_headers, redact_text
 from ._run_files import LOAD_SCHEMA, RESULTS_SCHEMA, load_problems, results_problems, summarize_problems
+from ._verdicts import FAILING, NOT_JUDGED, VERDICT_RANK, VERDICTS, WARNING
 
 __all__ = [
     "BUDGETS_DIR",
@@ -54,7 +55,9 @@ __all__ = [
     "CONDITIONS",
     "DEFAULT_STATUSES",
     "ENDPOINTS",
+    "FAILING",
     "LOAD_SCHEMA",
+    "NOT_JUDGED",
     "OPENAPI_PATH",
     "PROFILES_DIR",
     "REDACTED",
@@ -62,6 +65,9 @@ __all__ = [
     "SCHEMA_FILE",
     "SECRET_HEADERS",
     "SHARED_DIR_ENV",
+    "VERDICTS",
+    "VERDICT_RANK",
+    "WARNING",
     "BudgetError",
     "BudgetFile",
     "Citation",

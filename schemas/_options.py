@@ -22,7 +22,25 @@ OPTIONS_FILE = Path(__file__).with_name("options.yaml")
 COMMANDS = ("run", "load", "serve", "pytest")
 PROJECT_TABLE = "compat-suite"
 PYTEST_PREFIX = "compat-"
-_CONVERT: dict[str, Callable[[str], Any]] = {"str": str, "int": int, "float": float, "path": Path}
+
+
+def _flag(text: str) -> bool:
+    """A flag's value as the environment or a file writes it."""
+    lowered = str(text).strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"{text!r} is not a yes/no value (1, true, yes, on / 0, false, no, off)")
+
+
+_CONVERT: dict[str, Callable[[str], Any]] = {
+    "str": str,
+    "int": int,
+    "float": float,
+    "path": Path,
+    "bool": _flag,
+}
 _GROUP_TITLES = {
     "target": "target",
     "embedded": "embedded reference server (used when no base URL is given)",
@@ -50,6 +68,17 @@ class Option:
     def dest(self) -> str:
         """The attribute name: `base_url` for `base-url`."""
         return self.name.replace("-", "_")
+
+    @property
+    def is_flag(self) -> bool:
+        """A yes/no option: `--NAME` alone on a command line sets it."""
+        return self.type == "bool"
+
+    def argparse_kwargs(self) -> dict[str, Any]:
+        """How argparse (and pytest's parser) takes it: a flag takes no value."""
+        if self.is_flag:
+            return {"action": "store_const", "const": True}
+        return {"type": self.convert, "action": "append" if self.multiple else "store"}
 
     @property
     def env_names(self) -> tuple[str, ...]:
@@ -146,14 +175,14 @@ def add_arguments(
         except ValueError as exc:
             where = " or ".join([*option.env_names, f"[tool.{PROJECT_TABLE}] {option.name}"])
             raise ValueError(f"{where}: {exc}") from None
+        metavar = option.metavar or (option.choices and "{" + ",".join(option.choices) + "}") or None
         groups[group].add_argument(
             option.flag(command),
             dest=option.dest,
-            type=option.convert,
             default=default,
-            action="append" if option.multiple else "store",
-            choices=None,  # `convert` checks them, so that the environment's values are checked too
-            metavar=option.metavar or (option.choices and "{" + ",".join(option.choices) + "}") or None,
+            # `convert` checks choices, so that the environment's values are checked too
+            **option.argparse_kwargs(),
+            **({} if option.is_flag else {"metavar": metavar}),
             help=option.help,
         )
 
@@ -192,15 +221,22 @@ def project_table(directory: Path) -> dict[str, Any]:
 
 
 def secret_values(values: Mapping[str, Any], command: str) -> tuple[str, ...]:
-    """The secret values among resolved options (a header's value, not its name)."""
+    """The secret values among resolved options: a header's value (not its name), unless
+    `--header-public NAME` says that header's value may be shown."""
+    public = {name.strip().lower() for name in values.get("header_public") or []}
     out: list[str] = []
     for option in options_for(command):
         if not option.secret:
             continue
         value = values.get(option.dest)
         for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, str) and item:
-                out.append(item.partition(":")[2].strip() if option.name == "header" else item)
+            if not isinstance(item, str) or not item:
+                continue
+            if option.name == "header":
+                name, _, item = item.partition(":")
+                if name.strip().lower() in public:
+                    continue
+            out.append(item.strip())
     return tuple(s for s in out if s)
 
 

@@ -80,14 +80,17 @@ class Expectation:
     # The situation the doc describes, as request-body fields (dotted paths) and their values;
     # empty: every request.
     when_request: tuple[tuple[str, Any], ...] = ()
+    when_sets_any: tuple[str, ...] = ()  # the request sets at least one of these, whatever its value
 
     def applies_to(self, endpoint: str | None, request: Any = None) -> bool:
         """Whether the entry covers `endpoint` and the request body `request` (None: not known, so
         a request condition is taken to hold)."""
         if self.endpoints and (endpoint is None or endpoint not in self.endpoints):
             return False
-        if not self.when_request or request is None:
+        if not (self.when_request or self.when_sets_any) or request is None:
             return True
+        if self.when_sets_any and all(_field_at(request, path) is _MISSING for path in self.when_sets_any):
+            return False
         return all(_field_at(request, path) == value for path, value in self.when_request)
 
 

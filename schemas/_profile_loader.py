@@ -127,6 +127,7 @@ def _build(path: Path, data: dict[str, Any]) -> Profile:
                 endpoints=tuple(entry.get("endpoints") or ()),
                 note=entry.get("note"),
                 when_request=tuple(((entry.get("when") or {}).get("request") or {}).items()),
+                when_sets_any=tuple((entry.get("when") or {}).get("sets_any") or ()),
             )
             for check_id, entry in (data.get("expectations") or {}).items()
         },

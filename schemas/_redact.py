@@ -11,9 +11,10 @@ from collections.abc import Iterable, Mapping
 
 SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "x-admin-key", "cookie", "set-cookie"})
 REDACTED = "[REDACTED]"
-# Key shapes of OpenAI and the providers we know, plus any bearer token.
+# Key shapes of OpenAI and the providers we know, plus any bearer token (but a shell variable such as
+# `$OPENAI_API_KEY`, which a reproducing curl command names in place of the key).
 _KEY_PATTERN = re.compile(
-    r"(?i)(bearer\s+)[^\s\"',]+|\b(sk-[A-Za-z0-9_\-]{6,}|cai_[A-Za-z0-9_\-]{6,}|kt_live_[A-Za-z0-9_\-]{6,}"
+    r"(?i)(bearer\s+)(?!\$)[^\s\"',]+|\b(sk-[A-Za-z0-9_\-]{6,}|cai_[A-Za-z0-9_\-]{6,}|kt_live_[A-Za-z0-9_\-]{6,}"
     r"|inf_[A-Za-z0-9_\-]{6,}|adm_[A-Za-z0-9_\-]{6,})"
 )
 

@@ -306,6 +306,7 @@ def case_tests(cases: Cases) -> tuple[Callable[[str], None], Callable[[str], Non
         exchanges, ctx = cases[check_id][1]()
         outcome = run(check_id, *exchanges, **ctx)
         assert not outcome.passed, f"{check_id} passed on bad input"
+        assert not outcome.unjudged, f"{check_id} could not judge the bad input: {outcome.message}"
         assert outcome.message, f"{check_id} failed without a message"
         assert "sk-test-secret" not in json.dumps(outcome.evidence, default=str), "a key leaked into evidence"
 

@@ -70,7 +70,8 @@ class SuiteRun:
     problems: list[str] = field(default_factory=list)  # where results.json breaks its schema
 
     def failed_checks(self) -> set[str]:
-        return {f["check"] for f in self.findings if f["verdict"] in ("fail", "drift")}
+        """Checks that failed: a MUST's fail, a drift, or a SHOULD's warn (the runs are --compat-strict)."""
+        return {f["check"] for f in self.findings if f["verdict"] in ("fail", "drift", "warn")}
 
     def describe(self) -> str:
         tail = "\n".join(self.output.splitlines()[-25:])
@@ -98,6 +99,7 @@ class Worker:
     def __init__(self, log: Path) -> None:
         env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "PYTEST_ADDOPTS")}
         env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # installed plugins cost ~3 s of imports a run
+        env["COMPAT_STRICT"] = "1"  # a SHOULD check's fault fails the run too (a warning, under --strict)
         self._log = log.open("a", encoding="utf-8")
         self.proc = subprocess.Popen(
             [sys.executable, str(WORKER_SCRIPT)],

@@ -85,6 +85,11 @@ def servers(tmp_path: Path) -> Iterator[list[Server]]:
 class Outcome:
     request_id: str | None = None
     completed: bool = False  # the whole response arrived (unary body parsed, or the stream's [DONE])
+    received: bytes = b""  # what arrived (streams: the frames sent before a kill cut it)
+
+    @property
+    def content_frames(self) -> int:
+        return self.received.count(b'"delta":{"content":"') - self.received.count(b'"delta":{"content":""')
 
 
 async def fire(base_url: str, key: str, kill: Callable[[], None]) -> list[Outcome]:
@@ -108,7 +113,9 @@ async def fire(base_url: str, key: str, kill: Callable[[], None]) -> list[Outcom
                     "POST", "/v1/chat/completions", headers=headers, json=body
                 ) as response:
                     outcomes[i].request_id = response.headers.get("x-request-id")
-                    raw = await response.aread()
+                    async for part in response.aiter_bytes():
+                        outcomes[i].received += part
+                    raw = outcomes[i].received
                     if response.status_code != 200:
                         return
                     if body["stream"]:
@@ -187,6 +194,15 @@ def test_sigkill_under_concurrent_load_loses_nothing(tmp_path: Path, servers: li
     missing = [o.request_id for o in done if o.request_id not in logged]
     assert not missing, f"{len(missing)} requests answered 200 before the kill were not logged"
     assert ledger["audit"]["consistent"] is True
+
+    # streams cut by the kill were billed for what they had sent (recorded as sent, at most every
+    # 0.5 s: a stream that had shown two tokens, 200 ms apart, was recorded after its first)
+    cut = [o for o in outcomes[::4] if not o.completed and o.request_id and o.content_frames >= 2]
+    assert cut, "no stream was cut in the middle by the kill"
+    with sqlite3.connect(db) as conn:
+        billed = dict(conn.execute("SELECT request_id, completion_tokens FROM usage").fetchall())
+    unbilled = [o.request_id for o in cut if billed.get(o.request_id, 0) < 1]
+    assert not unbilled, f"{len(unbilled)} of {len(cut)} streams cut by the kill were not billed"
 
     # the restarted server serves the same key from the same balance
     after = httpx.post(

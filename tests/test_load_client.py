@@ -219,6 +219,8 @@ def test_a_stream_without_done_keeps_its_timings_and_the_judge_finds_it(serve) -
     assert "stream.done-terminator" in failed
     assert verdicts.failed_must[1] and "stream.done-terminator" in verdicts.failed_must[1]
     assert verdicts.checks["stream.role.first"]["verdicts"] == {"pass": 1}
+    # a stream with no error event has nothing for stream.error.event to judge: counted, not failed
+    assert verdicts.checks["stream.error.event"]["verdicts"] == {"not-applicable": 1}
 
 
 def test_judged_events_carry_the_arrival_of_the_piece_that_completed_them() -> None:

@@ -465,6 +465,53 @@ def test_scenario_errors_are_shown_and_escaped(tmp_path: Path) -> None:
     assert "&lt;script&gt;boom&lt;/script&gt;" in html and "<script>boom" not in html
 
 
+# --- verdicts a user can believe --------------------------------------------------------------------
+
+
+def _rewrite(run_dir: Path, edit: object) -> None:
+    path = run_dir / "results.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    edit(data)  # type: ignore[operator]
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+def test_a_failure_not_run_again_is_not_counted_as_fixed(runs: Path) -> None:
+    def not_run(data: dict) -> None:
+        for finding in data["findings"]:
+            if finding["check"] == "stream.done-terminator":
+                finding["verdict"] = "blocked"
+                finding["root_cause"] = "request.accepted"
+
+    _rewrite(runs / "run-fail", lambda d: None)
+    shutil.copytree(runs / "run-fail", runs / "run-now")
+    _rewrite(runs / "run-now", not_run)
+    diff = diff_runs(runs / "run-now", runs / "run-fail")
+    assert [(c.check, c.current) for c in diff.not_run] == [("stream.done-terminator", "blocked")]
+    assert not diff.fixed
+    assert "not run this time, so not known to be fixed (1)" in diff.to_text()
+
+
+def test_the_page_opens_with_root_causes_and_counts_every_verdict(runs: Path) -> None:
+    cause = {"check": "request.accepted", "endpoint": "chat", "verdict": "fail", "severity": "must",
+             "message": "a spec-valid request was refused with 500", "findings": 7,
+             "curl": 'curl -sS -X POST http://x/v1/chat/completions -H "Authorization: Bearer $OPENAI_API_KEY"'}  # fmt: skip
+
+    def add(data: dict) -> None:
+        data["root_causes"] = [cause]
+        data["findings"].append({**data["findings"][0], "verdict": "blocked", "root_cause": "request.accepted",
+                                 "message": "not judged: request.accepted failed first"})  # fmt: skip
+        data.pop("summary", None)
+
+    _rewrite(runs / "run-fail", add)
+    html = build_report(runs / "run-fail").read_text(encoding="utf-8")
+    assert html.index('id="root-causes"') < html.index('id="matrix"')
+    assert "explains 7 findings" in html and "$OPENAI_API_KEY" in html
+    for verdict in ("warn", "blocked", "inconclusive", "scenario errors", "requests sent"):
+        assert f'<span class="what">{verdict}</span>' in html, verdict
+    assert "No deviations" not in html  # a failing run never says so
+    assert re.search(r"\d+ of \d+ fail", html)
+
+
 def test_behaviour_and_undocumented_findings_have_their_own_sections(runs: Path) -> None:
     results = runs / "run-pass" / "results.json"
     data = json.loads(results.read_text(encoding="utf-8"))

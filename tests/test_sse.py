@@ -98,10 +98,17 @@ OPENAI = [
         NO_TERMINATOR | JSON,
     ),
     # openai-python dispatches an event with data ""; WHATWG dispatches nothing when no data came.
-    Vector("event-missing-data", [b"event: ping\n", b"\n"], [], [], NO_TERMINATOR),
+    # The reader records it, since the SDKs would fail on that empty data.
+    Vector("event-missing-data", [b"event: ping\n", b"\n"], [], [("data-less-event", 0)], NO_TERMINATOR),
     Vector(
-        "multiple-events", [b"event: ping\n", b"\n", b"event: completion\n", b"\n"], [], [], NO_TERMINATOR
+        "multiple-events",
+        [b"event: ping\n", b"\n", b"event: completion\n", b"\n"],
+        [],
+        [("data-less-event", 0), ("data-less-event", 13)],
+        NO_TERMINATOR,
     ),
+    Vector("retry-only-block", [b"retry: 1000\n", b"\n"], [], [("data-less-event", 0)], NO_TERMINATOR),
+    Vector("comment-only-block", [b": keep-alive\n", b"\n"], [], [], NO_TERMINATOR),
     Vector(
         "multiple-events-with-data",
         [
@@ -276,7 +283,7 @@ WHATWG = [
             ev("d", id="", at=48, ns=1),
             ev("[DONE]", id="", at=60, ns=1),
         ],
-        [],
+        [("data-less-event", 24)],  # `id: 2` alone: the SDKs dispatch it with empty data
     ),
     Vector(
         "retry-digits-only",
@@ -636,6 +643,7 @@ def test_problem_kinds_are_stable() -> None:
         "no-done",
         "truncated",
         "oversized-event",
+        "data-less-event",
         "bom",
         "cr-line-endings",
         "crlf-line-endings",

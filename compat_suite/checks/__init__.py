@@ -1,6 +1,6 @@
 """Conformance checks: plain functions with stable ids, reported by id."""
 
-from ._registry import MUST, SHOULD, Check, Finding, Outcome, Severity, check, get, registry, run
+from ._registry import MUST, SHOULD, Check, Finding, Outcome, Severity, Unjudged, check, get, registry, run
 from ._sets import (
     PYTHON_CLIENTS,
     REFUSAL,
@@ -28,6 +28,7 @@ __all__ = [
     "Finding",
     "Outcome",
     "Severity",
+    "Unjudged",
     "check",
     "get",
     "registry",

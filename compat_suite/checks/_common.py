@@ -236,6 +236,45 @@ def expect_usage_sum(exchange: Exchange) -> None:
         )
 
 
+def expect_usage_counts(exchange: Exchange, text_of: TextOf) -> None:
+    """Usage counts what was sent and made: a prompt is at least one token, and a choice with text
+    took at least one completion token (all-zero usage beside content is made up)."""
+    usage = body(exchange).get("usage")
+    if not isinstance(usage, dict):
+        return  # absent usage is *.usage.present's failure
+    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    problems = []
+    if is_int(prompt) and prompt == 0:
+        problems.append("prompt_tokens is 0, but the request had a prompt")
+    texts = [t for t in texts_by_index(exchange, text_of).values() if isinstance(t, str) and t]
+    if texts and is_int(completion) and completion == 0:
+        problems.append(f"completion_tokens is 0, but {len(texts)} choice(s) have text")
+    if problems:
+        raise Finding("; ".join(problems), evidence(exchange, usage=usage))
+
+
+def expect_length_when_cut(exchange: Exchange, *limit_names: str) -> None:
+    """A choice that used the whole token limit stopped for `length`, not `stop`: the spec's
+    finish_reason is "length" when the maximum number of tokens in the request was reached."""
+    request = request_body(exchange)
+    limit = token_limit(request, *limit_names)
+    if limit is None:
+        return  # no limit to reach
+    payload = body(exchange)
+    items = choices(exchange, payload)
+    usage = payload.get("usage")
+    used = usage.get("completion_tokens") if isinstance(usage, dict) else None
+    if not is_int(used) or len(items) != 1 or used < limit:
+        return  # one choice whose usage shows the limit reached: what can be judged without a tokenizer
+    reason = items[0].get("finish_reason")
+    if reason == "stop":
+        raise Finding(
+            f'finish_reason is "stop", but the answer used all {used} of {limit_names[0]}={limit} tokens '
+            '(expected "length")',
+            evidence(exchange, limit=limit, completion_tokens=used),
+        )
+
+
 def expect_finish_reasons(exchange: Exchange) -> None:
     items = choices(exchange, body(exchange))
     bad = {index_of(c, i): c.get("finish_reason") for i, c in enumerate(items)}
@@ -279,6 +318,15 @@ def expect_max_tokens(exchange: Exchange, *limit_names: str) -> None:
             f"choice(s) {list(over)} generated more than {limit_names[0]}={limit} tokens: {over}",
             evidence(exchange, limit=limit, tokens_by_choice=over),
         )
+    echo = request.get("echo") is True  # the prompt's words come first: not generated
+    words = {} if echo else {index_of(ch, i): _word_count(ch) for i, ch in enumerate(items)}
+    over_words = {i: n for i, n in words.items() if n is not None and n > limit}
+    if over_words:  # the server's own usage is not trusted: a word takes at least one token
+        raise Finding(
+            f"choice(s) {list(over_words)} hold more words than {limit_names[0]}={limit} allows tokens: "
+            f"{over_words}",
+            evidence(exchange, limit=limit, words_by_choice=over_words),
+        )
     usage = payload.get("usage")
     used = usage.get("completion_tokens") if isinstance(usage, dict) else None
     if not is_int(used):
@@ -290,6 +338,13 @@ def expect_max_tokens(exchange: Exchange, *limit_names: str) -> None:
             + (f" x {count} choices" if count > 1 else ""),
             evidence(exchange, limit=limit, choices=count, completion_tokens=used),
         )
+
+
+def _word_count(choice: dict[str, Any]) -> int | None:
+    """Whitespace-separated words of a choice's generated text (chat content, or completion text)."""
+    message = choice.get("message")
+    text = message.get("content") if isinstance(message, dict) else choice.get("text")
+    return len(text.split()) if isinstance(text, str) else None
 
 
 def generated_token_count(choice: dict[str, Any], *, echo: bool = False) -> int | None:

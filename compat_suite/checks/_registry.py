@@ -33,6 +33,20 @@ class Finding(Exception):
         self.evidence = evidence or {}
 
 
+class Unjudged(Exception):
+    """Raised by a check that cannot judge this exchange: `verdict` says how that counts, never as a
+    pass or a failure. `not-applicable`: nothing here for it to judge (a stream with no error event);
+    `inconclusive`: the request could not be made in budget (a 429 past the retry budget)."""
+
+    def __init__(self, verdict: str, message: str, evidence: dict[str, Any] | None = None) -> None:
+        if verdict not in ("not-applicable", "inconclusive"):
+            raise ValueError(f"an unjudged check is not-applicable or inconclusive, not {verdict!r}")
+        super().__init__(message)
+        self.verdict = verdict
+        self.message = message
+        self.evidence = evidence or {}
+
+
 @dataclass(frozen=True)
 class Check:
     id: str
@@ -40,6 +54,7 @@ class Check:
     endpoints: tuple[str, ...]
     func: Callable[..., str | None]
     description: str
+    refines: str | None = None  # a root-cause check this one names more precisely (see verify)
 
     def __call__(self, *args: Any, **kwargs: Any) -> str | None:
         return self.func(*args, **kwargs)
@@ -54,17 +69,24 @@ class Outcome:
     passed: bool
     message: str
     evidence: dict[str, Any] = field(default_factory=dict)
+    unjudged: str | None = (
+        None  # "not-applicable" or "inconclusive": the check could not judge (see Unjudged)
+    )
 
 
 _REGISTRY: dict[str, Check] = {}
 
 
-def check(check_id: str, *, severity: Severity, endpoints: tuple[str, ...]) -> Callable:
-    """Register `func` under `check_id`. Registering an id twice is an error."""
+def check(
+    check_id: str, *, severity: Severity, endpoints: tuple[str, ...], refines: str | None = None
+) -> Callable:
+    """Register `func` under `check_id`. Registering an id twice is an error. `refines` names the
+    root-cause check (`request.accepted`) this one replaces in a proof that carries both: a refused
+    developer message is one finding, `chat.developer-role.accepted`, not the generic one."""
 
     def register(func: Callable[..., str | None]) -> Check:
         description = first_doc_line("check", check_id, func, _REGISTRY)
-        registered = Check(check_id, severity, tuple(endpoints), func, description)
+        registered = Check(check_id, severity, tuple(endpoints), func, description, refines)
         _REGISTRY[check_id] = registered
         return registered
 
@@ -90,4 +112,6 @@ def run(check_id: str, *exchanges: Any, endpoint: str | None = None, **context: 
         note = chk.func(*exchanges, **context)
     except Finding as finding:
         return Outcome(chk, ep, False, finding.message, finding.evidence)
+    except Unjudged as unjudged:
+        return Outcome(chk, ep, False, unjudged.message, unjudged.evidence, unjudged=unjudged.verdict)
     return Outcome(chk, ep, True, note if isinstance(note, str) else "")

@@ -13,6 +13,7 @@ _GENERATED = (
     "response.created",
     "usage.present",
     "usage.sum",
+    "usage.counts",
     "finish-reason.enum",
     "n.indexed",
     "max-tokens.respected",
@@ -31,10 +32,12 @@ _SHAPES = {
 }
 
 STREAM_FRAMING = (
+    "stream.is-event-stream",
     "stream.content-type",
     "stream.done-terminator",
     "stream.sse.utf8",
     "stream.sse.blank-line",
+    "stream.sse.event-has-data",
     "stream.sse.json-data",
     "stream.sse.after-done",
     "stream.sse.complete",
@@ -47,6 +50,7 @@ _STREAM_CHUNKS = (
     "stream.finish-reason.once-last",
     "stream.usage.final-chunk",
     "stream.usage.null-elsewhere",
+    "stream.usage.unrequested",
     "stream.error.event",
 )
 

@@ -97,7 +97,7 @@ def as_stream(exchange: Exchange) -> StreamExchange:
 def call_deltas(exchange: Exchange) -> list[tuple[int, int, int, Any]]:
     """(chunk position, choice index, position in the delta, entry) for every `delta.tool_calls` entry."""
     out = []
-    for position, chunk in enumerate(c.stream_chunks(as_stream(exchange))):
+    for position, chunk in enumerate(json_chunks(exchange)):
         items = chunk.get("choices")
         for i, choice in enumerate(items if isinstance(items, list) else []):
             delta = choice.get("delta") if isinstance(choice, dict) else None
@@ -132,7 +132,7 @@ def accumulated_calls(exchange: Exchange) -> dict[int, dict[int, Json]]:
 def streamed_finish_reasons(exchange: Exchange) -> dict[int, Any]:
     """choice -> its first non-null finish_reason in the stream."""
     reasons: dict[int, Any] = {}
-    for chunk in c.stream_chunks(as_stream(exchange)):
+    for chunk in json_chunks(exchange):
         items = chunk.get("choices")
         for i, choice in enumerate(items if isinstance(items, list) else []):
             if isinstance(choice, dict) and choice.get("finish_reason") is not None:
@@ -166,12 +166,12 @@ def parameter_effect(
             c.evidence(exchange, error=error),
         )
     payload = c.body(exchange)
-    items = payload.get("choices") if isinstance(payload.get("choices"), list) else []
-    if items and len(cut_choices(exchange)) == len(items):
-        return "not judged: every choice was cut at the token limit"
     problem = ignored(payload)
     if problem:
         raise Finding(f"{param} silently ignored: {problem}", c.evidence(exchange))
+    items = payload.get("choices") if isinstance(payload.get("choices"), list) else []
+    if items and len(cut_choices(exchange)) == len(items):
+        return "not judged: every choice was cut at the token limit"
     return "honoured"
 
 
@@ -185,20 +185,34 @@ def calls_of(payload: Json) -> list[Json]:
     return out
 
 
-def finished_json(payload: Json) -> list[tuple[Any, str]]:
+def finished_json(payload: Json, opens: str = "{") -> list[tuple[Any, str]]:
     """(parsed content or the parse error, the content) of each choice that finished by itself with an
-    answer (a choice that called a tool instead has its calls judged by the other tools checks)."""
-    out = []
+    answer (a choice that called a tool instead has its calls judged by the other tools checks). A
+    choice cut at the token limit may hold incomplete JSON, as documented, but not text that never
+    began as JSON: content whose first character is not `opens` is an error too."""
+    out: list[tuple[Any, str]] = []
     items = payload.get("choices")
     for choice in items if isinstance(items, list) else []:
-        if not isinstance(choice, dict) or choice.get("finish_reason") == "length":
-            continue  # cut at the token limit: incomplete JSON is documented
+        if not isinstance(choice, dict):
+            continue
         message = choice.get("message")
         if isinstance(message, dict) and message.get("tool_calls"):
             continue
         text = message.get("content") if isinstance(message, dict) else None
+        if choice.get("finish_reason") == "length":
+            began = isinstance(text, str) and (not text.strip() or text.lstrip()[0] in opens)
+            if not began:
+                out.append((ValueError(f"cut at the token limit, and it never began with {opens}"), text))
+            continue
         try:
             out.append((json.loads(text) if isinstance(text, str) else ValueError("no content"), text))
         except (ValueError, RecursionError) as exc:
             out.append((exc, text))
     return out
+
+
+def json_chunks(exchange: Exchange) -> list[Json]:
+    """The stream's JSON chunks; [] where it has none (the framing checks own that failure: a stream
+    with no chunks has no tool-call deltas to judge)."""
+    stream = as_stream(exchange)
+    return [ch for ch in stream.chunks if isinstance(ch, dict) and not c.is_error_chunk(ch)]

@@ -62,6 +62,18 @@ def chat_usage_sum(exchange: Exchange) -> None:
     c.expect_usage_sum(exchange)
 
 
+@check("chat.usage.counts", severity=MUST, endpoints=ENDPOINTS)
+def chat_usage_counts(exchange: Exchange) -> None:
+    """`usage` counts what was sent and made: prompt_tokens above 0, completion_tokens above 0 when a choice has text."""
+    c.expect_usage_counts(exchange, message_content)
+
+
+@check("chat.finish-reason.length", severity=MUST, endpoints=ENDPOINTS)
+def chat_finish_reason_length(exchange: Exchange) -> None:
+    """A choice that reached the token limit has finish_reason "length", not "stop"."""
+    c.expect_length_when_cut(exchange, "max_completion_tokens", "max_tokens")
+
+
 @check("chat.finish-reason.enum", severity=MUST, endpoints=ENDPOINTS)
 def chat_finish_reason_enum(exchange: Exchange) -> None:
     """Every choice's finish_reason is one of the documented values."""
@@ -197,7 +209,7 @@ def _requested_schema(fmt: dict[str, Any]) -> dict[str, Any] | None:
     return schema
 
 
-@check("chat.developer-role.accepted", severity=MUST, endpoints=ENDPOINTS)
+@check("chat.developer-role.accepted", severity=MUST, endpoints=ENDPOINTS, refines="request.accepted")
 def chat_developer_role_accepted(exchange: Exchange) -> None:
     """A request with a `developer` message (OpenAI's newer name for system instructions) is answered."""
     status = exchange.status or 0

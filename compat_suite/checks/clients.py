@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ..exchange import Exchange, StreamExchange
 from . import _common as c
-from ._registry import MUST, Finding, check
+from ._registry import MUST, Finding, Unjudged, check
 
 ENDPOINTS = ("chat", "completions", "embeddings", "models", "model", "responses")
 REPLAY_BASE_URL = "http://recorded.invalid/v1"
@@ -167,12 +167,15 @@ def _accumulator(exchange: Exchange) -> Any:
     from openai.lib.streaming.chat import ChatCompletionStreamState
 
     state = ChatCompletionStreamState(input_tools=request["tools"])
+    handled = []
 
     def accumulate(chunk: Any) -> None:
         if chunk is None:
-            state.get_final_completion()
+            if handled:  # no chunk at all is the stream checks' finding, not the accumulator's
+                state.get_final_completion()
         else:
             state.handle_chunk(chunk)
+            handled.append(True)
 
     return accumulate
 
@@ -235,7 +238,9 @@ def _judge_record(exchange: Exchange, record: Any, sdk: str) -> None:
         return
     if not accepted and record.error_status is not None and record.error_status >= 400:
         return
-    what = "a response the suite accepted" if accepted else f"the request (raw status {exchange.status})"
+    if record.error_status == 429:  # the SDK's own call was rate limited: nothing learnt of its parsing
+        raise Unjudged("inconclusive", f"{sdk}'s call was refused with 429 (rate limited)", record.evidence())
+    what = f"a complete {status} answer" if accepted else f"the request (raw status {exchange.status})"
     raise Finding(
         f"{sdk} failed on {what}: {record.error_class}: {str(record.error_message)[:300]}",
         c.evidence(exchange, sdk_error=record.error_class, client=record.evidence()),
@@ -348,8 +353,10 @@ def node_sdk_unavailable() -> str | None:
 
 
 @check("clients.node-sdk.parse", severity=MUST, endpoints=ENDPOINTS)
-def node_sdk_parse(exchange: Exchange, *, record: Any = None) -> None:
+def node_sdk_parse(exchange: Exchange, *, record: Any = None, driver_error: str | None = None) -> None:
     """The official Node SDK parses the response, or raises its API error for an error answer."""
+    if driver_error:  # the SDK's live calls broke its driver: a finding, never a silent skip
+        raise Finding(f"the Node SDK driver failed: {driver_error[:500]}", c.evidence(exchange))
     if record is not None:  # a live call of the same request (compat_suite.clients.run_node)
         _judge_record(exchange, record, "the Node SDK")
     why = node_sdk_unavailable()
@@ -385,7 +392,10 @@ def node_sdk_parse(exchange: Exchange, *, record: Any = None) -> None:
     try:
         verdict = json.loads(proc.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
-        raise ClientUnavailable(f"the Node harness failed: {proc.stderr.strip()[-500:]}") from None
+        raise Finding(
+            f"the Node SDK harness failed (exit {proc.returncode}): {proc.stderr.strip()[-500:]}",
+            c.evidence(exchange),
+        ) from None
     status = exchange.status or 0
     if verdict.get("ok"):
         if status >= 400:

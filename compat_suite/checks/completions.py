@@ -52,6 +52,18 @@ def completions_usage_sum(exchange: Exchange) -> None:
     c.expect_usage_sum(exchange)
 
 
+@check("completions.usage.counts", severity=MUST, endpoints=ENDPOINTS)
+def completions_usage_counts(exchange: Exchange) -> None:
+    """`usage` counts what was sent and made: prompt_tokens above 0, completion_tokens above 0 when a choice has text."""
+    c.expect_usage_counts(exchange, choice_text)
+
+
+@check("completions.finish-reason.length", severity=MUST, endpoints=ENDPOINTS)
+def completions_finish_reason_length(exchange: Exchange) -> None:
+    """A choice that reached the token limit has finish_reason "length", not "stop"."""
+    c.expect_length_when_cut(exchange, "max_tokens")
+
+
 @check("completions.finish-reason.enum", severity=MUST, endpoints=ENDPOINTS)
 def completions_finish_reason_enum(exchange: Exchange) -> None:
     """Every choice's finish_reason is one of the documented values."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..exchange import Exchange, StreamExchange
 from . import _common as c
-from ._registry import MUST, SHOULD, Finding, check
+from ._registry import MUST, SHOULD, Finding, Unjudged, check
 from .chat import reasoning_leaks
 
 ENDPOINTS = ("chat", "completions")
@@ -59,6 +59,28 @@ def _problems(exchange: StreamExchange, *kinds: str) -> list[dict[str, Any]]:
 
 
 # -- HTTP and SSE framing -------------------------------------------------------------------------
+@check("stream.is-event-stream", severity=MUST, endpoints=ENDPOINTS)
+def stream_is_event_stream(exchange: Exchange) -> None:
+    """A request for a stream that is served (2xx) gets an event stream, not one JSON document.
+
+    The root cause of every stream proof: when it fails, the framing and chunk checks are blocked
+    instead of each reading a JSON body as a broken stream ("stream ended inside an event")."""
+    stream = _stream(exchange)
+    if stream.status is None or not 200 <= stream.status < 300:
+        return  # not served: request.accepted's failure
+    body = stream.body.strip()
+    if body[:1] in (b"{", b"[") and stream.json is not None:
+        raise Finding(
+            f"asked for a stream, got one JSON document ({exchange.content_type or 'no Content-Type'})",
+            c.evidence(stream, content_type=exchange.content_type),
+        )
+    if not stream.events and not stream.transport_error:
+        raise Finding(
+            f"asked for a stream, got {len(stream.body)} bytes holding no event",
+            c.evidence(stream, content_type=exchange.content_type),
+        )
+
+
 @check("stream.content-type", severity=MUST, endpoints=ENDPOINTS)
 def stream_content_type(exchange: Exchange) -> None:
     """A stream is served as `text/event-stream`."""
@@ -119,6 +141,20 @@ def _is_json_payload(line: str) -> bool:
         return line == DONE or isinstance(json.loads(line), dict)
     except (ValueError, RecursionError):
         return False
+
+
+@check("stream.sse.event-has-data", severity=MUST, endpoints=ENDPOINTS)
+def stream_sse_event_has_data(exchange: Exchange) -> None:
+    """Every event block carries data: openai-python and the Node SDK hand a block with fields but no
+    data (`event: ping`, a `retry:`-only block) to JSON.parse and fail. Comment lines are fine."""
+    stream = _stream(exchange)
+    found = _problems(stream, "data-less-event")
+    if found:
+        offset = found[0]["offset"]
+        raise Finding(
+            f"{len(found)} event block(s) with no data (first at byte {offset}: {found[0]['detail']})",
+            c.evidence(stream, problems=found[:10], around=c.excerpt(stream.body, offset)),
+        )
 
 
 @check("stream.sse.json-data", severity=MUST, endpoints=ENDPOINTS)
@@ -194,7 +230,7 @@ def stream_chunk_object(exchange: Exchange) -> None:
             )
 
 
-def _expect_same(exchange: Exchange, field: str) -> None:
+def _expect_same(exchange: Exchange, field: str) -> Any:
     stream = _stream(exchange)
     distinct: list[Any] = []
     first_change = None
@@ -212,6 +248,7 @@ def _expect_same(exchange: Exchange, field: str) -> None:
         )
     if distinct[0] in (None, ""):
         raise Finding(f"`{field}` is {c.short(distinct[0])} in every chunk", c.evidence(stream))
+    return distinct[0]
 
 
 @check("stream.id.consistent", severity=MUST, endpoints=ENDPOINTS)
@@ -222,8 +259,14 @@ def stream_id_consistent(exchange: Exchange) -> None:
 
 @check("stream.created.consistent", severity=MUST, endpoints=ENDPOINTS)
 def stream_created_consistent(exchange: Exchange) -> None:
-    """Every chunk carries the same `created`."""
-    _expect_same(exchange, "created")
+    """Every chunk carries the same `created`, an integer of plausible Unix seconds (not milliseconds, not 0)."""
+    value = _expect_same(exchange, "created")
+    if not c.is_int(value) or not c.CREATED_MIN <= value < c.CREATED_MAX:
+        hint = " (milliseconds?)" if c.is_int(value) and value >= c.CREATED_MAX else ""
+        raise Finding(
+            f"`created` is {c.short(value)} in every chunk: not plausible Unix seconds{hint}",
+            c.evidence(exchange, created=value),
+        )
 
 
 @check("stream.role.first", severity=MUST, endpoints=("chat",))
@@ -286,6 +329,52 @@ def stream_usage_final_chunk(exchange: Exchange) -> None:
             f"the usage chunk's choices is {c.short(last.get('choices'))}, expected []",
             c.evidence(stream, last_chunk=last),
         )
+    prompt, completion, total = (usage[f] for f in fields)
+    if prompt + completion != total:
+        raise Finding(
+            f"the usage chunk's total_tokens {total} != prompt_tokens {prompt} + completion_tokens {completion}",
+            c.evidence(stream, last_chunk=last),
+        )
+
+
+@check("stream.usage.unrequested", severity=MUST, endpoints=ENDPOINTS)
+def stream_usage_unrequested(exchange: Exchange) -> None:
+    """Without stream_options.include_usage, no chunk carries usage (clients reading choices[0] of every
+    chunk break on a usage chunk they did not ask for)."""
+    stream = _stream(exchange)
+    if _include_usage(stream):
+        return  # requested: stream.usage.final-chunk judges it
+    chunks = c.stream_chunks(stream)
+    carrying = [p for p, chunk in enumerate(chunks) if chunk.get("usage") is not None]
+    if carrying:
+        raise Finding(
+            f"usage on {len(carrying)} chunk(s) although include_usage was not asked for (first: chunk {carrying[0]})",
+            c.evidence(stream, **c.chunk_ref(chunks[carrying[0]], carrying[0])),
+        )
+
+
+@check("stream.usage.matches-unary", severity=MUST, endpoints=ENDPOINTS)
+def stream_usage_matches_unary(stream_exchange: Exchange, unary_exchange: Exchange) -> None:
+    """The streamed usage counts the same prompt as the unary answer to the same request (and the same
+    completion tokens where the text is the same)."""
+    stream = _stream(stream_exchange)
+    streamed = c.stream_chunks(stream)[-1].get("usage")
+    unary = c.body(unary_exchange).get("usage")
+    if not isinstance(streamed, dict) or not isinstance(unary, dict):
+        return  # absent usage is stream.usage.final-chunk's or *.usage.present's failure
+    differ = {
+        f: (streamed.get(f), unary.get(f)) for f in ("prompt_tokens",) if streamed.get(f) != unary.get(f)
+    }
+    if streamed_texts(stream) == _unary_texts(unary_exchange) and streamed.get(
+        "completion_tokens"
+    ) != unary.get("completion_tokens"):
+        differ["completion_tokens"] = (streamed.get("completion_tokens"), unary.get("completion_tokens"))
+    if differ:
+        shown = ", ".join(f"{f} {s} streamed vs {u} unary" for f, (s, u) in differ.items())
+        raise Finding(
+            f"the same request counts differently streamed and unary: {shown}",
+            {"streamed_usage": streamed, "unary_usage": unary, "stream": c.evidence(stream)},
+        )
 
 
 @check("stream.usage.null-elsewhere", severity=MUST, endpoints=ENDPOINTS)
@@ -305,10 +394,12 @@ def stream_usage_null_elsewhere(exchange: Exchange) -> None:
 def stream_error_event(exchange: Exchange) -> None:
     """An error inside a started stream is `data: {"error": {...}}` with the OpenAI envelope."""
     stream = _stream(exchange)
+    judged = 0
     for position, event in enumerate(stream.data_events):
         chunk = stream.chunks[position]
         if not c.is_error_chunk(chunk) and event.event != "error":
             continue
+        judged += 1
         if not isinstance(chunk, dict):
             raise Finding(
                 f"event {position} is an `event: error` whose data is not a JSON error envelope",
@@ -320,6 +411,8 @@ def stream_error_event(exchange: Exchange) -> None:
             raise Finding(
                 f"error event {position}: {finding.message}", {**finding.evidence, "event": chunk}
             ) from None
+    if not judged:
+        raise Unjudged("not-applicable", "no error event in this stream: nothing to judge")
 
 
 # -- comparisons and timing ---------------------------------------------------------------------------
@@ -337,11 +430,7 @@ def stream_text_matches_unary(stream_exchange: Exchange, unary_exchange: Exchang
     """The streamed text equals the unary answer to the same (deterministic) request."""
     stream = _stream(stream_exchange)
     streamed = streamed_texts(stream)
-    unary = {}
-    for i, choice in enumerate(c.choices(unary_exchange, c.body(unary_exchange))):
-        message = choice.get("message")
-        text = message.get("content") if isinstance(message, dict) else choice.get("text")
-        unary[c.index_of(choice, i)] = text if isinstance(text, str) else ""
+    unary = _unary_texts(unary_exchange)
     if streamed != unary:
         raise Finding(
             "streamed text differs from the unary answer",
@@ -354,10 +443,21 @@ def stream_text_matches_unary(stream_exchange: Exchange, unary_exchange: Exchang
         )
 
 
+def _unary_texts(exchange: Exchange) -> dict[int, str]:
+    out = {}
+    for i, choice in enumerate(c.choices(exchange, c.body(exchange))):
+        message = choice.get("message")
+        text = message.get("content") if isinstance(message, dict) else choice.get("text")
+        out[c.index_of(choice, i)] = text if isinstance(text, str) else ""
+    return out
+
+
 @check("stream.reasoning.separate", severity=MUST, endpoints=("chat",))
 def stream_reasoning_separate(exchange: Exchange) -> None:
     """No streamed content carries reasoning (`<think>` ... `</think>`), joined across its deltas."""
     stream = _stream(exchange)
+    if not any(isinstance(ch, dict) and not c.is_error_chunk(ch) for ch in stream.chunks):
+        return  # no chunks: stream.sse.json-data's failure, no content to judge
     leaks = {index: text for index, text in streamed_texts(stream).items() if reasoning_leaks(text)}
     if leaks:
         raise Finding(

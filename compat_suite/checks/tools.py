@@ -37,6 +37,7 @@ from ._tools_reading import (
     finished_json,
     forced_choice,
     function_of,
+    json_chunks,
     non_empty,
     parameter_effect,
     streamed_finish_reasons,
@@ -249,7 +250,7 @@ def tools_stream_finish_reason(exchange: Exchange) -> None:
     called = set(accumulated_calls(stream))
     reasons: dict[int, tuple[int, Any]] = {}
     last: dict[int, int] = {}
-    for position, chunk in enumerate(c.stream_chunks(stream)):
+    for position, chunk in enumerate(json_chunks(stream)):
         items = chunk.get("choices")
         for i, choice in enumerate(items if isinstance(items, list) else []):
             if isinstance(choice, dict):
@@ -350,7 +351,9 @@ def tools_strict_schema(exchange: Exchange) -> str:
     asked = isinstance(spec, dict) and spec.get("strict") is True
 
     def ignored(payload: Json) -> str | None:
-        for value, text in finished_json(payload):
+        root = str((schema or {}).get("type"))  # what the JSON text must begin with, where the schema says
+        opens = {"object": "{", "array": "["}.get(root, '{["-0123456789tfn')
+        for value, text in finished_json(payload, opens):
             if isinstance(value, Exception):
                 return f"content {c.short(text)} is not JSON"
             errors = [e.message for e in Draft202012Validator(schema or {}).iter_errors(value)]
@@ -378,7 +381,7 @@ def tools_json_object(exchange: Exchange) -> str:
     return parameter_effect(exchange, "response_format", asked, ignored)
 
 
-@check("tools.round-trip.accepted", severity=MUST, endpoints=ENDPOINTS)
+@check("tools.round-trip.accepted", severity=MUST, endpoints=ENDPOINTS, refines="request.accepted")
 def tools_round_trip_accepted(exchange: Exchange) -> None:
     """A follow-up carrying the assistant's calls (content null or "") and `tool` results is answered."""
     status = exchange.status or 0

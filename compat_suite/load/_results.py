@@ -158,7 +158,7 @@ def conformance_section(by_worker: Mapping[str, Any], table: SampleTable) -> dic
                 "endpoint": entry["endpoint"],
                 "verdicts": verdicts,
                 "failed": verdicts.get("fail", 0),
-                "judged": sum(verdicts.values()),
+                "judged": sum(n for v, n in verdicts.items() if v not in ("not-applicable", "inconclusive")),
                 "examples": entry["examples"],
             }
         )

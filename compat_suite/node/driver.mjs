@@ -200,6 +200,39 @@ function summarise(res) {
   return out;
 }
 
+// fetch with the suite's bounds: each exchange ends by its deadline (headers and body alike), and a
+// body past max_body_bytes is an error, not a buffer that grows without end.
+function boundedFetch(maxBytes, deadlineMs) {
+  return async (url, init = {}) => {
+    const deadline = AbortSignal.timeout(deadlineMs);
+    const signal = init.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
+    const res = await fetch(url, { ...init, signal });
+    if (!res.body) return res;
+    const reader = res.body.getReader();
+    let seen = 0;
+    const capped = new ReadableStream({
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) {
+          controller.close();
+          return;
+        }
+        seen += value.byteLength;
+        if (seen > maxBytes) {
+          await reader.cancel();
+          controller.error(new Error(`body exceeded the suite's limit of ${maxBytes} bytes`));
+          return;
+        }
+        controller.enqueue(value);
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    });
+    return new Response(capped, { status: res.status, statusText: res.statusText, headers: res.headers });
+  };
+}
+
 const job = await readStdin();
 const client = new OpenAI({
   baseURL: job.base_url,
@@ -207,6 +240,7 @@ const client = new OpenAI({
   maxRetries: 0,
   timeout: job.timeout_ms ?? 60000,
   defaultHeaders: job.headers ?? {},
+  fetch: boundedFetch(job.max_body_bytes ?? 8 * 1024 * 1024, job.timeout_ms ?? 60000),
 });
 const results = [];
 for (const call of job.calls) {

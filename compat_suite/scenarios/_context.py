@@ -47,7 +47,8 @@ class AdminAPI:
 @dataclass
 class Context:
     target: Target
-    options: Mapping[str, Any] = field(default_factory=dict)  # resolved options (schemas/options.yaml)
+    # resolved options (schemas/options.yaml); never in a repr: they hold the key and header values
+    options: Mapping[str, Any] = field(default_factory=dict, repr=False)
     admin: AdminAPI | None = None
     add_secret: Callable[[str], None] = lambda secret: None  # keys found during a run: redact them
     case: str | None = None  # the case of a scenario that runs once per case

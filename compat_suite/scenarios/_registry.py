@@ -25,6 +25,7 @@ SUITE_OF_AREA = {
     "completions": "conformance",
     "embeddings": "conformance",
     "models": "conformance",
+    "request": "conformance",
     "stream": "streaming",
     "errors": "errors",
     "clients": "clients",
@@ -61,6 +62,8 @@ class Proof:
     error_response: bool = False  # the checks judge an error answer (only the profile's errors.* apply)
     row: MatrixRow | None = None
     per_check: dict[str, dict[str, Any]] = field(default_factory=dict)  # context one check alone takes
+    # What the checks need of each answer (compat_suite._needs): inferred from the exchanges unless given.
+    needs: str | tuple[str, ...] | None = None
 
     def context_of(self, check_id: str) -> dict[str, Any]:
         return {**self.context, **self.per_check.get(check_id, {})}
@@ -73,11 +76,14 @@ def proof(
     error_response: bool = False,
     row: MatrixRow | None = None,
     per_check: dict[str, dict[str, Any]] | None = None,
+    needs: str | tuple[str, ...] | None = None,
     **context: Any,
 ) -> Proof:
-    """`proof(check_ids, *exchanges, **context)`: what a scenario yields."""
+    """`proof(check_ids, *exchanges, **context)`: what a scenario yields. `needs` only where inference
+    from the exchanges is wrong (see compat_suite._needs): "json", "event-stream", "refusal" or
+    "none", for all exchanges or one per exchange."""
     ids = (checks,) if isinstance(checks, str) else tuple(checks)
-    return Proof(ids, exchanges, context, endpoint, error_response, row, per_check or {})
+    return Proof(ids, exchanges, context, endpoint, error_response, row, per_check or {}, needs)
 
 
 @dataclass(frozen=True)

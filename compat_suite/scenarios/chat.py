@@ -16,7 +16,12 @@ from ._registry import Proofs, proof, scenario
 
 SHAPE = (*response_shape("chat"), *PYTHON_CLIENTS)
 N_CHOICES = ("chat.response.schema", "chat.n.indexed", "chat.finish-reason.enum", "chat.max-tokens.respected")
-MAX_TOKENS_BIND = ("chat.response.schema", "chat.max-tokens.respected", "chat.usage.sum")
+MAX_TOKENS_BIND = (
+    "chat.response.schema",
+    "chat.max-tokens.respected",
+    "chat.usage.sum",
+    "chat.finish-reason.length",
+)
 STOP = ("chat.response.schema", "chat.stop.honoured", "chat.finish-reason.enum")
 LOGPROBS = ("chat.response.schema", "chat.logprobs.valid")
 JSON_MODE = ("chat.response.schema", "chat.response-format.json")

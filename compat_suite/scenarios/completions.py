@@ -11,7 +11,12 @@ from ._registry import Proofs, proof, scenario
 
 SHAPE = (*response_shape("completions"), *PYTHON_CLIENTS)
 N_CHOICES = ("completions.response.schema", "completions.n.indexed", "completions.max-tokens.respected")
-MAX_TOKENS_BIND = ("completions.response.schema", "completions.max-tokens.respected", "completions.usage.sum")
+MAX_TOKENS_BIND = (
+    "completions.response.schema",
+    "completions.max-tokens.respected",
+    "completions.usage.sum",
+    "completions.finish-reason.length",
+)
 STOP = ("completions.response.schema", "completions.stop.honoured", "completions.finish-reason.enum")
 ECHO = ("completions.response.schema", "completions.echo.prefix", "completions.stop.honoured")
 

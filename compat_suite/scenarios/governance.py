@@ -83,6 +83,7 @@ def key_lifecycle(ctx: Context) -> Proofs:
     """POST /keys shows the raw key once, GET /keys lists prefixes only, DELETE revokes it for good."""
     t = ctx.target
     declared(t, "keys", "key")
+    t.require("chat")  # the new key is tried on a chat: without a model that would blame the key
     created = t.request(
         "keys", "POST", t.profile.endpoint_path("keys"), json={"name": f"suite-{secrets.token_hex(4)}"}
     )
@@ -90,7 +91,10 @@ def key_lifecycle(ctx: Context) -> Proofs:
     raw, key_id = body.get("key"), body.get("id")
     raw = ctx.secret(raw) if isinstance(raw, str) and raw else None
     used = small_chat(t, auth=raw or "wrong")
-    yield proof("governance.keys.create", created, used, key_prefix=t.profile.key_prefix)
+    # `used` is judged by the check itself: a refusal there means the new key does not work.
+    yield proof(
+        "governance.keys.create", created, used, key_prefix=t.profile.key_prefix, needs=("json", "none")
+    )
     if not isinstance(key_id, str) or not key_id:
         return  # the check above failed: nothing to list or revoke
     listing = t.request("keys", "GET", t.profile.endpoint_path("keys"))
@@ -98,7 +102,11 @@ def key_lifecycle(ctx: Context) -> Proofs:
     revoked = t.request("key", "DELETE", t.profile.endpoint_path("key").replace("{key_id}", key_id))
     after = small_chat(t, auth=raw or "wrong")
     yield proof(
-        "governance.keys.revoke", revoked, after, expected_status=t.profile.expected_status("revoked-key")
+        "governance.keys.revoke",
+        revoked,
+        after,
+        expected_status=t.profile.expected_status("revoked-key"),
+        needs="none",  # a 204 with no body, then a refusal: the check reads both itself
     )
 
 
@@ -110,6 +118,7 @@ def credits_and_usage(ctx: Context) -> Proofs:
     """A served request is debited (GET /credits falls), listed as a transaction, and logged in GET /usage."""
     t = ctx.target
     declared(t, "credits")
+    t.require("chat")  # a served chat is what gets debited
     before = t.request("credits", "GET", t.profile.endpoint_path("credits"))
     served = small_chat(t)
     usage = served.json.get("usage") if isinstance(served.json, dict) else None
@@ -133,7 +142,7 @@ def refused_key(ctx: Context) -> Proofs:
     if t.profile.expected_status(condition, "chat") is None:
         yield from not_applicable(t, condition, f"{condition} does not apply to {t.profile.name!r}")
     key = ctx.state_key(KEY_STATES[condition])
-    yield refusal(t, condition, t.chat(chat_body(t), auth=key))
+    yield refusal(t, condition, t.chat(chat_body(t), auth=key, retry=False))  # the refusal is under test
 
 
 @scenario(
@@ -143,13 +152,13 @@ def rate_limited(ctx: Context) -> Proofs:
     """A key over its request limit gets 429 with Retry-After and the x-ratelimit-* headers."""
     t = ctx.target
     key = ctx.state_key("rate-limited-key")
-    exchange = t.chat(chat_body(t), auth=key)
+    exchange = t.chat(chat_body(t), auth=key, retry=False)  # the 429 is the answer under test
     for _ in range(RATE_PROBES - 1):
         if exchange.status != 200:
             break
-        exchange = t.chat(chat_body(t), auth=key)
+        exchange = t.chat(chat_body(t), auth=key, retry=False)
     yield refusal(t, "rate-limited", exchange)
-    yield proof("governance.rate-limit.headers", exchange)
+    yield proof("governance.rate-limit.headers", exchange, needs="refusal")
 
 
 @scenario("governance.conflict", endpoint="chat", proves=("errors.envelope",))
@@ -197,6 +206,6 @@ def cold_start(ctx: Context) -> Proofs:
     finally:
         ctx.admin.call("PUT", f"/admin/models/{model}/status", {"status": "ready"})
     yield refusal(t, "cold-start", exchange)
-    yield proof("governance.cold-start.retry-after", exchange)
+    yield proof("governance.cold-start.retry-after", exchange, needs="refusal")
     if health is not None:
-        yield proof("governance.health.loading", health)
+        yield proof("governance.health.loading", health, needs="none")  # a 200 or a 503, both documented

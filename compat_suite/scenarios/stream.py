@@ -30,17 +30,28 @@ def _streamed(t: Target, endpoint: str, body: dict[str, Any]) -> Exchange:
     return send({**body, **r.INCLUDE_USAGE})
 
 
-@scenario(
-    "stream.basic", stream=True, cases=ENDPOINTS, proves=(*FRAMED["chat"], *REAL, "stream.text.matches-unary")
-)
+UNARY = ("stream.text.matches-unary", "stream.usage.matches-unary")
+
+
+@scenario("stream.basic", stream=True, cases=ENDPOINTS, proves=(*FRAMED["chat"], *REAL, *UNARY))
 def stream_basic(ctx: Context) -> Proofs:
-    """One stream passes every framing and chunk check, arrives as a stream, and matches the unary answer."""
+    """One stream passes every framing and chunk check, arrives as a stream, and matches the unary
+    answer to the same request (its text and its usage)."""
     endpoint = ctx.case or "chat"
     body = _body(endpoint, temperature=0, seed=r.SEED)
     streamed = _streamed(ctx.target, endpoint, body)
     yield proof((*FRAMED[endpoint], *REAL), streamed)
     unary = ctx.target.chat(body) if endpoint == "chat" else ctx.target.completions(body)
-    yield proof("stream.text.matches-unary", streamed, unary)
+    yield proof(UNARY, streamed, unary)
+
+
+@scenario("stream.without-usage", stream=True, cases=ENDPOINTS, proves=FRAMED["chat"])
+def stream_without_usage(ctx: Context) -> Proofs:
+    """A stream that does not ask for usage gets none, and passes every framing and chunk check."""
+    endpoint = ctx.case or "chat"
+    send = ctx.target.chat_stream if endpoint == "chat" else ctx.target.completions_stream
+    ctx.target.require(endpoint)
+    yield proof(FRAMED[endpoint], send(_body(endpoint, max_tokens=8, temperature=0)))
 
 
 @scenario("stream.n-choices", stream=True, cases=ENDPOINTS, proves=FRAMED["chat"])

@@ -49,6 +49,7 @@ _BYTE_BASE = 0
 _SPECIAL_BASE = 256
 _WORD_BASE = _SPECIAL_BASE + len(_SPECIAL)
 EOS_ID = _SPECIAL_BASE + 1  # <|im_end|>
+CONTEXT_LENGTH = 32_768  # tokens one sequence may hold (prompt and generated), as a real model's context
 _MIN_TEMPERATURE = 1e-4  # below this, sampling is greedy in all but name; keeps the arithmetic finite
 _PIECE = re.compile(r"<\|im_start\|>|<\|im_end\|>|\n| ?[A-Za-z]+| ?[^A-Za-z\s]|[ \t]+")
 
@@ -67,12 +68,14 @@ class ScriptedEngine:
         self.model_name = model_name
         self.embedding_model_name = embedding_model_name
         self.token_delay_s = token_delay_s
+        self.context_length = CONTEXT_LENGTH
         self._dims = dimensions
         self._vocab: list[str] = [bytes([b]).decode("latin-1") for b in range(256)]
         self._vocab += list(_SPECIAL)
         self._vocab += [" " + w for w in _WORDS] + list(_WORDS)
         self._ids = {piece: i for i, piece in enumerate(self._vocab) if i >= _SPECIAL_BASE}
         self._status: ModelStatus = "ready"
+        self._vectors: dict[int, list[float]] = {}  # token id -> its embedding contribution (a few hundred)
 
     # -- tokenizer ---------------------------------------------------------------------------
     def status(self) -> ModelStatus:
@@ -279,17 +282,27 @@ class ScriptedEngine:
         return sum(len(self.tokenize(x)) if isinstance(x, str) else len(x) for x in inputs)
 
     async def embed(self, inputs: Sequence[str | Sequence[int]]) -> list[list[float]]:
+        # CPU work: on a thread, so that the event loop keeps answering meanwhile.
+        return await asyncio.to_thread(self._embed, list(inputs))
+
+    def _embed(self, inputs: list[str | Sequence[int]]) -> list[list[float]]:
         out = []
         for item in inputs:
             text = item if isinstance(item, str) else self.detokenize(item)
             vec = [0.0] * self._dims
             for tid in self.tokenize(text):
-                r = random.Random(tid)
-                for d in range(self._dims):
-                    vec[d] += r.uniform(-1.0, 1.0)
+                for d, x in enumerate(self._token_vector(tid)):
+                    vec[d] += x
             norm = math.sqrt(sum(v * v for v in vec)) or 1.0
             out.append([v / norm for v in vec] if any(vec) else [1.0 / math.sqrt(self._dims)] * self._dims)
         return out
+
+    def _token_vector(self, token_id: int) -> list[float]:
+        vector = self._vectors.get(token_id)
+        if vector is None:
+            r = random.Random(token_id)
+            vector = self._vectors[token_id] = [r.uniform(-1.0, 1.0) for _ in range(self._dims)]
+        return vector
 
     async def close(self) -> None:
         return None

@@ -41,3 +41,34 @@ def seed_random(body: Json) -> Json:
     if "seed" in body:
         body["seed"] = random.SystemRandom().randrange(2**31)
     return body
+
+
+def usage_zero(payload: Json, request: Json) -> Json:
+    usage = payload.get("usage")
+    if isinstance(usage, dict):
+        payload = {
+            **payload,
+            "usage": {**usage, "prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        }
+    return payload
+
+
+def length_as_stop(payload: Json, request: Json) -> Json:
+    for choice in choices(payload):
+        if choice.get("finish_reason") == "length":
+            choice["finish_reason"] = "stop"
+    return payload
+
+
+HIDDEN_OVERRUN = " and then some more words past the limit"
+
+
+def overrun_hidden(payload: Json, request: Json) -> Json:
+    """More text than the limit allows, while usage still says the limit held."""
+    for choice in choices(payload):
+        message = choice.get("message")
+        if isinstance(message, dict) and isinstance(message.get("content"), str):
+            message["content"] += HIDDEN_OVERRUN
+        elif isinstance(choice.get("text"), str):
+            choice["text"] += HIDDEN_OVERRUN
+    return payload

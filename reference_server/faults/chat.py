@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from ._generation import created_ms, finish_bogus, max_tokens_raised, n_one, seed_random, usage_off_by_one
+from ._generation import (
+    created_ms,
+    finish_bogus,
+    length_as_stop,
+    max_tokens_raised,
+    n_one,
+    overrun_hidden,
+    seed_random,
+    usage_off_by_one,
+    usage_zero,
+)
 from ._hooks import choices, drop, on, put, request_edit, without
 from ._registry import Fault, Json, fault
 
@@ -107,6 +117,30 @@ fault(
         "chat.response-format.json",
         "drops `response_format` before serving",
         request=request_edit(CHAT, without("response_format")),
+    )
+)
+fault(
+    Fault(
+        "chat-usage-zero",
+        "chat.usage.counts",
+        "usage all zeros beside the content",
+        response=on(CHAT, usage_zero),
+    )
+)
+fault(
+    Fault(
+        "chat-length-as-stop",
+        "chat.finish-reason.length",
+        'finish_reason "stop" for an answer cut at the token limit',
+        response=on(CHAT, length_as_stop),
+    )
+)
+fault(
+    Fault(
+        "chat-overrun-hidden",
+        "chat.max-tokens.respected",
+        "text past the token limit, while usage says the limit held",
+        response=on(CHAT, overrun_hidden),
     )
 )
 

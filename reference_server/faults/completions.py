@@ -3,7 +3,17 @@ honours."""
 
 from __future__ import annotations
 
-from ._generation import created_ms, finish_bogus, max_tokens_raised, n_one, seed_random, usage_off_by_one
+from ._generation import (
+    created_ms,
+    finish_bogus,
+    length_as_stop,
+    max_tokens_raised,
+    n_one,
+    overrun_hidden,
+    seed_random,
+    usage_off_by_one,
+    usage_zero,
+)
 from ._hooks import choices, drop, on, put, request_edit, without
 from ._registry import Fault, Json, fault
 
@@ -110,5 +120,29 @@ fault(
         "completions.echo.prefix",
         "drops `echo` before serving",
         request=request_edit(COMPLETIONS, without("echo")),
+    )
+)
+fault(
+    Fault(
+        "completions-usage-zero",
+        "completions.usage.counts",
+        "usage all zeros beside the content",
+        response=on(COMPLETIONS, usage_zero),
+    )
+)
+fault(
+    Fault(
+        "completions-length-as-stop",
+        "completions.finish-reason.length",
+        'finish_reason "stop" for an answer cut at the token limit',
+        response=on(COMPLETIONS, length_as_stop),
+    )
+)
+fault(
+    Fault(
+        "completions-overrun-hidden",
+        "completions.max-tokens.respected",
+        "text past the token limit, while usage says the limit held",
+        response=on(COMPLETIONS, overrun_hidden),
     )
 )

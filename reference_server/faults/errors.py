@@ -79,10 +79,10 @@ fault(
 )
 fault(
     Fault(
-        "errors-unknown-path-200",
+        "errors-unknown-path-400",
         "errors.status.unknown-path",
-        "200 for an unknown path",
-        error=error_when(code("unknown_url"), 200),
+        "400 for an unknown path (a 200 would be errors.invalid-request.accepted's finding)",
+        error=error_when(code("unknown_url"), 400),
     )
 )
 fault(
@@ -107,5 +107,13 @@ fault(
         "errors.param.named",
         "400s never name the parameter",
         error=error_when(lambda s, e: s == 400, edit=lambda env: {"error": {**env["error"], "param": None}}),
+    )
+)
+fault(
+    Fault(
+        "errors-invalid-param-200",
+        "errors.invalid-request.accepted",
+        "an out-of-range parameter answered 200 (the error envelope sent as a success)",
+        error=error_when(lambda s, e: s == 400 and e.get("code") == "invalid_value", 200),
     )
 )

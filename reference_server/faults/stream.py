@@ -221,6 +221,113 @@ fault(
         batch_stream=True,
     )
 )
+
+
+def _frame_bare_json(data: str) -> bytes:
+    """Each chunk as bare JSON, one a line: no `data:` field, so no event at all."""
+    return data.encode("utf-8") + b"\n"
+
+
+fault(
+    Fault(
+        "stream-bare-json-lines",
+        "stream.is-event-stream",
+        "a stream's chunks as bare JSON lines, with no `data:` field: no event stream",
+        frame=_frame_bare_json,
+        terminator=lambda: b"",
+    )
+)
+
+
+def _created_ms(payload: Json, position: int) -> Json:
+    return {**payload, "created": int(payload.get("created", 0)) * 1000}
+
+
+def _usage_total_wrong(payload: Json, position: int) -> Json:
+    usage = payload.get("usage")
+    if (
+        payload.get("choices") == []
+        and isinstance(usage, dict)
+        and isinstance(usage.get("total_tokens"), int)
+    ):
+        return {**payload, "usage": {**usage, "total_tokens": usage["total_tokens"] + 5}}
+    return payload
+
+
+def _usage_prompt_inflated(payload: Json, position: int) -> Json:
+    """The streamed usage counts a longer prompt than the unary answer does (its sum still adds up)."""
+    usage = payload.get("usage")
+    if (
+        payload.get("choices") == []
+        and isinstance(usage, dict)
+        and isinstance(usage.get("prompt_tokens"), int)
+    ):
+        return {
+            **payload,
+            "usage": {
+                **usage,
+                "prompt_tokens": usage["prompt_tokens"] + 23,
+                "total_tokens": usage["total_tokens"] + 23,
+            },
+        }
+    return payload
+
+
+def _usage_unrequested(endpoint: str, payload: Json, position: int, request: Json) -> Json:
+    """Usage on the finishing chunk although the request did not ask for it."""
+    options = request.get("stream_options")
+    asked = isinstance(options, dict) and options.get("include_usage") is True
+    finishing = any(c.get("finish_reason") for c in choices(payload))
+    if endpoint in GENERATION and not asked and finishing:
+        return {**payload, "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}}
+    return payload
+
+
+def _frame_after_ping(data: str) -> bytes:
+    """An `event: ping` block with no data before each event (the SDKs fail on it; the spec skips it)."""
+    return b"event: ping\n\n" + default_frame(data)
+
+
+fault(
+    Fault(
+        "stream-created-ms",
+        "stream.created.consistent",
+        "`created` in milliseconds",
+        chunk=chunk_hook(_created_ms),
+    )
+)
+fault(
+    Fault(
+        "stream-usage-total-wrong",
+        "stream.usage.final-chunk",
+        "the usage chunk's total is five more than its sum",
+        chunk=chunk_hook(_usage_total_wrong),
+    )
+)
+fault(
+    Fault(
+        "stream-usage-prompt-inflated",
+        "stream.usage.matches-unary",
+        "streamed usage counts 23 more prompt tokens than the unary answer",
+        chunk=chunk_hook(_usage_prompt_inflated),
+    )
+)
+fault(
+    Fault(
+        "stream-usage-unrequested",
+        "stream.usage.unrequested",
+        "usage on the last chunk although include_usage was not asked for",
+        chunk=_usage_unrequested,
+    )
+)
+fault(
+    Fault(
+        "stream-ping-events",
+        "stream.sse.event-has-data",
+        "an `event: ping` block with no data before each event",
+        frame=_frame_after_ping,
+    )
+)
 fault(
     Fault(
         "stream-reasoning-in-content",

@@ -106,9 +106,10 @@ def _arguments_null(entry: Json, chunk: Json) -> None:
 
 
 def _arguments_respaced(entry: Json, chunk: Json) -> None:
+    # A blank before each object the arguments open: still valid JSON, no longer the unary text.
     function = entry.get("function")
-    if isinstance(function, dict) and function.get("arguments"):
-        function["arguments"] += " "
+    if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+        function["arguments"] = function["arguments"].replace("{", " {")
 
 
 def _stream_finish_stop(payload: Json, position: int) -> Json:

@@ -15,6 +15,7 @@ secret, `X-Admin-Key: ...` or `Authorization: Bearer ...`), never by a customer 
 from __future__ import annotations
 
 import hmac
+import re
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -27,13 +28,17 @@ from ._http import (
     enveloped,
     json_object,
     optional_int,
+    optional_seconds,
     optional_str,
     optional_str_list,
     query_int,
 )
 from ._keys import bearer_token
 from ._public import balance_body
-from ._store import Conflict, KeyRecord
+from ._store import BalanceOverflow, Conflict, KeyRecord
+
+MAX_READY_AFTER_S = 7 * 24 * 3600.0  # a cold start announced for longer than a week is a typo
+_KEY_PREFIX = re.compile(r"[A-Za-z0-9_\-]{1,32}")  # what a key may start with (it travels in headers)
 
 if TYPE_CHECKING:
     from ._gateway import Gateway
@@ -70,18 +75,23 @@ def admin_routes(gateway: Gateway) -> list[BaseRoute]:
             raise APIError(
                 404, f"No account with id '{account_id}'.", param="account_id", code="account_not_found"
             )
+        prefix = optional_str(body, "prefix", max_len=32)
+        if prefix is not None and not _KEY_PREFIX.fullmatch(prefix):
+            raise APIError(400, "prefix may hold only letters, digits, '_' and '-'", param="prefix")
         try:
             raw, record = await gateway.create_key(
                 account_id,
-                credit_micros=optional_int(body, "credit_micros", minimum=0) or 0,
+                credit_micros=optional_int(body, "credit_micros") or 0,
                 name=optional_str(body, "name"),
                 model=optional_str(body, "model"),
                 rate_limit=optional_str(body, "rate_limit", max_len=64),
                 allowed_ips=optional_str_list(body, "allowed_ips"),
-                prefix=optional_str(body, "prefix", max_len=32),
+                prefix=prefix,
             )
         except Conflict as exc:
             raise APIError(409, str(exc), param="name", code="conflict") from exc
+        except BalanceOverflow as exc:
+            raise APIError(400, str(exc), param="credit_micros") from exc
         return JSONResponse({**(await describe(record)), "key": raw}, status_code=201)
 
     async def get_key(request: Request) -> Response:
@@ -98,7 +108,12 @@ def admin_routes(gateway: Gateway) -> list[BaseRoute]:
         target = optional_int(body, "balance_micros")
         if target is None:
             raise APIError(400, "balance_micros is required", param="balance_micros")
-        balance = await gateway.run_in_db(gateway.store.set_balance, key.account_id, target, key_id=key.id)
+        try:
+            balance = await gateway.run_in_db(
+                gateway.store.set_balance, key.account_id, target, key_id=key.id
+            )
+        except BalanceOverflow as exc:
+            raise APIError(400, str(exc), param="balance_micros") from exc
         return JSONResponse(balance_body(key.account_id, balance))
 
     async def grant(request: Request) -> Response:
@@ -107,7 +122,10 @@ def admin_routes(gateway: Gateway) -> list[BaseRoute]:
         amount = optional_int(body, "amount_micros", minimum=1)
         if amount is None:
             raise APIError(400, "amount_micros is required", param="amount_micros")
-        balance = await gateway.run_in_db(gateway.store.grant, key.account_id, amount, key_id=key.id)
+        try:
+            balance = await gateway.run_in_db(gateway.store.grant, key.account_id, amount, key_id=key.id)
+        except BalanceOverflow as exc:
+            raise APIError(400, str(exc), param="amount_micros") from exc
         return JSONResponse(balance_body(key.account_id, balance))
 
     def account_state(active: bool) -> Handler:
@@ -125,11 +143,7 @@ def admin_routes(gateway: Gateway) -> list[BaseRoute]:
         model = request.path_params["model"]
         body = await json_object(request, required=True)
         status = body.get("status")
-        ready_after_s = body.get("ready_after_s")
-        if ready_after_s is not None and (
-            not isinstance(ready_after_s, int | float) or isinstance(ready_after_s, bool)
-        ):
-            raise APIError(400, "ready_after_s must be a number of seconds", param="ready_after_s")
+        ready_after_s = optional_seconds(body, "ready_after_s", maximum=MAX_READY_AFTER_S)
         if not isinstance(status, str):
             raise APIError(400, "status is required: ready, loading or unavailable", param="status")
         gateway.set_model_status(model, status, ready_after_s=ready_after_s)

@@ -27,10 +27,12 @@ from ._coldstart import ModelStates
 from ._config import GatewayConfig
 from ._credits import require_funds
 from ._ratelimit import RateLimiter, parse_limit, refuse
+from ._reservations import Reservation
 from ._store import KeyRecord, Store, UsageEntry, new_id
 from ._usage import TokenUsage
 
 T = TypeVar("T")
+INTERRUPTED_STATUS = 499  # logged for a request whose process died before it answered
 Shape = Callable[[str, dict[str, Any], dict[str, Any]], dict[str, Any]]  # (endpoint, payload, request)
 
 
@@ -58,6 +60,7 @@ class Gateway:
         self.models = ModelStates()
         self.limiter = RateLimiter(self.config.default_rate_limit, self.config.ratelimit_storage_uri)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gateway-db")
+        self.recovered = self._settle_orphans()  # requests a killed process left running
 
     async def run_in_db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a store call on the database thread and await its result."""
@@ -163,20 +166,8 @@ class Gateway:
         """Debit and log the request in one transaction; its cost in micros, None if already settled."""
         tokens = TokenUsage.of(usage)
         latency = latency_ms if latency_ms is not None else (time.perf_counter() - grant.started) * 1000
-        cost = self.config.pricing.cost(tokens.prompt_tokens, tokens.completion_tokens)
-        entry = UsageEntry(
-            request_id=grant.request_id,
-            account_id=grant.account_id,
-            key_id=grant.key_id,
-            endpoint=grant.endpoint,
-            model=grant.model,
-            prompt_tokens=tokens.prompt_tokens,
-            completion_tokens=tokens.completion_tokens,
-            total_tokens=tokens.total_tokens,
-            cost_micros=cost,
-            latency_ms=float(latency),
-            status=int(status),
-        )
+        entry = self._entry(grant, tokens.prompt_tokens, tokens.completion_tokens, latency, status)
+        cost = entry.cost_micros
         trace = None
         if grant.trace_id is not None and grant.trace is not None:
             trace = (
@@ -200,6 +191,61 @@ class Gateway:
         # Submitted to the database thread before the first await: even a cancelled caller is settled.
         settled = await self.run_in_db(self.store.settle, entry, trace)
         return cost if settled else None
+
+    async def reserve(self, grant: Grant, prompt_tokens: int, completion_tokens: int) -> None:
+        """Hold the most the request can cost (`prompt_tokens` and up to `completion_tokens`
+        generated, at the price), or refuse it with a 402. Settling releases the hold."""
+        if grant.endpoint not in self.config.billable_endpoints or not self.config.credits_enforced:
+            return
+        amount = self.config.pricing.cost(prompt_tokens, completion_tokens)
+        reservation = Reservation(
+            grant.request_id, grant.account_id, grant.key_id, grant.endpoint, grant.model, amount
+        )
+        if not await self.run_in_db(self.store.reserve, reservation):
+            raise APIError(
+                402,
+                f"You exceeded your current quota: this request may cost up to {amount} micro-units "
+                f"({prompt_tokens} prompt tokens and up to {completion_tokens} generated), more than the "
+                "credit not already held by running requests. Lower max_tokens or n, or top up your account.",
+                type="insufficient_quota",
+                code="insufficient_quota",
+            )
+
+    async def progress(self, grant: Grant, usage: Mapping[str, Any] | None) -> None:
+        """Record what a stream has sent so far: what it is billed if the process dies before settling."""
+        tokens = TokenUsage.of(usage)
+        await self.run_in_db(
+            self.store.record_progress, grant.request_id, tokens.prompt_tokens, tokens.completion_tokens
+        )
+
+    def _settle_orphans(self) -> int:
+        """Settle the reservations of a process that died: what a stream had recorded as sent is
+        billed (status 200: the client had it); a request that had sent nothing costs nothing."""
+        orphans = self.store.orphaned_reservations()
+        for orphan in orphans:
+            held = orphan.reservation
+            prompt, completion = (orphan.prompt_tokens, orphan.completion_tokens) if orphan.sent else (0, 0)
+            status = 200 if orphan.sent else INTERRUPTED_STATUS
+            self.store.settle(self._entry(held, prompt, completion, orphan.age_s * 1000.0, status))
+        return len(orphans)
+
+    def _entry(
+        self, request: Grant | Reservation, prompt: int, completion: int, latency_ms: float, status: int
+    ) -> UsageEntry:
+        """The usage row (and debit, at the price) of one request."""
+        return UsageEntry(
+            request_id=request.request_id,
+            account_id=request.account_id,
+            key_id=request.key_id,
+            endpoint=request.endpoint,
+            model=request.model,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            total_tokens=prompt + completion,
+            cost_micros=self.config.pricing.cost(prompt, completion),
+            latency_ms=float(latency_ms),
+            status=int(status),
+        )
 
     # -- cold start ---------------------------------------------------------------------------
     def model_status(self, model: str) -> str | None:

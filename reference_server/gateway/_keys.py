@@ -1,6 +1,6 @@
 """API keys: minted with a provider's prefix, stored as a SHA-256 digest, compared in constant time.
 
-Keys carry 192 bits from `secrets`, so a plain SHA-256 (no salt, no slow KDF) is enough: nothing
+Keys carry 192 bits from `secrets` (and a checksum, `reference_server._secrets`), so a plain SHA-256 (no salt, no slow KDF) is enough: nothing
 can be guessed, and the digest doubles as the lookup index. After the indexed lookup the digests
 are compared again with `hmac.compare_digest`, so no code path compares key material byte by byte.
 """
@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 from dataclasses import dataclass
 
-_RANDOM_BYTES = 24  # 192 bits; token_urlsafe gives 32 characters
+from .._secrets import new_key
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,7 @@ def hash_key(raw: str) -> str:
 
 
 def mint(prefix: str) -> MintedKey:
-    raw = prefix + secrets.token_urlsafe(_RANDOM_BYTES)
+    raw = new_key(prefix)
     return MintedKey(raw=raw, digest=hash_key(raw), display_prefix=raw[: len(prefix) + 4], last4=raw[-4:])
 
 

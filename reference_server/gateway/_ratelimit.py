@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 import time
 from dataclasses import dataclass
 
@@ -35,13 +36,29 @@ class RateDecision:
         }
 
 
+# `limits` reads "1/0 second" as one a second and ignores what it does not understand; this is the
+# grammar we accept, checked before it sees the text: AMOUNT (/|per) [MULTIPLE] UNIT, both >= 1.
+_RATE = re.compile(
+    r"\s*([0-9]{1,9})\s*(?:/|per)\s*(?:([0-9]{1,6})\s*)?(second|minute|hour|day|month|year)s?\s*",
+    re.IGNORECASE,
+)
+
+
 def parse_limit(text: str) -> RateLimitItem:
-    """`"60/minute"`, `"2 per minute"`, `"1000/hour"`; a bad one is a 400 naming the field."""
+    """`"60/minute"`, `"2 per minute"`, `"1000/hour"`, `"10/5 seconds"`; anything else, a zero amount
+    or a zero period is a 400 naming the field."""
+    match = _RATE.fullmatch(text) if isinstance(text, str) else None
+    if match is None or int(match[1]) < 1 or (match[2] is not None and int(match[2]) < 1):
+        raise APIError(
+            400,
+            f"rate_limit: {text!r:.80} is not a rate like '60/minute' (a positive amount per a positive period)",
+            param="rate_limit",
+        )
     try:
         return parse(text)
     except (ValueError, TypeError) as exc:
         raise APIError(
-            400, f"rate_limit: {text!r} is not a rate like '60/minute'", param="rate_limit"
+            400, f"rate_limit: {text!r:.80} is not a rate like '60/minute'", param="rate_limit"
         ) from exc
 
 

@@ -22,11 +22,17 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-SCHEMA = """
+from . import _reservations
+from ._reservations import Orphan, Reservation
+
+MAX_MICROS = 2**63 - 1  # SQLite's INTEGER: a balance past it would silently become a float
+SCHEMA = (
+    _reservations.SCHEMA
+    + """
 CREATE TABLE IF NOT EXISTS accounts (
     id TEXT PRIMARY KEY,
     active INTEGER NOT NULL DEFAULT 1,
@@ -81,6 +87,11 @@ CREATE TABLE IF NOT EXISTS traces (
     record TEXT NOT NULL
 );
 """
+)
+
+
+class BalanceOverflow(ValueError):
+    """A credit change would take the balance outside what an integer column holds."""
 
 
 class Conflict(Exception):
@@ -316,10 +327,28 @@ class Store:
             )
         return self.get_key(key_id)
 
+    # -- reservations ---------------------------------------------------------------------------
+    def reserve(self, reservation: Reservation) -> bool:
+        """Hold the request's most cost if the balance less what is held covers it (one transaction)."""
+        with self._write() as db:
+            return _reservations.hold(db, reservation, _balance(db, reservation.account_id))
+
+    def record_progress(self, request_id: str, prompt_tokens: int, completion_tokens: int) -> None:
+        with self._write() as db:
+            _reservations.record_progress(db, request_id, prompt_tokens, completion_tokens)
+
+    def orphaned_reservations(self) -> list[Orphan]:
+        with self._read() as db:
+            return _reservations.orphans(db)
+
     # -- usage and settlement -------------------------------------------------------------------
     def settle(self, entry: UsageEntry, trace: tuple[str, dict[str, Any]] | None = None) -> bool:
-        """Write the usage row, its debit (and its trace) in one transaction; False if already settled."""
+        """Write the usage row, its debit (and its trace) in one transaction, releasing the request's
+        reservation; False if already settled. A debit never exceeds what was reserved."""
         with self._write() as db:
+            reserved = _reservations.release(db, entry.request_id)
+            if reserved is not None and entry.cost_micros > reserved:
+                entry = replace(entry, cost_micros=reserved)
             inserted = db.execute(
                 "INSERT INTO usage (request_id, account_id, key_id, endpoint, model, prompt_tokens,"
                 " completion_tokens, total_tokens, cost_micros, latency_ms, status, created_at)"
@@ -460,6 +489,8 @@ def _append(
     note: str | None,
 ) -> None:
     """One ledger row and the balance it moves, inside the caller's transaction."""
+    if not -MAX_MICROS <= _balance_or_zero(db, account_id) + amount_micros <= MAX_MICROS:
+        raise BalanceOverflow(f"the balance would pass {MAX_MICROS} micro-units")
     db.execute(
         "INSERT INTO transactions (account_id, key_id, kind, amount_micros, request_id, note, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -468,6 +499,11 @@ def _append(
     db.execute(
         "UPDATE accounts SET balance_micros = balance_micros + ? WHERE id = ?", (amount_micros, account_id)
     )
+
+
+def _balance_or_zero(db: sqlite3.Connection, account_id: str) -> int:
+    row = db.execute("SELECT balance_micros FROM accounts WHERE id = ?", (account_id,)).fetchone()
+    return 0 if row is None else int(row[0])
 
 
 def _key(row: sqlite3.Row) -> KeyRecord:

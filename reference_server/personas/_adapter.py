@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -90,9 +91,13 @@ class PersonaAdapter:
             body += message.get("body", b"")
             if not message.get("more_body", False):
                 break
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        try:  # NaN and Infinity are not JSON: left to the app, which refuses them (a rewrite would hide them)
+            payload = json.loads(body, parse_constant=_not_json)
+        except (
+            ValueError,
+            UnicodeDecodeError,
+            RecursionError,
+        ):  # not JSON (or nested past the parser): the app answers 400
             return _replay(messages, receive)
         if not isinstance(payload, dict):
             return _replay(messages, receive)  # the app answers what is not a JSON object itself
@@ -105,6 +110,10 @@ class PersonaAdapter:
             return _replay(messages, receive)  # untouched: the bytes as they came
         rewritten = json.dumps(payload).encode("utf-8")
         return _replay([{"type": "http.request", "body": rewritten, "more_body": False}], receive)
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def _replay(messages: list[Message], receive: Receive) -> Receive:

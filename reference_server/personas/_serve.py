@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import secrets
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from .._secrets import new_key
 from ..auth import ResolvedKeys
 from ..engines.base import Engine
 from ..faults import FaultSet
@@ -26,14 +26,15 @@ def persona_app(
     persona = load_persona(args.persona)
     admin_key = args.admin_key
     if not admin_key:
-        admin_key = "adm_" + secrets.token_urlsafe(18)
+        admin_key = new_key("adm_")
         print(ADMIN_KEY_PREFIX + admin_key, flush=True)
+        args.admin_key = admin_key  # the caller redacts it from the logs too
     db_path = (
         Path(args.gateway_db) if args.gateway_db else Path(tempfile.mkdtemp(prefix="persona-")) / "gw.db"
     )
     gateway = Gateway(db_path, persona.gateway_config(admin_key))
     if keys.generated:
-        keys = ResolvedKeys((persona.gateway.key_prefix + secrets.token_urlsafe(24),), generated=True)
+        keys = ResolvedKeys((new_key(persona.gateway.key_prefix),), generated=True)
     for raw in keys.keys:
         seed_key(gateway, persona, raw, model=engine.model_name)
     app = persona.build(engine, gateway, faults=faults, max_body_bytes=args.max_body_bytes)

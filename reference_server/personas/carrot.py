@@ -10,7 +10,7 @@ documents no 402; revoked keys get 401 like any invalid key.
 from __future__ import annotations
 
 from ..gateway import GatewayConfig
-from ._persona import Persona, Route, Shaping
+from ._persona import UNDOCUMENTED_RATE_LIMIT, Persona, Route, Shaping
 
 PERSONA = Persona(
     name="carrot",
@@ -24,6 +24,7 @@ PERSONA = Persona(
         Route("/v1/traces/{trace_id}", "/v1/traces/{trace_id}", "gateway", ("GET",)),  # read a trace back
     ),
     gateway=GatewayConfig(
+        default_rate_limit=UNDOCUMENTED_RATE_LIMIT,  # the profile documents no limit
         key_prefix="sk-",
         revoked_status=401,
         cold_start_status=502,  # "502 Inference provider temporarily unavailable"

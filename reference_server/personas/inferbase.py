@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..gateway import GatewayConfig
-from ._persona import Persona, Route, Shaping
+from ._persona import UNDOCUMENTED_RATE_LIMIT, Persona, Route, Shaping
 
 Json = dict[str, Any]
 BASE = "/api/v1/inference"
@@ -63,6 +63,7 @@ PERSONA = Persona(
         Route(f"{BASE}/usage", f"{BASE}/usage", "gateway", ("GET",)),
     ),
     gateway=GatewayConfig(
+        default_rate_limit=UNDOCUMENTED_RATE_LIMIT,  # the profile documents no limit
         key_prefix="inf_",
         revoked_status=403,  # "403 API key revoked or account deactivated"
         cold_start_status=502,  # "502 Backend error — model may be cold starting, retry"

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..gateway import GatewayConfig
-from ._persona import Persona, Route, Shaping
+from ._persona import UNDOCUMENTED_RATE_LIMIT, Persona, Route, Shaping
 
 Json = dict[str, Any]
 
@@ -46,6 +46,7 @@ PERSONA = Persona(
     base_path="/v1/projects/my-app",  # the doc's example project; any project_ref routes
     routes=(Route("/v1/projects/{project_ref}/chat/completions", "/v1/chat/completions", "chat"),),
     gateway=GatewayConfig(
+        default_rate_limit=UNDOCUMENTED_RATE_LIMIT,  # the profile documents no limit
         key_prefix="kt_live_",
         revoked_status=401,
         cold_start_status=503,

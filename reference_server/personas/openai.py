@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..gateway import GatewayConfig
-from ._persona import Persona, Route, Shaping
+from ._persona import UNDOCUMENTED_RATE_LIMIT, Persona, Route, Shaping
 
 PERSONA = Persona(
     name="openai",
@@ -25,7 +25,13 @@ PERSONA = Persona(
             ("GET",),
         ),
     ),
-    gateway=GatewayConfig(key_prefix="sk-", revoked_status=401, cold_start_status=503, trace_header=None),
+    gateway=GatewayConfig(
+        default_rate_limit=UNDOCUMENTED_RATE_LIMIT,  # the profile documents no limit
+        key_prefix="sk-",
+        revoked_status=401,
+        cold_start_status=503,
+        trace_header=None,
+    ),
     # OpenAI answers an exhausted quota with 429 insufficient_quota, not 402 (its error-code guide).
     shaping=Shaping(status_map={402: 429}),
 )

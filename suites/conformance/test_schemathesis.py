@@ -11,13 +11,16 @@ their own suite). A valid request a target refuses with a 4xx and the envelope i
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import pytest
 import requests
 import schemathesis
-from schemathesis import Case, CheckContext, GenerationMode, Response
+from hypothesis import HealthCheck, settings
+from schemathesis import Case, GenerationMode, Response
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -28,7 +31,7 @@ from schemathesis.specs.openapi.checks import (
 
 from compat_suite import checks
 from compat_suite.exchange import Exchange, RecordedRequest
-from compat_suite.results import Results
+from compat_suite.explore import Exploration
 from compat_suite.target import Target
 from compat_suite.verify import request_body
 from schemas import OPENAPI_PATH
@@ -88,30 +91,16 @@ schema.config.generation.update(
 schema.config.phases.update(phases=["examples", "fuzzing"])
 
 
-# -- our checks, as a schemathesis check ------------------------------------------------------------------
-def compat_checks(check_ids: list[str], endpoint: str, target: Target, results: Results, test_id: str) -> Any:
-    """A schemathesis check that runs our registered `check_ids` on the response and records each
-    finding in the run's results (judged by the target's profile, like `verify`)."""
-
-    def compat_suite(ctx: CheckContext, response: Response, case: Case) -> bool | None:
-        exchange = exchange_from_response(response, endpoint)
-        failed = []
-        for check_id in check_ids:
-            outcome = checks.run(check_id, exchange)
-            record = results.record(
-                outcome,
-                target.profile,
-                test_id,
-                error_response=(exchange.status or 0) >= 400,
-                request=request_body(exchange),
-            )
-            if record.verdict in ("fail", "drift"):
-                failed.append(f"{check_id}: {record.message}")
-        if failed:
-            raise AssertionError("compat-suite checks failed:\n" + "\n".join(failed))
-        return None
-
-    return compat_suite
+# -- keep exploring: every example judged, failures grouped, the test failed at the end ----------------
+@pytest.fixture
+def exploring(explore: Exploration) -> Iterator[tuple[Exploration, list[str]]]:
+    """The operation's exploration and schemathesis's own failures; after the last example, every group
+    is recorded once and the test fails if any failed (an example never stops the run)."""
+    builtin_failures: list[str] = []
+    yield explore, builtin_failures
+    failed = explore.finish() + sorted(set(builtin_failures))
+    if failed:
+        pytest.fail("\n".join(failed), pytrace=False)
 
 
 def exchange_from_response(response: Response, endpoint: str) -> Exchange:
@@ -213,30 +202,54 @@ def send(case: Case, endpoint: str, target: Target) -> tuple[Exchange, Response]
 
 
 @schema.parametrize()
+# One exploration per operation, across its examples: the fixture is meant to outlive each example.
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_openapi_operation(
-    case: Case, target: Target, results: Results, request: pytest.FixtureRequest
+    case: Case, target: Target, exploring: tuple[Exploration, list[str]], skip_checks: Any
 ) -> None:
     """Every declared operation, positive and negative: our checks and schemathesis's hold."""
+    explore, builtin_failures = exploring
     operation = case.operation.definition.raw["operationId"]
     endpoint = OPERATION_ENDPOINTS[operation]
-    if not target.profile.declares(endpoint):
-        pytest.skip(f"profile {target.profile.name!r} does not declare the {endpoint} endpoint")
-    target.require(endpoint)
+    missing = target.missing(endpoint)
+    if missing:
+        skip_checks(SUCCESS_CHECKS[operation], missing)
     positive = case.meta is None or case.meta.generation.mode is GenerationMode.POSITIVE
     if positive:
         make_cheap(case, endpoint, target)
+    sent = case.as_transport_kwargs(base_url=target.base_url)
+    key = json.dumps(
+        [sent.get("json"), sent.get("data"), sent.get("params"), case.path_parameters], default=str
+    )
+    if not explore.fresh(case.method.upper(), endpoint, key.encode()):
+        return  # this request was sent already: not re-sent
     exchange, response = send(case, endpoint, target)
     if exchange.status is None:  # nothing to judge but the transport
-        compat_checks(["transport.complete"], endpoint, target, results, request.node.nodeid)(
-            None, response, case
-        )
+        explore.judge(["transport.complete"], exchange, needs="none")
         return
     if not positive:
         ours, builtins = NEGATIVE_CHECKS, [*BUILTIN_CHECKS, negative_data_rejection]
+        explore.judge(ours, exchange, error_response=True, endpoint=endpoint)
     elif exchange.status < 400:
         ours, builtins = SUCCESS_CHECKS[operation], BUILTIN_CHECKS
-    else:
+        explore.judge(ours, exchange, endpoint=endpoint)
+    elif exchange.status >= 500:  # a valid request the server failed on: one root cause, a finding
+        ours, builtins = ["request.accepted"], [c for c in BUILTIN_CHECKS if c is not not_a_server_error]
+        explore.judge(ours, exchange, needs="none", endpoint=endpoint)
+    else:  # a valid request refused with the envelope is allowed here (see the module's docstring)
         ours, builtins = REFUSAL_CHECKS, BUILTIN_CHECKS
-    builtins = profiled(builtins, target, endpoint, operation, exchange)
-    compat = compat_checks(ours, endpoint, target, results, request.node.nodeid)
-    case.validate_response(response, checks=[*builtins, compat], headers=dict(response.request.headers))
+        explore.judge(ours, exchange, needs="refusal", endpoint=endpoint)
+    try:
+        case.validate_response(
+            response,
+            checks=profiled(builtins, target, endpoint, operation, exchange),
+            headers=dict(response.request.headers),
+        )
+    except (
+        AssertionError,
+        BaseExceptionGroup,
+    ) as exc:  # schemathesis's own checks: grouped, failed at the end
+        found = exc.exceptions if isinstance(exc, BaseExceptionGroup) else (exc,)
+        for failure in found:
+            title = getattr(failure, "title", None) or str(failure).strip().splitlines()[0]
+            builtin_failures.append(f"schemathesis {endpoint}: {title[:300]}")

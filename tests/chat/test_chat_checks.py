@@ -13,7 +13,9 @@ from _check_cases import (
     chat,
     choice0,
     err,
+    faulty,
     hook_case,
+    lazy,
     one,
     with_,
 )
@@ -56,6 +58,32 @@ CASES: Cases = {
     "chat.response.created": hook_case(chat, "chat-created-ms", CHAT, CHAT_REQ),
     "chat.usage.present": hook_case(chat, "chat-usage-missing", CHAT, CHAT_REQ),
     "chat.usage.sum": hook_case(chat, "chat-usage-sum-off-by-one", CHAT, CHAT_REQ),
+    "chat.usage.counts": hook_case(chat, "chat-usage-zero", CHAT, CHAT_REQ),
+    "chat.finish-reason.length": (
+        one(
+            chat(
+                choice0(
+                    with_(CHAT, usage={"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}),
+                    finish_reason="length",
+                ),
+                {**CHAT_REQ, "max_tokens": 2},
+            )
+        ),
+        lazy(
+            lambda: chat(
+                faulty(
+                    "chat-length-as-stop",
+                    "chat",
+                    choice0(
+                        with_(CHAT, usage={"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}),
+                        finish_reason="length",
+                    ),
+                    {**CHAT_REQ, "max_tokens": 2},
+                ),
+                {**CHAT_REQ, "max_tokens": 2},
+            )
+        ),
+    ),
     "chat.finish-reason.enum": hook_case(chat, "chat-finish-reason-bogus", CHAT, CHAT_REQ),
     "chat.n.indexed": (one(chat(CHAT_N2, N2_REQ)), one(chat(CHAT, N2_REQ))),  # n-ignored: one choice for n=2
     "chat.max-tokens.respected": (
@@ -115,3 +143,18 @@ def test_transport_failure_reads_as_no_json_body() -> None:
     outcome = run("chat.response.object", ex)
     assert not outcome.passed
     assert outcome.message.startswith("no JSON body") and "timed out" in outcome.message
+
+
+def test_max_tokens_is_judged_by_the_text_too_not_only_by_usage() -> None:
+    # usage says 2 tokens for a limit of 2, but the text holds 9 words: each word is at least a token.
+    request = {**CHAT_REQ, "max_tokens": 2}
+    told = with_(CHAT, usage={"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7})
+    wordy = choice0(
+        told, message={"role": "assistant", "content": "one two three four five six seven eight nine"}
+    )
+    outcome = run("chat.max-tokens.respected", chat(wordy, request))
+    assert not outcome.passed and "more words" in outcome.message
+    assert run(
+        "chat.max-tokens.respected",
+        chat(choice0(told, message={"role": "assistant", "content": "one two"}), request),
+    ).passed

@@ -3,7 +3,20 @@ and fails on its fault's effect (the builders are in tests/_check_cases.py)."""
 
 from __future__ import annotations
 
-from _check_cases import COMP, COMP_REQ, Cases, case_tests, choice0, comp, hook_case, one, usage_of, with_
+from _check_cases import (
+    COMP,
+    COMP_REQ,
+    Cases,
+    case_tests,
+    choice0,
+    comp,
+    faulty,
+    hook_case,
+    lazy,
+    one,
+    usage_of,
+    with_,
+)
 
 from compat_suite.checks import run
 
@@ -17,6 +30,32 @@ CASES: Cases = {
     "completions.response.created": hook_case(comp, "completions-created-ms", COMP, COMP_REQ),
     "completions.usage.present": hook_case(comp, "completions-usage-missing", COMP, COMP_REQ),
     "completions.usage.sum": hook_case(comp, "completions-usage-sum-off-by-one", COMP, COMP_REQ),
+    "completions.usage.counts": hook_case(comp, "completions-usage-zero", COMP, COMP_REQ),
+    "completions.finish-reason.length": (
+        one(
+            comp(
+                choice0(
+                    with_(COMP, usage={"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}),
+                    finish_reason="length",
+                ),
+                {**COMP_REQ, "max_tokens": 2},
+            )
+        ),
+        lazy(
+            lambda: comp(
+                faulty(
+                    "completions-length-as-stop",
+                    "completions",
+                    choice0(
+                        with_(COMP, usage={"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}),
+                        finish_reason="length",
+                    ),
+                    {**COMP_REQ, "max_tokens": 2},
+                ),
+                {**COMP_REQ, "max_tokens": 2},
+            )
+        ),
+    ),
     "completions.finish-reason.enum": hook_case(comp, "completions-finish-reason-bogus", COMP, COMP_REQ),
     "completions.n.indexed": (
         one(

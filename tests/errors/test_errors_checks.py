@@ -19,6 +19,7 @@ def _refusal(status: int, fault_id: str, **error: Any) -> tuple[Case, Case]:
 
 CASES: Cases = {
     "errors.envelope": _refusal(400, "errors-no-envelope"),
+    "errors.invalid-request.accepted": _refusal(400, "errors-invalid-param-200", code="invalid_value"),
     "errors.status.no-key": _refusal(401, "errors-no-key-403", message="You didn't provide an API key."),
     "errors.status.bad-key": _refusal(401, "errors-bad-key-403", message="Incorrect API key provided."),
     "errors.status.unknown-model": _refusal(404, "errors-unknown-model-400", code="model_not_found"),
@@ -27,7 +28,7 @@ CASES: Cases = {
         415, "errors-wrong-content-type-400", code="unsupported_media_type"
     ),
     "errors.status.invalid-param": _refusal(400, "errors-invalid-param-422", code="invalid_value"),
-    "errors.status.unknown-path": _refusal(404, "errors-unknown-path-200", code="unknown_url"),
+    "errors.status.unknown-path": _refusal(404, "errors-unknown-path-400", code="unknown_url"),
     "errors.status.wrong-method": _refusal(405, "errors-wrong-method-404", code="method_not_allowed"),
     "errors.status.oversized-body": _refusal(413, "errors-oversized-body-400", code="request_too_large"),
     "errors.param.named": (

@@ -32,7 +32,7 @@ FAULT_CELLS = {
     "errors-500-for-bad-json": ("embeddings", "malformed-json", "errors.no-5xx-for-client-error"),
     "errors-wrong-content-type-400": ("chat", "wrong-content-type", "errors.status.wrong-content-type"),
     "errors-invalid-param-422": ("completions", "invalid-param", "errors.status.invalid-param"),
-    "errors-unknown-path-200": ("chat", "unknown-path", "errors.status.unknown-path"),
+    "errors-unknown-path-400": ("chat", "unknown-path", "errors.status.unknown-path"),
     "errors-wrong-method-404": ("models", "wrong-method", "errors.status.wrong-method"),
     "errors-oversized-body-400": ("chat", "oversized-body", "errors.status.oversized-body"),
     "errors-param-missing": ("embeddings", "invalid-param", "errors.param.named"),

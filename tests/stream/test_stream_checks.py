@@ -3,7 +3,21 @@ fails on its fault's effect (the builders are in tests/_check_cases.py)."""
 
 from __future__ import annotations
 
-from _check_cases import ERROR, Case, Cases, case_tests, chat, chat_chunks, lazy, stream
+from _check_cases import (
+    CHAT,
+    CHAT_REQ,
+    ERROR,
+    Case,
+    Cases,
+    case_tests,
+    chat,
+    chat_chunks,
+    lazy,
+    stream,
+    with_,
+)
+
+from compat_suite.checks import run
 
 
 def _framed(fault_id: str, endpoint: str = "chat") -> tuple[Case, Case]:
@@ -13,6 +27,7 @@ def _framed(fault_id: str, endpoint: str = "chat") -> tuple[Case, Case]:
 
 CASES: Cases = {
     "stream.content-type": _framed("stream-content-type-json"),
+    "stream.is-event-stream": _framed("stream-bare-json-lines"),
     "stream.chunk.schema": _framed("stream-chunk-model-missing"),
     "stream.chunk.object": _framed("stream-chunk-object-wrong", "completions"),
     "stream.id.consistent": _framed("stream-id-changes"),
@@ -36,7 +51,45 @@ CASES: Cases = {
         lazy(lambda: stream(faults=("stream-error-bare",))),
     ),
     "stream.is-streamed": _framed("stream-not-streamed"),
+    "stream.sse.event-has-data": _framed("stream-ping-events"),
+    "stream.usage.unrequested": (
+        lazy(lambda: stream(chunks=chat_chunks(usage=False), request=NO_USAGE_REQ)),
+        lazy(
+            lambda: stream(
+                chunks=chat_chunks(usage=False), request=NO_USAGE_REQ, faults=("stream-usage-unrequested",)
+            )
+        ),
+    ),
+    "stream.usage.matches-unary": (
+        lazy(
+            lambda: (
+                stream(),
+                chat(with_(CHAT, usage={"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7})),
+            )
+        ),
+        lazy(
+            lambda: (
+                stream(faults=("stream-usage-prompt-inflated",)),
+                chat(with_(CHAT, usage={"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7})),
+            )
+        ),
+    ),
     "stream.reasoning.separate": _framed("stream-reasoning-in-content"),
 }
+NO_USAGE_REQ = {**CHAT_REQ, "stream": True}
 
 test_check_passes_on_good_input, test_check_fails_on_fault_effect = case_tests(CASES)
+
+
+def test_created_in_milliseconds_fails_even_when_every_chunk_agrees() -> None:
+    assert not run("stream.created.consistent", stream(faults=("stream-created-ms",))).passed
+
+
+def test_a_usage_chunk_whose_total_is_not_its_sum_fails() -> None:
+    outcome = run("stream.usage.final-chunk", stream(faults=("stream-usage-total-wrong",)))
+    assert not outcome.passed and "total_tokens" in outcome.message
+
+
+def test_a_stream_with_no_error_event_leaves_the_error_check_nothing_to_judge() -> None:
+    outcome = run("stream.error.event", stream())
+    assert outcome.unjudged == "not-applicable" and not outcome.passed

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 
+import pytest
 from _check_cases import (
     CHAT,
     CHAT_REQ,
@@ -216,3 +217,25 @@ def test_streamed_calls_accumulate_by_index() -> None:
         0: {0: {"id": "call_1", "name": "get_weather", "arguments": '{"city": "Paris"}'}}
     }
     assert json.loads(accumulated_calls(exchange)[0][0]["arguments"]) == {"city": "Paris"}
+
+
+def cut(text: str) -> Json:
+    choice = {
+        **CHAT["choices"][0],
+        "message": {"role": "assistant", "content": text},
+        "finish_reason": "length",
+    }
+    return with_(CHAT, choices=[choice])
+
+
+@pytest.mark.parametrize(
+    "check_id, request_body", [("tools.strict-schema", STRICT_REQ), ("tools.json-object", JSON_REQ)]
+)
+def test_an_answer_cut_at_the_token_limit_is_judged_by_how_it_began(
+    check_id: str, request_body: Json
+) -> None:
+    """Cut JSON is documented (not judged); cut free text shows the format was ignored all the same."""
+    assert run(check_id, chat(cut('{"age": 3'), request_body)).message.startswith("not judged")
+    assert run(check_id, chat(cut('  \n{"age"'), request_body)).passed
+    ignored = run(check_id, chat(cut("Alice is a thirty-year-old"), request_body))
+    assert not ignored.passed and "silently ignored" in ignored.message
