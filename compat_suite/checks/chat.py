@@ -12,6 +12,7 @@ from jsonschema.exceptions import SchemaError as JSONSchemaDefinitionError
 from ..exchange import Exchange
 from . import _common as c
 from ._registry import MUST, SHOULD, Finding, check
+from .request import request_accepted
 
 ENDPOINTS = ("chat",)
 LOGPROB_EPSILON = 1e-6  # float rounding may put a certain token's logprob a hair above 0
@@ -209,7 +210,7 @@ def _requested_schema(fmt: dict[str, Any]) -> dict[str, Any] | None:
     return schema
 
 
-@check("chat.developer-role.accepted", severity=MUST, endpoints=ENDPOINTS, refines="request.accepted")
+@check("chat.developer-role.accepted", severity=MUST, endpoints=ENDPOINTS, refines=request_accepted.id)
 def chat_developer_role_accepted(exchange: Exchange) -> None:
     """A request with a `developer` message (OpenAI's newer name for system instructions) is answered."""
     status = exchange.status or 0

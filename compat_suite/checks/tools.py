@@ -43,6 +43,7 @@ from ._tools_reading import (
     streamed_finish_reasons,
     unary_calls,
 )
+from .request import request_accepted
 
 ENDPOINTS = ("chat",)
 CALL_MARKERS = re.compile(r"<tool_call>|<\|tool_call|\[TOOL_CALLS\]|<function=|\"arguments\"\s*:")
@@ -381,7 +382,7 @@ def tools_json_object(exchange: Exchange) -> str:
     return parameter_effect(exchange, "response_format", asked, ignored)
 
 
-@check("tools.round-trip.accepted", severity=MUST, endpoints=ENDPOINTS, refines="request.accepted")
+@check("tools.round-trip.accepted", severity=MUST, endpoints=ENDPOINTS, refines=request_accepted.id)
 def tools_round_trip_accepted(exchange: Exchange) -> None:
     """A follow-up carrying the assistant's calls (content null or "") and `tool` results is answered."""
     status = exchange.status or 0
