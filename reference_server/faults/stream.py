@@ -223,7 +223,7 @@ fault(
 )
 
 
-def _frame_bare_json(data: str) -> bytes:
+def _frame_bare_json(data: str, event: str | None = None) -> bytes:
     """Each chunk as bare JSON, one a line: no `data:` field, so no event at all."""
     return data.encode("utf-8") + b"\n"
 
@@ -283,9 +283,9 @@ def _usage_unrequested(endpoint: str, payload: Json, position: int, request: Jso
     return payload
 
 
-def _frame_after_ping(data: str) -> bytes:
+def _frame_after_ping(data: str, event: str | None = None) -> bytes:
     """An `event: ping` block with no data before each event (the SDKs fail on it; the spec skips it)."""
-    return b"event: ping\n\n" + default_frame(data)
+    return b"event: ping\n\n" + default_frame(data, event)
 
 
 fault(
