@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import schemas
@@ -97,16 +97,6 @@ def is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def stop_sequences(request: dict[str, Any]) -> list[str]:
-    """The request's `stop` as a list of non-empty strings."""
-    stop = request.get("stop")
-    if isinstance(stop, str):
-        return [stop] if stop else []
-    if isinstance(stop, list):
-        return [s for s in stop if isinstance(s, str) and s]
-    return []
-
-
 def requested_n(request: dict[str, Any]) -> int:
     n = request.get("n", 1)
     return n if is_int(n) and n >= 1 else 1
@@ -172,12 +162,50 @@ def excerpt(data: bytes, offset: int, radius: int = 80) -> str:
     return data[start : offset + radius].decode("utf-8", errors="backslashreplace")
 
 
-# -- what chat and completions share -----------------------------------------------------------
+# -- what every area's answers share ----------------------------------------------------------
 # Plausible Unix seconds: after 2020-01-01, before 2100. Milliseconds (1.7e12) fall outside.
 CREATED_MIN, CREATED_MAX = 1_577_836_800, 4_102_444_800
-FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter", "function_call"})
 
-TextOf = Callable[[dict[str, Any]], Any]
+
+def media_type(exchange: Exchange) -> str:
+    """The response's Content-Type without its parameters (charset), lower case."""
+    return exchange.content_type.split(";", 1)[0].strip().lower()
+
+
+def expect_media_type(exchange: Exchange, expected: str) -> None:
+    if media_type(exchange) != expected:
+        raise Finding(
+            f"Content-Type is {exchange.content_type!r}, expected {expected}",
+            evidence(exchange, content_type=exchange.content_type),
+        )
+
+
+def expect_answered(exchange: Exchange, what: str, *, issue: str | None = None) -> dict[str, Any]:
+    """The JSON body of a 2xx answer to a request that must be served, or a Finding that says `what`
+    was refused (citing the known `issue`), with the error the target gave."""
+    status = exchange.status or 0
+    if not 200 <= status < 300:
+        error = exchange.json.get("error") if isinstance(exchange.json, dict) else None
+        cited = f" ({issue})" if issue else ""
+        raise Finding(f"{what} was refused with status {status}{cited}", evidence(exchange, error=error))
+    return body(exchange)
+
+
+def expect_stream_matches_unary(
+    message: str, streamed: Any, unary: Any, *, stream: Exchange, unary_exchange: Exchange
+) -> None:
+    """What the stream gave equals what the unary answer to the same request gave, or a Finding
+    (`message`) with both and both exchanges."""
+    if streamed != unary:
+        raise Finding(
+            message,
+            {
+                "streamed": streamed,
+                "unary": unary,
+                "stream": evidence(stream),
+                "unary_exchange": evidence(unary_exchange),
+            },
+        )
 
 
 def expect_object(exchange: Exchange, expected: str) -> None:
@@ -195,19 +223,6 @@ def expect_id(exchange: Exchange) -> None:
         raise Finding(f"`id` is {_short(value)}, expected a non-empty string", evidence(exchange, id=value))
 
 
-def expect_created(exchange: Exchange) -> None:
-    value = body(exchange).get("created")
-    if not is_int(value):
-        raise Finding(
-            f"`created` is {_short(value)}, expected integer Unix seconds", evidence(exchange, created=value)
-        )
-    if not CREATED_MIN <= value < CREATED_MAX:
-        hint = " (milliseconds?)" if value >= CREATED_MAX else ""
-        raise Finding(
-            f"`created` {value} is not plausible Unix seconds{hint}", evidence(exchange, created=value)
-        )
-
-
 def expect_usage(exchange: Exchange, fields: Sequence[str]) -> dict[str, Any]:
     """`usage` with each of `fields` a non-negative integer, or a Finding."""
     usage = body(exchange).get("usage")
@@ -219,179 +234,3 @@ def expect_usage(exchange: Exchange, fields: Sequence[str]) -> dict[str, Any]:
             f"usage fields not non-negative integers: {_short(bad)}", evidence(exchange, usage=usage)
         )
     return usage
-
-
-def expect_usage_sum(exchange: Exchange) -> None:
-    usage = body(exchange).get("usage")
-    if not isinstance(usage, dict):
-        return  # absent usage is *.usage.present's failure
-    parts = (usage.get("prompt_tokens"), usage.get("completion_tokens"), usage.get("total_tokens"))
-    if not all(is_int(p) for p in parts):
-        return
-    prompt, completion, total = parts
-    if prompt + completion != total:
-        raise Finding(
-            f"total_tokens {total} != prompt_tokens {prompt} + completion_tokens {completion}",
-            evidence(exchange, usage=usage),
-        )
-
-
-def expect_usage_counts(exchange: Exchange, text_of: TextOf) -> None:
-    """Usage counts what was sent and made: a prompt is at least one token, and a choice with text
-    took at least one completion token (all-zero usage beside content is made up)."""
-    usage = body(exchange).get("usage")
-    if not isinstance(usage, dict):
-        return  # absent usage is *.usage.present's failure
-    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
-    problems = []
-    if is_int(prompt) and prompt == 0:
-        problems.append("prompt_tokens is 0, but the request had a prompt")
-    texts = [t for t in texts_by_index(exchange, text_of).values() if isinstance(t, str) and t]
-    if texts and is_int(completion) and completion == 0:
-        problems.append(f"completion_tokens is 0, but {len(texts)} choice(s) have text")
-    if problems:
-        raise Finding("; ".join(problems), evidence(exchange, usage=usage))
-
-
-def expect_length_when_cut(exchange: Exchange, *limit_names: str) -> None:
-    """A choice that used the whole token limit stopped for `length`, not `stop`: the spec's
-    finish_reason is "length" when the maximum number of tokens in the request was reached."""
-    request = request_body(exchange)
-    limit = token_limit(request, *limit_names)
-    if limit is None:
-        return  # no limit to reach
-    payload = body(exchange)
-    items = choices(exchange, payload)
-    usage = payload.get("usage")
-    used = usage.get("completion_tokens") if isinstance(usage, dict) else None
-    if not is_int(used) or len(items) != 1 or used < limit:
-        return  # one choice whose usage shows the limit reached: what can be judged without a tokenizer
-    reason = items[0].get("finish_reason")
-    if reason == "stop":
-        raise Finding(
-            f'finish_reason is "stop", but the answer used all {used} of {limit_names[0]}={limit} tokens '
-            '(expected "length")',
-            evidence(exchange, limit=limit, completion_tokens=used),
-        )
-
-
-def expect_finish_reasons(exchange: Exchange) -> None:
-    items = choices(exchange, body(exchange))
-    bad = {index_of(c, i): c.get("finish_reason") for i, c in enumerate(items)}
-    bad = {k: v for k, v in bad.items() if v not in FINISH_REASONS}
-    if bad:
-        raise Finding(
-            f"finish_reason not one of {sorted(FINISH_REASONS)}: {_short(bad)}",
-            evidence(exchange, finish_reasons=bad),
-        )
-
-
-def expect_n_indexed(exchange: Exchange) -> None:
-    n = requested_n(request_body(exchange))
-    items = choices(exchange, body(exchange))
-    indices = [c.get("index") for c in items]
-    if len(items) != n or sorted(i for i in indices if is_int(i)) != list(range(n)):
-        raise Finding(
-            f"requested n={n}; got {len(items)} choice(s) with indices {indices}",
-            evidence(exchange, n=n, indices=indices),
-        )
-
-
-def expect_max_tokens(exchange: Exchange, *limit_names: str) -> None:
-    """The limit holds per choice: `usage.completion_tokens` is at most the limit times the number of
-    choices (n per prompt, a batch of prompts included), and no choice whose logprobs list its
-    generated tokens lists more than the limit."""
-    request = request_body(exchange)
-    limit = token_limit(request, *limit_names)
-    if limit is None:
-        return  # nothing to respect
-    payload = body(exchange)
-    items = payload.get("choices")
-    items = [ch for ch in items if isinstance(ch, dict)] if isinstance(items, list) else []
-    over = {}
-    for i, choice in enumerate(items):
-        generated = generated_token_count(choice, echo=request.get("echo") is True)
-        if generated is not None and generated > limit:
-            over[index_of(choice, i)] = generated
-    if over:
-        raise Finding(
-            f"choice(s) {list(over)} generated more than {limit_names[0]}={limit} tokens: {over}",
-            evidence(exchange, limit=limit, tokens_by_choice=over),
-        )
-    echo = request.get("echo") is True  # the prompt's words come first: not generated
-    words = {} if echo else {index_of(ch, i): _word_count(ch) for i, ch in enumerate(items)}
-    over_words = {i: n for i, n in words.items() if n is not None and n > limit}
-    if over_words:  # the server's own usage is not trusted: a word takes at least one token
-        raise Finding(
-            f"choice(s) {list(over_words)} hold more words than {limit_names[0]}={limit} allows tokens: "
-            f"{over_words}",
-            evidence(exchange, limit=limit, words_by_choice=over_words),
-        )
-    usage = payload.get("usage")
-    used = usage.get("completion_tokens") if isinstance(usage, dict) else None
-    if not is_int(used):
-        return  # no token count to judge by: *.usage.present's failure
-    count = len(items) or requested_n(request)
-    if used > limit * count:
-        raise Finding(
-            f"completion_tokens {used} exceeds {limit_names[0]}={limit}"
-            + (f" x {count} choices" if count > 1 else ""),
-            evidence(exchange, limit=limit, choices=count, completion_tokens=used),
-        )
-
-
-def _word_count(choice: dict[str, Any]) -> int | None:
-    """Whitespace-separated words of a choice's generated text (chat content, or completion text)."""
-    message = choice.get("message")
-    text = message.get("content") if isinstance(message, dict) else choice.get("text")
-    return len(text.split()) if isinstance(text, str) else None
-
-
-def generated_token_count(choice: dict[str, Any], *, echo: bool = False) -> int | None:
-    """The tokens a choice generated, where its logprobs list them (chat: `content` and `refusal`
-    entries; completions: `tokens`, unless echo put the prompt's tokens first); None where they do not."""
-    logprobs = choice.get("logprobs")
-    if not isinstance(logprobs, dict):
-        return None
-    if "message" in choice:  # chat: one entry per generated token
-        listed = [logprobs.get(k) for k in ("content", "refusal")]
-        lists = [entries for entries in listed if isinstance(entries, list)]
-        return sum(map(len, lists)) if lists else None
-    tokens = logprobs.get("tokens")
-    return len(tokens) if isinstance(tokens, list) and not echo else None
-
-
-def expect_stop_honoured(exchange: Exchange, text_of: TextOf) -> None:
-    stops = stop_sequences(request_body(exchange))
-    if not stops:
-        return  # the request set no stop sequence
-    items = choices(exchange, body(exchange))
-    hits = {}
-    for i, choice in enumerate(items):
-        text = text_of(choice)
-        if isinstance(text, str):
-            found = [s for s in stops if s in text]
-            if found:
-                hits[index_of(choice, i)] = {"stop": found, "text": text}
-    if hits:
-        raise Finding(f"the output contains a stop sequence: {_short(hits)}", evidence(exchange, hits=hits))
-
-
-def texts_by_index(exchange: Exchange, text_of: TextOf) -> dict[Any, Any]:
-    items = choices(exchange, body(exchange))
-    return {index_of(c, i): text_of(c) for i, c in enumerate(items)}
-
-
-def expect_same_texts(first: Exchange, second: Exchange, text_of: TextOf) -> None:
-    """Two answers to the same seeded request carry the same text in every choice."""
-    if first.request.json != second.request.json:
-        raise Finding(
-            "the two exchanges answer different requests; determinism needs the same request twice",
-            evidence(first, other_request=second.request.body[:2048].decode("utf-8", "backslashreplace")),
-        )
-    a, b = texts_by_index(first, text_of), texts_by_index(second, text_of)
-    if a != b:
-        raise Finding(
-            "the same seeded request gave different outputs",
-            {"first": evidence(first), "second": evidence(second), "texts": {"first": a, "second": b}},
-        )

@@ -10,6 +10,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError as JSONSchemaDefinitionError
 
 from ..exchange import Exchange
+from . import _choices
 from . import _common as c
 from ._registry import MUST, SHOULD, Finding, check
 from .request import request_accepted
@@ -48,7 +49,7 @@ def chat_response_id(exchange: Exchange) -> None:
 @check("chat.response.created", severity=MUST, endpoints=ENDPOINTS)
 def chat_response_created(exchange: Exchange) -> None:
     """`created` is an integer of plausible Unix seconds (not milliseconds, not a string)."""
-    c.expect_created(exchange)
+    _choices.expect_created(exchange)
 
 
 @check("chat.usage.present", severity=MUST, endpoints=ENDPOINTS)
@@ -60,49 +61,49 @@ def chat_usage_present(exchange: Exchange) -> None:
 @check("chat.usage.sum", severity=MUST, endpoints=ENDPOINTS)
 def chat_usage_sum(exchange: Exchange) -> None:
     """`usage.total_tokens` equals prompt_tokens + completion_tokens."""
-    c.expect_usage_sum(exchange)
+    _choices.expect_usage_sum(exchange)
 
 
 @check("chat.usage.counts", severity=MUST, endpoints=ENDPOINTS)
 def chat_usage_counts(exchange: Exchange) -> None:
     """`usage` counts what was sent and made: prompt_tokens above 0, completion_tokens above 0 when a choice has text."""
-    c.expect_usage_counts(exchange, message_content)
+    _choices.expect_usage_counts(exchange, message_content)
 
 
 @check("chat.finish-reason.length", severity=MUST, endpoints=ENDPOINTS)
 def chat_finish_reason_length(exchange: Exchange) -> None:
     """A choice that reached the token limit has finish_reason "length", not "stop"."""
-    c.expect_length_when_cut(exchange, "max_completion_tokens", "max_tokens")
+    _choices.expect_length_when_cut(exchange, "max_completion_tokens", "max_tokens")
 
 
 @check("chat.finish-reason.enum", severity=MUST, endpoints=ENDPOINTS)
 def chat_finish_reason_enum(exchange: Exchange) -> None:
     """Every choice's finish_reason is one of the documented values."""
-    c.expect_finish_reasons(exchange)
+    _choices.expect_finish_reasons(exchange)
 
 
 @check("chat.n.indexed", severity=MUST, endpoints=ENDPOINTS)
 def chat_n_indexed(exchange: Exchange) -> None:
     """A request for n choices gets exactly n, indexed 0..n-1."""
-    c.expect_n_indexed(exchange)
+    _choices.expect_n_indexed(exchange)
 
 
 @check("chat.max-tokens.respected", severity=MUST, endpoints=ENDPOINTS)
 def chat_max_tokens_respected(exchange: Exchange) -> None:
     """No choice generates more than max_completion_tokens / max_tokens: at most that per choice in usage."""
-    c.expect_max_tokens(exchange, "max_completion_tokens", "max_tokens")
+    _choices.expect_max_tokens(exchange, "max_completion_tokens", "max_tokens")
 
 
 @check("chat.stop.honoured", severity=MUST, endpoints=ENDPOINTS)
 def chat_stop_honoured(exchange: Exchange) -> None:
     """No choice's content contains a requested stop sequence."""
-    c.expect_stop_honoured(exchange, message_content)
+    _choices.expect_stop_honoured(exchange, message_content)
 
 
 @check("chat.seed.determinism", severity=SHOULD, endpoints=ENDPOINTS)
 def chat_seed_determinism(first: Exchange, second: Exchange) -> None:
     """The same request with the same seed gives the same content twice."""
-    c.expect_same_texts(first, second, message_content)
+    _choices.expect_same_texts(first, second, message_content)
 
 
 @check("chat.logprobs.valid", severity=SHOULD, endpoints=ENDPOINTS)
@@ -213,14 +214,7 @@ def _requested_schema(fmt: dict[str, Any]) -> dict[str, Any] | None:
 @check("chat.developer-role.accepted", severity=MUST, endpoints=ENDPOINTS, refines=request_accepted.id)
 def chat_developer_role_accepted(exchange: Exchange) -> None:
     """A request with a `developer` message (OpenAI's newer name for system instructions) is answered."""
-    status = exchange.status or 0
-    if not 200 <= status < 300:
-        error = exchange.json.get("error") if isinstance(exchange.json, dict) else None
-        raise Finding(
-            f"a developer message was refused with status {status} (pi#6238)",
-            c.evidence(exchange, error=error),
-        )
-    c.body(exchange)
+    c.expect_answered(exchange, "a developer message", issue="pi#6238")
 
 
 def reasoning_leaks(text: Any) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..exchange import Exchange
+from . import _choices
 from . import _common as c
 from ._registry import MUST, SHOULD, Finding, check
 
@@ -37,7 +38,7 @@ def completions_response_id(exchange: Exchange) -> None:
 @check("completions.response.created", severity=MUST, endpoints=ENDPOINTS)
 def completions_response_created(exchange: Exchange) -> None:
     """`created` is an integer of plausible Unix seconds (not milliseconds, not a string)."""
-    c.expect_created(exchange)
+    _choices.expect_created(exchange)
 
 
 @check("completions.usage.present", severity=MUST, endpoints=ENDPOINTS)
@@ -49,25 +50,25 @@ def completions_usage_present(exchange: Exchange) -> None:
 @check("completions.usage.sum", severity=MUST, endpoints=ENDPOINTS)
 def completions_usage_sum(exchange: Exchange) -> None:
     """`usage.total_tokens` equals prompt_tokens + completion_tokens."""
-    c.expect_usage_sum(exchange)
+    _choices.expect_usage_sum(exchange)
 
 
 @check("completions.usage.counts", severity=MUST, endpoints=ENDPOINTS)
 def completions_usage_counts(exchange: Exchange) -> None:
     """`usage` counts what was sent and made: prompt_tokens above 0, completion_tokens above 0 when a choice has text."""
-    c.expect_usage_counts(exchange, choice_text)
+    _choices.expect_usage_counts(exchange, choice_text)
 
 
 @check("completions.finish-reason.length", severity=MUST, endpoints=ENDPOINTS)
 def completions_finish_reason_length(exchange: Exchange) -> None:
     """A choice that reached the token limit has finish_reason "length", not "stop"."""
-    c.expect_length_when_cut(exchange, "max_tokens")
+    _choices.expect_length_when_cut(exchange, "max_tokens")
 
 
 @check("completions.finish-reason.enum", severity=MUST, endpoints=ENDPOINTS)
 def completions_finish_reason_enum(exchange: Exchange) -> None:
     """Every choice's finish_reason is one of the documented values."""
-    c.expect_finish_reasons(exchange)
+    _choices.expect_finish_reasons(exchange)
 
 
 @check("completions.n.indexed", severity=MUST, endpoints=ENDPOINTS)
@@ -77,7 +78,7 @@ def completions_n_indexed(exchange: Exchange) -> None:
     if isinstance(prompt, list) and len(prompt) > 1 and all(isinstance(p, str) for p in prompt):
         _expect_batch_indexed(exchange, len(prompt))
     else:
-        c.expect_n_indexed(exchange)
+        _choices.expect_n_indexed(exchange)
 
 
 def _expect_batch_indexed(exchange: Exchange, prompts: int) -> None:
@@ -95,7 +96,7 @@ def _expect_batch_indexed(exchange: Exchange, prompts: int) -> None:
 @check("completions.max-tokens.respected", severity=MUST, endpoints=ENDPOINTS)
 def completions_max_tokens_respected(exchange: Exchange) -> None:
     """No choice generates more than max_tokens: completion_tokens is at most max_tokens per choice."""
-    c.expect_max_tokens(exchange, "max_tokens")
+    _choices.expect_max_tokens(exchange, "max_tokens")
 
 
 @check("completions.stop.honoured", severity=MUST, endpoints=ENDPOINTS)
@@ -106,9 +107,9 @@ def completions_stop_honoured(exchange: Exchange) -> None:
         # With echo the prompt leads the text and may itself contain the stop sequence.
         prompt = request.get("prompt")
         prefix = prompt if isinstance(prompt, str) else ""
-        c.expect_stop_honoured(exchange, lambda ch: _after_prefix(choice_text(ch), prefix))
+        _choices.expect_stop_honoured(exchange, lambda ch: _after_prefix(choice_text(ch), prefix))
     else:
-        c.expect_stop_honoured(exchange, choice_text)
+        _choices.expect_stop_honoured(exchange, choice_text)
 
 
 def _after_prefix(text: Any, prefix: str) -> Any:
@@ -118,7 +119,7 @@ def _after_prefix(text: Any, prefix: str) -> Any:
 @check("completions.seed.determinism", severity=SHOULD, endpoints=ENDPOINTS)
 def completions_seed_determinism(first: Exchange, second: Exchange) -> None:
     """The same request with the same seed gives the same text twice."""
-    c.expect_same_texts(first, second, choice_text)
+    _choices.expect_same_texts(first, second, choice_text)
 
 
 @check("completions.echo.prefix", severity=SHOULD, endpoints=ENDPOINTS)

@@ -161,8 +161,9 @@ def stream_default_off(exchange: Exchange) -> None:
     """A request that leaves `stream` out gets one JSON Response, not an event stream (default false)."""
     if "stream" in c.request_body(exchange):
         return  # asked for explicitly
-    media = exchange.content_type.split(";", 1)[0].strip().lower()
-    streamed = media == "text/event-stream" or exchange.body.lstrip().startswith((b"data:", b"event:"))
+    streamed = c.media_type(exchange) == "text/event-stream" or exchange.body.lstrip().startswith(
+        (b"data:", b"event:")
+    )
     if streamed:
         raise Finding(
             f"no `stream` in the request, yet the answer is an event stream ({exchange.content_type!r});"
@@ -323,16 +324,13 @@ def stream_matches_unary(stream_exchange: Exchange, unary_exchange: Exchange) ->
     """At temperature 0 the streamed response's text equals the unary answer's to the same request."""
     streamed = rs.output_text(rs.response_of(rs.terminal(rs.events(stream_exchange))))
     unary = rs.output_text(c.body(unary_exchange))
-    if streamed != unary:
-        raise Finding(
-            "the streamed text differs from the unary answer",
-            {
-                "streamed": streamed,
-                "unary": unary,
-                "stream": c.evidence(stream_exchange),
-                "unary_exchange": c.evidence(unary_exchange),
-            },
-        )
+    c.expect_stream_matches_unary(
+        "the streamed text differs from the unary answer",
+        streamed,
+        unary,
+        stream=stream_exchange,
+        unary_exchange=unary_exchange,
+    )
 
 
 @check("responses.stream.error-event", severity=MUST, endpoints=ENDPOINTS)
@@ -503,12 +501,7 @@ def function_call_valid(exchange: Exchange) -> None:
 @check("responses.function-call-output.round-trip", severity=MUST, endpoints=ENDPOINTS)
 def function_call_output_round_trip(exchange: Exchange) -> None:
     """A follow-up that carries a function_call and its function_call_output is answered with a Response."""
-    status = exchange.status or 0
-    if not 200 <= status < 300:
-        error = exchange.json.get("error") if isinstance(exchange.json, dict) else None
-        raise Finding(
-            f"the function call's output was refused with status {status}", c.evidence(exchange, error=error)
-        )
+    c.expect_answered(exchange, "the function call's output")
     c.expect_object(exchange, "response")
 
 

@@ -84,12 +84,7 @@ def stream_is_event_stream(exchange: Exchange) -> None:
 @check("stream.content-type", severity=MUST, endpoints=ENDPOINTS)
 def stream_content_type(exchange: Exchange) -> None:
     """A stream is served as `text/event-stream`."""
-    media = exchange.content_type.split(";", 1)[0].strip().lower()
-    if media != "text/event-stream":
-        raise Finding(
-            f"Content-Type is {exchange.content_type!r}, expected text/event-stream",
-            c.evidence(exchange, content_type=exchange.content_type),
-        )
+    c.expect_media_type(exchange, "text/event-stream")
 
 
 @check("stream.done-terminator", severity=MUST, endpoints=ENDPOINTS)
@@ -431,16 +426,13 @@ def stream_text_matches_unary(stream_exchange: Exchange, unary_exchange: Exchang
     stream = _stream(stream_exchange)
     streamed = streamed_texts(stream)
     unary = _unary_texts(unary_exchange)
-    if streamed != unary:
-        raise Finding(
-            "streamed text differs from the unary answer",
-            {
-                "streamed": streamed,
-                "unary": unary,
-                "stream": c.evidence(stream),
-                "unary_exchange": c.evidence(unary_exchange),
-            },
-        )
+    c.expect_stream_matches_unary(
+        "streamed text differs from the unary answer",
+        streamed,
+        unary,
+        stream=stream,
+        unary_exchange=unary_exchange,
+    )
 
 
 def _unary_texts(exchange: Exchange) -> dict[int, str]:

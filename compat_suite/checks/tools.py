@@ -23,7 +23,7 @@ from jsonschema.exceptions import SchemaError
 
 from ..exchange import Exchange
 from . import _common as c
-from ._registry import MUST, SHOULD, Finding, check
+from ._registry import MUST, SHOULD, check
 from ._tools_reading import (
     Json,
     accumulated_calls,
@@ -281,16 +281,13 @@ def tools_stream_matches_unary(stream_exchange: Exchange, unary_exchange: Exchan
         unary.setdefault(index, []).append(
             (function_of(call).get("name"), function_of(call).get("arguments"))
         )
-    if streamed != unary:
-        raise Finding(
-            "the streamed calls differ from the unary answer's",
-            {
-                "streamed": streamed,
-                "unary": unary,
-                "stream": c.evidence(stream_exchange),
-                "unary_exchange": c.evidence(unary_exchange),
-            },
-        )
+    c.expect_stream_matches_unary(
+        "the streamed calls differ from the unary answer's",
+        streamed,
+        unary,
+        stream=stream_exchange,
+        unary_exchange=unary_exchange,
+    )
 
 
 # -- the parameters' effect --------------------------------------------------------------------------------
@@ -385,10 +382,4 @@ def tools_json_object(exchange: Exchange) -> str:
 @check("tools.round-trip.accepted", severity=MUST, endpoints=ENDPOINTS, refines=request_accepted.id)
 def tools_round_trip_accepted(exchange: Exchange) -> None:
     """A follow-up carrying the assistant's calls (content null or "") and `tool` results is answered."""
-    status = exchange.status or 0
-    if not 200 <= status < 300:
-        error = exchange.json.get("error") if isinstance(exchange.json, dict) else None
-        raise Finding(
-            f"the tool round trip was refused with status {status}", c.evidence(exchange, error=error)
-        )
-    c.body(exchange)
+    c.expect_answered(exchange, "the tool round trip")

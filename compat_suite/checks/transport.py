@@ -22,10 +22,5 @@ def transport_complete(exchange: Exchange) -> None:
 @check("transport.json-body", severity=MUST, endpoints=ENDPOINTS)
 def transport_json_body(exchange: Exchange) -> None:
     """A JSON endpoint answers with Content-Type application/json and a body that parses."""
-    media = exchange.content_type.split(";", 1)[0].strip().lower()
-    if media != "application/json":
-        raise Finding(
-            f"Content-Type is {exchange.content_type!r}, expected application/json",
-            c.evidence(exchange, content_type=exchange.content_type),
-        )
+    c.expect_media_type(exchange, "application/json")
     c.body(exchange)
