@@ -2,7 +2,9 @@
 
 A Responses stream is a sequence of typed events (`event: <type>` and `data: {"type": ...}`); the
 helpers here turn a `StreamExchange` into its events, and follow the items and content parts those
-events open, write and close, so that each check states one rule over them.
+events open, write and close, so that each check states one rule over them. The Response object's
+own rules (its status, its input items, its function calls) are listed here as problems too; the
+stream's grammar is `_response_grammar`'s.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 from ..exchange import Exchange, StreamExchange
 from . import _common as c
+from . import _tools_reading as tr
 from ._registry import Finding
 
 Json = dict[str, Any]
@@ -70,6 +73,20 @@ def events(exchange: Exchange) -> list[Event]:
 def is_error(event: Event) -> bool:
     """An error reported inside the stream: the `error` event, or a chat-style `{"error": ...}`."""
     return event.type == "error" or event.name == "error" or ("error" in event.data and event.type is None)
+
+
+def expect_events_valid(exchange: Exchange, component: str, *, errors: bool) -> None:
+    """The stream's error events (`errors`) or its other events each validate against `component`."""
+    for event in events(exchange):
+        if is_error(event) != errors:
+            continue
+        try:
+            c.schema_check(exchange, component, event.data)
+        except Finding as finding:
+            label = "error event" if errors else "event"
+            raise Finding(
+                f"{label} {event.position}: {finding.message}", {**finding.evidence, **event.ref()}
+            ) from None
 
 
 def index(value: Any) -> int | None:
@@ -181,6 +198,67 @@ def output_text(response: Json) -> str:
     return "".join(text_of_message(item) for item in output_items(response) if item.get("type") == "message")
 
 
+def input_items_problems(page: Json, sent: Any) -> list[str]:
+    """Where a list page of input_items (its `data` a list) differs from the `input` a request sent:
+    the items in order, whatever their spelling, each with an id, and first_id and last_id its ends."""
+    data = page["data"]
+    expected = [_item_summary(i) for i in _sent_items(sent)]
+    got = [_item_summary(i) if isinstance(i, dict) else i for i in data]
+    problems = []
+    if got != expected:
+        problems.append(f"items {c.short(got, 300)}, sent {c.short(expected, 300)}")
+    ids = [i.get("id") if isinstance(i, dict) else None for i in data]
+    if not all(isinstance(i, str) and i for i in ids):
+        problems.append(f"item ids {ids}")
+    elif ids and (page.get("first_id"), page.get("last_id")) != (ids[0], ids[-1]):
+        problems.append(
+            f"first_id/last_id {page.get('first_id')}/{page.get('last_id')}, items {ids[0]}..{ids[-1]}"
+        )
+    return problems
+
+
+def _sent_items(value: Any) -> list[Any]:
+    return (
+        [{"role": "user", "content": value}]
+        if isinstance(value, str)
+        else value
+        if isinstance(value, list)
+        else []
+    )
+
+
+def _item_summary(item: Any) -> Any:
+    """What an input item says, whatever its spelling (string content or parts; `type` left out)."""
+    if not isinstance(item, dict):
+        return item
+    kind = item.get("type", "message")
+    if kind == "message":
+        content = item.get("content")
+        parts = (
+            [{"text": content}] if isinstance(content, str) else content if isinstance(content, list) else []
+        )
+        text = "".join(
+            p.get("text", "") for p in parts if isinstance(p, dict) and isinstance(p.get("text", ""), str)
+        )
+        return {"type": kind, "role": item.get("role"), "text": text}
+    keys = ("call_id", "name", "arguments") if kind == "function_call" else ("call_id", "output")
+    return {"type": kind, **{k: item.get(k) for k in keys}}
+
+
+def status_problem(payload: Json) -> str | None:
+    """Where a Response's `status` disagrees with its incomplete_details and error: `incomplete` exactly
+    when incomplete_details gives a reason, `failed` exactly with an error."""
+    status, details, error = payload.get("status"), payload.get("incomplete_details"), payload.get("error")
+    reason = details.get("reason") if isinstance(details, dict) else None
+    if status not in ("completed", "incomplete", "failed", "in_progress", "queued", "cancelled"):
+        return f"`status` is {c.short(status)}"
+    if (status == "incomplete") != (reason is not None):
+        return f"`status` {status!r} with incomplete_details {c.short(details)}"
+    if (status == "failed") != (error is not None):
+        return f"`status` {status!r} with error {c.short(error)}"
+    return None
+
+
 def usage_counts(payload: Json) -> tuple[int, int] | None:
     """(input_tokens, output_tokens) where usage states both as integers."""
     usage = payload.get("usage")
@@ -188,137 +266,6 @@ def usage_counts(payload: Json) -> tuple[int, int] | None:
         return None
     counts = usage.get("input_tokens"), usage.get("output_tokens")
     return (counts[0], counts[1]) if all(c.is_int(n) for n in counts) else None
-
-
-# -- the grammar --------------------------------------------------------------------------------------
-def lifecycle_problems(found: list[Event]) -> list[str]:
-    """Where the events break the Responses lifecycle: created, in_progress, each item added before
-    its parts and done after them, each part added, written (text done) and done in turn, function
-    arguments done before their item, then one terminal event last (an `error` may end it instead).
-    Events naming no opened item are the indices check's, events of other types are not judged."""
-    problems: list[str] = []
-    kinds = [e.type for e in found]
-    if kinds[:1] != ["response.created"]:
-        problems.append(f"the first event is {kinds[0]!r}, not 'response.created'")
-    if kinds[1:2] != ["response.in_progress"]:
-        problems.append(
-            f"the second event is {kinds[1] if len(kinds) > 1 else None!r}, not 'response.in_progress'"
-        )
-    ends = [i for i, kind in enumerate(kinds) if kind in TERMINAL]
-    if len(ends) > 1:
-        problems.append(f"{len(ends)} terminal events (events {ends}); a response ends once")
-    last = len(kinds) - 1
-    if ends and ends[0] != last:
-        problems.append(
-            f"event {found[ends[0]].position} ({kinds[ends[0]]}) is followed by {last - ends[0]} more"
-        )
-    if not ends and kinds[-1] != "error":
-        problems.append(f"no terminal event ({', '.join(TERMINAL)}); the stream ends with {kinds[-1]!r}")
-    opened: dict[int, str] = {}  # output_index -> "open" | "done"
-    parts: dict[tuple[int, int], str] = {}  # (output_index, content_index) -> "open" | "text-done" | "done"
-    arguments_done: set[int] = set()
-    for event in found:
-        kind, oi, ci = event.type, index(event.get("output_index")), index(event.get("content_index"))
-        where = f"event {event.position} ({kind})"
-        if kind == "response.output_item.added":
-            if oi is not None and oi not in opened:
-                opened[oi] = "open"
-            continue
-        if kind in TERMINAL:
-            unfinished = sorted(i for i, state in opened.items() if state != "done")
-            if unfinished:
-                problems.append(f"{where} ends the response while items {unfinished} are not done")
-            continue
-        if oi is None or oi not in opened or not kind or not kind.startswith("response."):
-            continue
-        if opened[oi] == "done":
-            problems.append(f"{where} comes after output_item.done of item {oi}")
-            continue
-        part_state = parts.get((oi, ci)) if ci is not None else None
-        if kind == "response.content_part.added" and ci is not None:
-            if part_state is not None:
-                problems.append(f"{where}: part {ci} of item {oi} was added already")
-            parts[(oi, ci)] = "open"
-        elif kind in TEXT_EVENTS and ci is not None:
-            if part_state != "open":
-                state = "not added" if part_state is None else part_state
-                problems.append(f"{where} for part {ci} of item {oi}, which is {state}")
-            elif kind == "response.output_text.done":
-                parts[(oi, ci)] = "text-done"
-        elif kind == "response.content_part.done" and ci is not None:
-            part = event.get("part")
-            text_part = isinstance(part, dict) and part.get("type") == "output_text"
-            if part_state is None or part_state == "done" or (text_part and part_state != "text-done"):
-                state = "not added" if part_state is None else part_state
-                problems.append(
-                    f"{where} for part {ci} of item {oi}, which is {state} (no output_text.done first)"
-                )
-            parts[(oi, ci)] = "done"
-        elif kind in ARGUMENT_EVENTS:
-            if oi in arguments_done:
-                problems.append(f"{where} after the arguments of item {oi} were done")
-            if kind == "response.function_call_arguments.done":
-                arguments_done.add(oi)
-        elif kind == "response.output_item.done":
-            open_parts = sorted(k for (i, k), state in parts.items() if i == oi and state != "done")
-            if open_parts:
-                problems.append(f"{where} while parts {open_parts} of item {oi} are not done")
-            item = event.get("item")
-            if isinstance(item, dict) and item.get("type") == "function_call" and oi not in arguments_done:
-                problems.append(f"{where}: function call {oi} is done without function_call_arguments.done")
-            opened[oi] = "done"
-    return problems
-
-
-def index_problems(found: list[Event]) -> list[str]:
-    """Where `output_index`, `content_index` and `item_id` disagree with the items and parts the
-    events opened: items take the indices 0, 1, 2... in order, every event names an opened item and
-    that item's id, and parts take 0, 1, 2... within their item."""
-    problems: list[str] = []
-    ids: dict[int, Any] = {}
-    part_counts: dict[int, int] = {}
-    for event in found:
-        kind = event.type
-        if not kind or not kind.startswith("response.") or "output_index" not in event.data:
-            continue
-        where = f"event {event.position} ({kind})"
-        oi = index(event.get("output_index"))
-        if oi is None:
-            problems.append(f"{where}: output_index is {c.short(event.get('output_index'))}")
-            continue
-        if kind == "response.output_item.added":
-            if oi != len(ids):
-                problems.append(f"{where}: output_index {oi}, expected {len(ids)} (the next item)")
-            item = event.get("item")
-            ids.setdefault(oi, item.get("id") if isinstance(item, dict) else None)
-            continue
-        if oi not in ids:
-            problems.append(f"{where}: output_index {oi} names no item added before it")
-            continue
-        item_id = event.get("item_id")
-        if "item_id" in event.data and item_id != ids[oi]:
-            problems.append(f"{where}: item_id {c.short(item_id)}, but item {oi} is {c.short(ids[oi])}")
-        done_item = event.get("item")
-        if (
-            kind == "response.output_item.done"
-            and isinstance(done_item, dict)
-            and done_item.get("id") != ids[oi]
-        ):
-            problems.append(
-                f"{where}: the done item's id {c.short(done_item.get('id'))} is not {c.short(ids[oi])}"
-            )
-        if "content_index" in event.data:
-            ci = index(event.get("content_index"))
-            count = part_counts.get(oi, 0)
-            if kind == "response.content_part.added":
-                if ci != count:
-                    problems.append(f"{where}: content_index {c.short(ci)}, expected {count} (the next part)")
-                part_counts[oi] = count + 1
-            elif ci is None or not 0 <= ci < count:
-                problems.append(
-                    f"{where}: content_index {c.short(event.get('content_index'))} names no part of item {oi}"
-                )
-    return problems
 
 
 def final_response(exchange: Exchange) -> Json:
@@ -335,3 +282,24 @@ def declared_tools(request: Json) -> dict[str, Any]:
         t["name"]: t.get("parameters")
         for t in tools if isinstance(t, dict) and isinstance(t.get("name"), str)
     } if isinstance(tools, list) else {}  # fmt: skip
+
+
+def function_call_problems(payload: Json, tools: dict[str, Any]) -> list[str]:
+    """Where a Response's function_call items break the rules: a call_id empty or repeated, a name not
+    among the declared `tools`, arguments not valid against the tool's parameters (unless the token
+    limit cut the call)."""
+    problems, seen = [], set()
+    for k, item in enumerate(output_items(payload)):
+        if item.get("type") != "function_call":
+            continue
+        call_id, name = item.get("call_id"), item.get("name")
+        if not tr.non_empty(call_id) or call_id in seen:
+            problems.append(f"output[{k}]: call_id {c.short(call_id)} is empty or repeated")
+        seen.add(call_id)
+        if name not in tools:
+            problems.append(f"output[{k}]: {c.short(name)} is not one of the tools {sorted(tools)}")
+        elif item.get("status") != "incomplete":
+            problem = tr.argument_problem(item.get("arguments"), tools[name])
+            if problem:
+                problems.append(f"output[{k}]: {problem}")
+    return problems

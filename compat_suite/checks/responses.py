@@ -2,25 +2,23 @@
 
 Unary: the Response object's shape and fields, its status, usage and limits. Stream: the event
 grammar, in order, with the pieces adding up to the final response (the strict reader in
-compat_suite/sse.py keeps each event's `event:` line; `_response_stream` follows items and parts).
+compat_suite/sse.py keeps each event's `event:` line; `_response_stream` follows items and parts,
+`_response_grammar` lists where they break the rules).
 State: retrieve, input_items, delete, `store`, `previous_response_id`. Parameter effect: a parameter
-is honoured or refused with a 400 naming it, never silently ignored.
+is honoured or refused with a 400 naming it, never silently ignored (`_response_effects`).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from typing import Any
-
 from ..exchange import Exchange
 from . import _common as c
+from . import _response_effects as fx
+from . import _response_grammar as rg
 from . import _response_stream as rs
 from . import _tools_reading as tr
 from ._registry import MUST, SHOULD, Finding, check
 
 ENDPOINTS = ("responses",)
-Json = dict[str, Any]
 ID_PREFIX = "resp_"
 
 
@@ -78,17 +76,10 @@ def response_status(exchange: Exchange) -> None:
     `incomplete` exactly when `incomplete_details` gives a reason, `failed` with an `error`,
     `completed` with neither."""
     payload = c.body(exchange)
-    status, details, error = payload.get("status"), payload.get("incomplete_details"), payload.get("error")
-    reason = details.get("reason") if isinstance(details, dict) else None
-    problem = None
-    if status not in ("completed", "incomplete", "failed", "in_progress", "queued", "cancelled"):
-        problem = f"`status` is {c.short(status)}"
-    elif (status == "incomplete") != (reason is not None):
-        problem = f"`status` {status!r} with incomplete_details {c.short(details)}"
-    elif (status == "failed") != (error is not None):
-        problem = f"`status` {status!r} with error {c.short(error)}"
+    problem = rs.status_problem(payload)
     if problem:
-        raise Finding(problem, c.evidence(exchange, status=status, incomplete_details=details, error=error))
+        fields = {k: payload.get(k) for k in ("status", "incomplete_details", "error")}
+        raise Finding(problem, c.evidence(exchange, **fields))
 
 
 @check("responses.incomplete.max-output-tokens", severity=MUST, endpoints=ENDPOINTS)
@@ -175,15 +166,7 @@ def stream_default_off(exchange: Exchange) -> None:
 @check("responses.stream.event-schema", severity=MUST, endpoints=ENDPOINTS)
 def stream_event_schema(exchange: Exchange) -> None:
     """Every event validates against ResponseStreamEvent (error events are judged by stream.error-event)."""
-    for event in rs.events(exchange):
-        if rs.is_error(event):
-            continue
-        try:
-            c.schema_check(exchange, "ResponseStreamEvent", event.data)
-        except Finding as finding:
-            raise Finding(
-                f"event {event.position}: {finding.message}", {**finding.evidence, **event.ref()}
-            ) from None
+    rs.expect_events_valid(exchange, "ResponseStreamEvent", errors=False)
 
 
 @check("responses.stream.event-type", severity=MUST, endpoints=ENDPOINTS)
@@ -217,13 +200,13 @@ def stream_lifecycle(exchange: Exchange) -> None:
 
     created, in_progress, per item added -> parts (added, deltas, text done, part done) -> done, then
     one terminal event (completed, incomplete or failed) last."""
-    _problems(exchange, rs.lifecycle_problems(rs.events(exchange)), "the event order is broken")
+    _problems(exchange, rg.lifecycle_problems(rs.events(exchange)), "the event order is broken")
 
 
 @check("responses.stream.indices", severity=MUST, endpoints=ENDPOINTS)
 def stream_indices(exchange: Exchange) -> None:
     """`output_index`, `content_index` and `item_id` stay consistent with the items and parts opened."""
-    _problems(exchange, rs.index_problems(rs.events(exchange)), "inconsistent indices")
+    _problems(exchange, rg.index_problems(rs.events(exchange)), "inconsistent indices")
 
 
 @check("responses.stream.text-adds-up", severity=MUST, endpoints=ENDPOINTS)
@@ -232,63 +215,14 @@ def stream_text_adds_up(exchange: Exchange) -> None:
 
     That is its output_text.done text, its content_part.done part, its item's text at
     output_item.done and the terminal response's."""
-    found = rs.events(exchange)
-    final = rs.output_items(rs.response_of(rs.terminal(found)))
-    problems = []
-    for oi, item in sorted(rs.items(found).items()):
-        for ci, part in sorted(item.parts.items()):
-            streamed = part.streamed
-            done_part = part.done.get("part") if part.done is not None else None
-            content = item.final.get("content")
-            final_content = final[oi].get("content") if oi < len(final) else None
-            versions = {
-                "output_text.done": part.text_done.get("text") if part.text_done is not None else None,
-                "content_part.done": done_part.get("text") if isinstance(done_part, dict) else None,
-                "output_item.done": _part_text(content, ci) if item.done is not None else None,
-                "the terminal response": _part_text(final_content, ci),
-            }
-            for where, text in versions.items():
-                if text is not None and text != streamed:
-                    problems.append(
-                        f"item {oi} part {ci}: deltas join to {c.short(streamed)}, {where} says {c.short(text)}"
-                    )
-    _problems(exchange, problems, "the text does not add up")
-
-
-def _part_text(content: Any, ci: int) -> str | None:
-    if not isinstance(content, list) or ci >= len(content) or not isinstance(content[ci], dict):
-        return None
-    text = content[ci].get("text")
-    return text if isinstance(text, str) else None
+    _problems(exchange, rg.text_problems(rs.events(exchange)), "the text does not add up")
 
 
 @check("responses.stream.arguments-add-up", severity=MUST, endpoints=ENDPOINTS)
 def stream_arguments_add_up(exchange: Exchange) -> None:
     """Each function call's argument deltas join to function_call_arguments.done, the item at
     output_item.done and the terminal response's item, and the done event names the item's function."""
-    found = rs.events(exchange)
-    final = rs.output_items(rs.response_of(rs.terminal(found)))
-    problems = []
-    for oi, item in sorted(rs.items(found).items()):
-        if item.item.get("type") != "function_call":
-            continue
-        streamed = "".join(item.argument_deltas)
-        done = item.arguments_done
-        versions = {
-            "function_call_arguments.done": done.get("arguments") if done is not None else None,
-            "output_item.done": item.final.get("arguments") if item.done is not None else None,
-            "the terminal response": final[oi].get("arguments") if oi < len(final) else None,
-        }
-        for where, text in versions.items():
-            if text is not None and text != streamed:
-                problems.append(
-                    f"call {oi}: deltas join to {c.short(streamed)}, {where} says {c.short(text)}"
-                )
-        if done is not None and done.get("name") not in (None, item.final.get("name")):
-            problems.append(
-                f"call {oi}: arguments.done names {c.short(done.get('name'))}, the item {c.short(item.final.get('name'))}"
-            )
-    _problems(exchange, problems, "the arguments do not add up")
+    _problems(exchange, rg.argument_problems(rs.events(exchange)), "the arguments do not add up")
 
 
 @check("responses.stream.final-response", severity=MUST, endpoints=ENDPOINTS)
@@ -301,22 +235,7 @@ def stream_final_response(exchange: Exchange) -> None:
     end = rs.terminal(found)
     if end is None:
         return  # stream.lifecycle's failure
-    created = rs.response_of(found[0]) if found[0].type == "response.created" else {}
-    final = rs.response_of(end)
-    problems = []
-    if created and final.get("id") != created.get("id"):
-        problems.append(
-            f"id {c.short(final.get('id'))} is not the created response's {c.short(created.get('id'))}"
-        )
-    if final.get("status") != rs.STATUS_OF_TERMINAL[end.type or ""]:
-        problems.append(f"{end.type} carries status {c.short(final.get('status'))}")
-    if end.type != "response.failed" and not isinstance(final.get("usage"), dict):
-        problems.append(f"{end.type} carries no usage")
-    streamed = [(item.final.get("type"), item.final.get("id")) for _, item in sorted(rs.items(found).items())]
-    ended = [(item.get("type"), item.get("id")) for item in rs.output_items(final)]
-    if end.type != "response.failed" and streamed != ended:
-        problems.append(f"output {c.short(ended, 200)} is not the streamed items {c.short(streamed, 200)}")
-    _problems(exchange, problems, f"the final response ({end.type})")
+    _problems(exchange, rg.final_response_problems(found, end), f"the final response ({end.type})")
 
 
 @check("responses.stream.matches-unary", severity=SHOULD, endpoints=ENDPOINTS)
@@ -338,15 +257,7 @@ def stream_error_event(exchange: Exchange) -> None:
     """An error inside a started stream is an `error` event with the documented shape.
 
     type, code, message, param and sequence_number; not a chat-style `{"error": {...}}` or a bare string."""
-    for event in rs.events(exchange):
-        if not rs.is_error(event):
-            continue
-        try:
-            c.schema_check(exchange, "ResponseErrorEvent", event.data)
-        except Finding as finding:
-            raise Finding(
-                f"error event {event.position}: {finding.message}", {**finding.evidence, **event.ref()}
-            ) from None
+    rs.expect_events_valid(exchange, "ResponseErrorEvent", errors=True)
 
 
 # -- stored responses and conversation state ----------------------------------------------------------------
@@ -374,50 +285,10 @@ def input_items_listed(created: Exchange, listed: Exchange) -> None:
 
     A list page whose first_id and last_id name its ends."""
     payload = c.body(listed)
-    data = payload.get("data")
-    if payload.get("object") != "list" or not isinstance(data, list):
+    if payload.get("object") != "list" or not isinstance(payload.get("data"), list):
         raise Finding(f"not a list page: object {c.short(payload.get('object'))}", c.evidence(listed))
-    expected = [_item_summary(i) for i in _sent_items(c.request_body(created).get("input"))]
-    got = [_item_summary(i) if isinstance(i, dict) else i for i in data]
-    problems = []
-    if got != expected:
-        problems.append(f"items {c.short(got, 300)}, sent {c.short(expected, 300)}")
-    ids = [i.get("id") if isinstance(i, dict) else None for i in data]
-    if not all(isinstance(i, str) and i for i in ids):
-        problems.append(f"item ids {ids}")
-    elif ids and (payload.get("first_id"), payload.get("last_id")) != (ids[0], ids[-1]):
-        problems.append(
-            f"first_id/last_id {payload.get('first_id')}/{payload.get('last_id')}, items {ids[0]}..{ids[-1]}"
-        )
-    _problems(listed, problems, "input_items")
-
-
-def _sent_items(value: Any) -> list[Any]:
-    return (
-        [{"role": "user", "content": value}]
-        if isinstance(value, str)
-        else value
-        if isinstance(value, list)
-        else []
-    )
-
-
-def _item_summary(item: Any) -> Any:
-    """What an input item says, whatever its spelling (string content or parts; `type` left out)."""
-    if not isinstance(item, dict):
-        return item
-    kind = item.get("type", "message")
-    if kind == "message":
-        content = item.get("content")
-        parts = (
-            [{"text": content}] if isinstance(content, str) else content if isinstance(content, list) else []
-        )
-        text = "".join(
-            p.get("text", "") for p in parts if isinstance(p, dict) and isinstance(p.get("text", ""), str)
-        )
-        return {"type": kind, "role": item.get("role"), "text": text}
-    keys = ("call_id", "name", "arguments") if kind == "function_call" else ("call_id", "output")
-    return {"type": kind, **{k: item.get(k) for k in keys}}
+    sent = c.request_body(created).get("input")
+    _problems(listed, rs.input_items_problems(payload, sent), "input_items")
 
 
 @check("responses.delete.removes", severity=MUST, endpoints=ENDPOINTS)
@@ -481,21 +352,7 @@ def function_call_valid(exchange: Exchange) -> None:
     against that tool's parameters (a call the token limit cut is not held to its arguments)."""
     payload = rs.final_response(exchange)
     tools = rs.declared_tools(c.request_body(exchange))
-    problems, seen = [], set()
-    for k, item in enumerate(rs.output_items(payload)):
-        if item.get("type") != "function_call":
-            continue
-        call_id, name = item.get("call_id"), item.get("name")
-        if not tr.non_empty(call_id) or call_id in seen:
-            problems.append(f"output[{k}]: call_id {c.short(call_id)} is empty or repeated")
-        seen.add(call_id)
-        if name not in tools:
-            problems.append(f"output[{k}]: {c.short(name)} is not one of the tools {sorted(tools)}")
-        elif item.get("status") != "incomplete":
-            problem = tr.argument_problem(item.get("arguments"), tools[name])
-            if problem:
-                problems.append(f"output[{k}]: {problem}")
-    _problems(exchange, problems, "function calls")
+    _problems(exchange, rs.function_call_problems(payload, tools), "function calls")
 
 
 @check("responses.function-call-output.round-trip", severity=MUST, endpoints=ENDPOINTS)
@@ -506,57 +363,29 @@ def function_call_output_round_trip(exchange: Exchange) -> None:
 
 
 # -- parameter effect: honoured, refused with a 4xx naming it, or silently ignored (a failure) ---------------
-def _effect(exchange: Exchange, param: str, asked: bool, ignored: Callable[[Json], str | None]) -> str:
-    """The tools area's verdict on a parameter's effect, for a Response: a response the token limit cut
-    is not judged (its output may stop short of what was asked)."""
-
-    def unless_cut(payload: Json) -> str | None:
-        return None if payload.get("status") == "incomplete" else ignored(payload)
-
-    return tr.parameter_effect(exchange, param, asked, unless_cut)
-
-
 @check("responses.instructions.effect", severity=MUST, endpoints=ENDPOINTS)
 def instructions_effect(short: Exchange, longer: Exchange | None = None) -> str:
     """`instructions` is honoured (longer instructions, more input tokens) or refused with a 400 naming it.
 
     A model's default system prompt, which instructions replace, cannot hide that; never silently dropped."""
-
-    def ignored(payload: Json) -> str | None:
-        few, more = rs.usage_counts(payload), rs.usage_counts(c.body(longer)) if longer is not None else None
-        if few is not None and more is not None and more[0] <= few[0]:
-            return f"input_tokens {few[0]} with short instructions and {more[0]} with longer ones"
-        return None
-
-    return _effect(short, "instructions", "instructions" in c.request_body(short), ignored)
+    asked = "instructions" in c.request_body(short)
+    return fx.effect(short, "instructions", asked, fx.instructions_ignored(longer))
 
 
 @check("responses.text-format.json", severity=MUST, endpoints=ENDPOINTS)
 def text_format_json(exchange: Exchange) -> str:
     """`text.format` json_object is honoured (the text is a JSON object) or refused with a 400 naming it."""
-
-    def ignored(payload: Json) -> str | None:
-        return None if isinstance(_parsed(rs.output_text(payload)), dict) else "the text is not a JSON object"
-
-    return _effect(exchange, "text.format", _format_of(exchange).get("type") == "json_object", ignored)
+    asked = fx.text_format(exchange).get("type") == "json_object"
+    return fx.effect(exchange, "text.format", asked, fx.text_not_json_object)
 
 
 @check("responses.text-format.schema", severity=MUST, endpoints=ENDPOINTS)
 def text_format_schema(exchange: Exchange) -> str:
     """A strict `text.format` json_schema is honoured (the text validates against the schema) or refused naming it."""
-    fmt = _format_of(exchange)
+    fmt = fx.text_format(exchange)
     schema = fmt.get("schema") if isinstance(fmt.get("schema"), dict) else {}
-
-    def ignored(payload: Json) -> str | None:
-        text = rs.output_text(payload)
-        value = _parsed(text)
-        if value is _NOT_JSON:
-            return f"the text {c.short(text)} is not JSON"
-        problem = tr.argument_problem(text, schema)
-        return problem.replace("arguments", "the text", 1) if problem else None
-
     asked = fmt.get("type") == "json_schema" and fmt.get("strict") is True
-    return _effect(exchange, "text.format", asked, ignored)
+    return fx.effect(exchange, "text.format", asked, fx.text_off_schema(schema))
 
 
 @check("responses.tool-choice.effect", severity=MUST, endpoints=ENDPOINTS)
@@ -565,32 +394,5 @@ def tool_choice_effect(exchange: Exchange) -> str:
     refused with a 400 naming it."""
     choice = c.request_body(exchange).get("tool_choice")
     named = choice.get("name") if isinstance(choice, dict) else None
-
-    def ignored(payload: Json) -> str | None:
-        names = [i.get("name") for i in rs.output_items(payload) if i.get("type") == "function_call"]
-        if choice == "none":  # a call begun is a call made, even one the token limit cut
-            return f"{len(names)} call(s) made" if names else None
-        if not names:
-            return None if payload.get("status") == "incomplete" else "no call made"
-        return (
-            None if named is None or set(names) == {named} else f"asked for calls to {named!r}, got {names}"
-        )
-
     asked = choice in ("none", "required") or isinstance(named, str)
-    return tr.parameter_effect(exchange, "tool_choice", asked, ignored)
-
-
-_NOT_JSON = object()
-
-
-def _parsed(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        return _NOT_JSON
-
-
-def _format_of(exchange: Exchange) -> Json:
-    text = c.request_body(exchange).get("text")
-    fmt = text.get("format") if isinstance(text, dict) else None
-    return fmt if isinstance(fmt, dict) else {}
+    return tr.parameter_effect(exchange, "tool_choice", asked, fx.tool_choice_ignored(choice, named))
