@@ -7,13 +7,24 @@ skip error events (`{"error": ...}`): those are judged by `stream.error.event` a
 
 from __future__ import annotations
 
-import json
-from collections import defaultdict
 from typing import Any
 
 from ..exchange import Exchange, StreamExchange
 from . import _common as c
 from ._registry import MUST, SHOULD, Finding, Unjudged, check
+from ._stream_reading import (
+    DONE,
+    as_stream,
+    chunk_choices,
+    delta_text,
+    endpoint_kind,
+    expect_same,
+    finish_reason_problems,
+    include_usage,
+    is_json_payload,
+    streamed_texts,
+    unary_texts,
+)
 from .chat import reasoning_leaks
 
 ENDPOINTS = ("chat", "completions")
@@ -22,36 +33,6 @@ CHUNK_COMPONENT = {
     "completions": "CreateCompletionStreamResponse",
 }
 CHUNK_OBJECT = {"chat": "chat.completion.chunk", "completions": "text_completion"}
-DONE = "[DONE]"
-
-
-def _stream(exchange: Exchange) -> StreamExchange:
-    if not isinstance(exchange, StreamExchange):
-        raise Finding("not a streamed exchange (no events were read)", c.evidence(exchange))
-    return exchange
-
-
-def _kind(exchange: Exchange) -> str:
-    return "completions" if exchange.endpoint == "completions" else "chat"
-
-
-def delta_text(chunk: dict[str, Any], choice: dict[str, Any]) -> str:
-    """The text one streamed choice adds (chat: delta.content; completions: text)."""
-    delta = choice.get("delta")
-    text = delta.get("content") if isinstance(delta, dict) else choice.get("text")
-    return text if isinstance(text, str) else ""
-
-
-def _choices(chunk: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
-    items = chunk.get("choices")
-    if not isinstance(items, list):
-        return []
-    return [(c.index_of(ch, i), ch) for i, ch in enumerate(items) if isinstance(ch, dict)]
-
-
-def _include_usage(exchange: Exchange) -> bool:
-    options = c.request_body(exchange).get("stream_options")
-    return isinstance(options, dict) and options.get("include_usage") is True
 
 
 def _problems(exchange: StreamExchange, *kinds: str) -> list[dict[str, Any]]:
@@ -65,7 +46,7 @@ def stream_is_event_stream(exchange: Exchange) -> None:
 
     The root cause of every stream proof: when it fails, the framing and chunk checks are blocked
     instead of each reading a JSON body as a broken stream ("stream ended inside an event")."""
-    stream = _stream(exchange)
+    stream = as_stream(exchange)
     if stream.status is None or not 200 <= stream.status < 300:
         return  # not served: request.accepted's failure
     body = stream.body.strip()
@@ -90,7 +71,7 @@ def stream_content_type(exchange: Exchange) -> None:
 @check("stream.done-terminator", severity=MUST, endpoints=ENDPOINTS)
 def stream_done_terminator(exchange: Exchange) -> None:
     """The stream ends with `data: [DONE]`."""
-    stream = _stream(exchange)
+    stream = as_stream(exchange)
     if not stream.done:
         raise Finding("no `data: [DONE]` terminator", c.evidence(stream, tail=stream.tail(512)))
 
@@ -98,7 +79,7 @@ def stream_done_terminator(exchange: Exchange) -> None:
 @check("stream.sse.utf8", severity=MUST, endpoints=ENDPOINTS)
 def stream_sse_utf8(exchange: Exchange) -> None:
     """The event stream is valid UTF-8."""
-    stream = _stream(exchange)
+    stream = as_stream(exchange)
     found = _problems(stream, "invalid-utf8")
     if not found and not stream.truncated:  # a body cut at our size limit may end mid-character
         try:
@@ -116,12 +97,12 @@ def stream_sse_utf8(exchange: Exchange) -> None:
 @check("stream.sse.blank-line", severity=MUST, endpoints=ENDPOINTS)
 def stream_sse_blank_line(exchange: Exchange) -> None:
     """Each event ends with a blank line (no two JSON payloads run together in one event)."""
-    stream = _stream(exchange)
+    stream = as_stream(exchange)
     found = _problems(stream, "missing-blank-line")
     for event in stream.events:
         lines = event.data.split("\n")
         # Several lines that are each a JSON payload: the blank line between events is missing.
-        if len(lines) > 1 and all(_is_json_payload(line) for line in lines):
+        if len(lines) > 1 and all(is_json_payload(line) for line in lines):
             found.append({"kind": "missing-blank-line", "offset": event.offset, "detail": "joined payloads"})
     if found:
         offset = found[0]["offset"]
@@ -131,18 +112,11 @@ def stream_sse_blank_line(exchange: Exchange) -> None:
         )
 
 
-def _is_json_payload(line: str) -> bool:
-    try:
-        return line == DONE or isinstance(json.loads(line), dict)
-    except (ValueError, RecursionError):
-        return False
-
-
 @check("stream.sse.event-has-data", severity=MUST, endpoints=ENDPOINTS)
 def stream_sse_event_has_data(exchange: Exchange) -> None:
     """Every event block carries data: openai-python and the Node SDK hand a block with fields but no
     data (`event: ping`, a `retry:`-only block) to JSON.parse and fail. Comment lines are fine."""
-    stream = _stream(exchange)
+    stream = as_stream(exchange)
     found = _problems(stream, "data-less-event")
     if found:
         offset = found[0]["offset"]
@@ -155,7 +129,7 @@ def stream_sse_event_has_data(exchange: Exchange) -> None:
 @check("stream.sse.json-data", severity=MUST, endpoints=ENDPOINTS)
 def stream_sse_json_data(exchange: Exchange) -> None:
     """Every data event before [DONE] is a JSON object."""
-    stream = _stream(exchange)
+    stream = as_stream(exchange)
     found = _problems(stream, "non-json-data")
     for event, chunk in zip(stream.data_events, stream.chunks, strict=False):
         if not isinstance(chunk, dict) and event.data.strip():
@@ -169,7 +143,7 @@ def stream_sse_json_data(exchange: Exchange) -> None:
 @check("stream.sse.after-done", severity=MUST, endpoints=ENDPOINTS)
 def stream_sse_after_done(exchange: Exchange) -> None:
     """Nothing follows `data: [DONE]`."""
-    stream = _stream(exchange)
+    stream = as_stream(exchange)
     found = _problems(stream, "data-after-done")
     seen_done = False
     for event in stream.events:
@@ -183,7 +157,7 @@ def stream_sse_after_done(exchange: Exchange) -> None:
 @check("stream.sse.complete", severity=MUST, endpoints=ENDPOINTS)
 def stream_sse_complete(exchange: Exchange) -> None:
     """The stream is not cut off mid-event or mid-body."""
-    stream = _stream(exchange)
+    stream = as_stream(exchange)
     found = _problems(stream, "truncated", "oversized-event")
     if stream.transport_error:
         found.append({"kind": "transport", "offset": len(stream.body), "detail": stream.transport_error})
@@ -202,8 +176,8 @@ def stream_sse_complete(exchange: Exchange) -> None:
 @check("stream.chunk.schema", severity=MUST, endpoints=ENDPOINTS)
 def stream_chunk_schema(exchange: Exchange) -> None:
     """Every chunk validates against the endpoint's stream-response schema."""
-    stream = _stream(exchange)
-    component = CHUNK_COMPONENT[_kind(stream)]
+    stream = as_stream(exchange)
+    component = CHUNK_COMPONENT[endpoint_kind(stream)]
     for position, chunk in enumerate(c.stream_chunks(stream)):
         try:
             c.schema_check(stream, component, chunk)
@@ -215,8 +189,8 @@ def stream_chunk_schema(exchange: Exchange) -> None:
 @check("stream.chunk.object", severity=MUST, endpoints=ENDPOINTS)
 def stream_chunk_object(exchange: Exchange) -> None:
     """Every chunk's `object` is "chat.completion.chunk" (chat) or "text_completion" (completions)."""
-    stream = _stream(exchange)
-    expected = CHUNK_OBJECT[_kind(stream)]
+    stream = as_stream(exchange)
+    expected = CHUNK_OBJECT[endpoint_kind(stream)]
     for position, chunk in enumerate(c.stream_chunks(stream)):
         if chunk.get("object") != expected:
             raise Finding(
@@ -225,37 +199,16 @@ def stream_chunk_object(exchange: Exchange) -> None:
             )
 
 
-def _expect_same(exchange: Exchange, field: str) -> Any:
-    stream = _stream(exchange)
-    distinct: list[Any] = []
-    first_change = None
-    for position, chunk in enumerate(c.stream_chunks(stream)):
-        value = chunk.get(field)
-        if value not in distinct:
-            distinct.append(value)
-            if len(distinct) == 2:
-                first_change = position
-    if len(distinct) > 1:
-        raise Finding(
-            f"`{field}` takes {len(distinct)} values across the stream: {c.short(distinct[0], 60)} until chunk "
-            f"{first_change}, then {c.short(distinct[1], 60)}",
-            c.evidence(stream, values=distinct[:10]),
-        )
-    if distinct[0] in (None, ""):
-        raise Finding(f"`{field}` is {c.short(distinct[0])} in every chunk", c.evidence(stream))
-    return distinct[0]
-
-
 @check("stream.id.consistent", severity=MUST, endpoints=ENDPOINTS)
 def stream_id_consistent(exchange: Exchange) -> None:
     """Every chunk carries the same non-empty `id`."""
-    _expect_same(exchange, "id")
+    expect_same(exchange, "id")
 
 
 @check("stream.created.consistent", severity=MUST, endpoints=ENDPOINTS)
 def stream_created_consistent(exchange: Exchange) -> None:
     """Every chunk carries the same `created`, an integer of plausible Unix seconds (not milliseconds, not 0)."""
-    value = _expect_same(exchange, "created")
+    value = expect_same(exchange, "created")
     if not c.is_int(value) or not c.CREATED_MIN <= value < c.CREATED_MAX:
         hint = " (milliseconds?)" if c.is_int(value) and value >= c.CREATED_MAX else ""
         raise Finding(
@@ -267,10 +220,10 @@ def stream_created_consistent(exchange: Exchange) -> None:
 @check("stream.role.first", severity=MUST, endpoints=("chat",))
 def stream_role_first(exchange: Exchange) -> None:
     """Each choice's first chunk has `delta.role` "assistant"."""
-    stream = _stream(exchange)
+    stream = as_stream(exchange)
     firsts: dict[int, tuple[int, dict[str, Any]]] = {}
     for position, chunk in enumerate(c.stream_chunks(stream)):
-        for index, choice in _choices(chunk):
+        for index, choice in chunk_choices(chunk):
             firsts.setdefault(index, (position, choice))
     if not firsts:
         raise Finding("no chunk carries a choice", c.evidence(stream))
@@ -287,23 +240,8 @@ def stream_role_first(exchange: Exchange) -> None:
 @check("stream.finish-reason.once-last", severity=MUST, endpoints=ENDPOINTS)
 def stream_finish_reason_once_last(exchange: Exchange) -> None:
     """Each choice gets exactly one non-null finish_reason, and no content after it."""
-    stream = _stream(exchange)
-    finished: dict[int, int] = {}
-    problems: list[str] = []
-    seen: set[int] = set()
-    for position, chunk in enumerate(c.stream_chunks(stream)):
-        for index, choice in _choices(chunk):
-            seen.add(index)
-            reason = choice.get("finish_reason")
-            if index in finished and (reason is not None or delta_text(chunk, choice)):
-                problems.append(
-                    f"choice {index}: chunk {position} follows its finish_reason (chunk {finished[index]})"
-                )
-            if reason is not None and index not in finished:
-                finished[index] = position
-    problems += [f"choice {index}: no finish_reason" for index in sorted(seen - set(finished))]
-    if not seen:
-        problems.append("no chunk carries a choice")
+    stream = as_stream(exchange)
+    problems = finish_reason_problems(c.stream_chunks(stream))
     if problems:
         raise Finding(problems[0], c.evidence(stream, problems=problems[:10]))
 
@@ -311,8 +249,8 @@ def stream_finish_reason_once_last(exchange: Exchange) -> None:
 @check("stream.usage.final-chunk", severity=MUST, endpoints=ENDPOINTS)
 def stream_usage_final_chunk(exchange: Exchange) -> None:
     """With stream_options.include_usage, the last chunk has `usage` and empty `choices`."""
-    stream = _stream(exchange)
-    if not _include_usage(stream):
+    stream = as_stream(exchange)
+    if not include_usage(stream):
         return  # not requested
     last = c.stream_chunks(stream)[-1]
     usage = last.get("usage")
@@ -336,8 +274,8 @@ def stream_usage_final_chunk(exchange: Exchange) -> None:
 def stream_usage_unrequested(exchange: Exchange) -> None:
     """Without stream_options.include_usage, no chunk carries usage (clients reading choices[0] of every
     chunk break on a usage chunk they did not ask for)."""
-    stream = _stream(exchange)
-    if _include_usage(stream):
+    stream = as_stream(exchange)
+    if include_usage(stream):
         return  # requested: stream.usage.final-chunk judges it
     chunks = c.stream_chunks(stream)
     carrying = [p for p, chunk in enumerate(chunks) if chunk.get("usage") is not None]
@@ -352,7 +290,7 @@ def stream_usage_unrequested(exchange: Exchange) -> None:
 def stream_usage_matches_unary(stream_exchange: Exchange, unary_exchange: Exchange) -> None:
     """The streamed usage counts the same prompt as the unary answer to the same request (and the same
     completion tokens where the text is the same)."""
-    stream = _stream(stream_exchange)
+    stream = as_stream(stream_exchange)
     streamed = c.stream_chunks(stream)[-1].get("usage")
     unary = c.body(unary_exchange).get("usage")
     if not isinstance(streamed, dict) or not isinstance(unary, dict):
@@ -360,7 +298,7 @@ def stream_usage_matches_unary(stream_exchange: Exchange, unary_exchange: Exchan
     differ = {
         f: (streamed.get(f), unary.get(f)) for f in ("prompt_tokens",) if streamed.get(f) != unary.get(f)
     }
-    if streamed_texts(stream) == _unary_texts(unary_exchange) and streamed.get(
+    if streamed_texts(stream) == unary_texts(unary_exchange) and streamed.get(
         "completion_tokens"
     ) != unary.get("completion_tokens"):
         differ["completion_tokens"] = (streamed.get("completion_tokens"), unary.get("completion_tokens"))
@@ -375,7 +313,7 @@ def stream_usage_matches_unary(stream_exchange: Exchange, unary_exchange: Exchan
 @check("stream.usage.null-elsewhere", severity=MUST, endpoints=ENDPOINTS)
 def stream_usage_null_elsewhere(exchange: Exchange) -> None:
     """Every chunk but the last has no usage (absent or null)."""
-    stream = _stream(exchange)
+    stream = as_stream(exchange)
     chunks = c.stream_chunks(stream)
     bad = [position for position, chunk in enumerate(chunks[:-1]) if chunk.get("usage") is not None]
     if bad:
@@ -388,7 +326,7 @@ def stream_usage_null_elsewhere(exchange: Exchange) -> None:
 @check("stream.error.event", severity=MUST, endpoints=ENDPOINTS)
 def stream_error_event(exchange: Exchange) -> None:
     """An error inside a started stream is `data: {"error": {...}}` with the OpenAI envelope."""
-    stream = _stream(exchange)
+    stream = as_stream(exchange)
     judged = 0
     for position, event in enumerate(stream.data_events):
         chunk = stream.chunks[position]
@@ -411,21 +349,12 @@ def stream_error_event(exchange: Exchange) -> None:
 
 
 # -- comparisons and timing ---------------------------------------------------------------------------
-def streamed_texts(exchange: StreamExchange) -> dict[int, str]:
-    """Each choice's text, joined from its deltas."""
-    texts: dict[int, str] = defaultdict(str)
-    for chunk in c.stream_chunks(exchange):
-        for index, choice in _choices(chunk):
-            texts[index] += delta_text(chunk, choice)
-    return dict(texts)
-
-
 @check("stream.text.matches-unary", severity=SHOULD, endpoints=ENDPOINTS)
 def stream_text_matches_unary(stream_exchange: Exchange, unary_exchange: Exchange) -> None:
     """The streamed text equals the unary answer to the same (deterministic) request."""
-    stream = _stream(stream_exchange)
+    stream = as_stream(stream_exchange)
     streamed = streamed_texts(stream)
-    unary = _unary_texts(unary_exchange)
+    unary = unary_texts(unary_exchange)
     c.expect_stream_matches_unary(
         "streamed text differs from the unary answer",
         streamed,
@@ -435,19 +364,10 @@ def stream_text_matches_unary(stream_exchange: Exchange, unary_exchange: Exchang
     )
 
 
-def _unary_texts(exchange: Exchange) -> dict[int, str]:
-    out = {}
-    for i, choice in enumerate(c.choices(exchange, c.body(exchange))):
-        message = choice.get("message")
-        text = message.get("content") if isinstance(message, dict) else choice.get("text")
-        out[c.index_of(choice, i)] = text if isinstance(text, str) else ""
-    return out
-
-
 @check("stream.reasoning.separate", severity=MUST, endpoints=("chat",))
 def stream_reasoning_separate(exchange: Exchange) -> None:
     """No streamed content carries reasoning (`<think>` ... `</think>`), joined across its deltas."""
-    stream = _stream(exchange)
+    stream = as_stream(exchange)
     if not any(isinstance(ch, dict) and not c.is_error_chunk(ch) for ch in stream.chunks):
         return  # no chunks: stream.sse.json-data's failure, no content to judge
     leaks = {index: text for index, text in streamed_texts(stream).items() if reasoning_leaks(text)}
@@ -461,11 +381,11 @@ def stream_reasoning_separate(exchange: Exchange) -> None:
 @check("stream.is-streamed", severity=SHOULD, endpoints=ENDPOINTS)
 def stream_is_streamed(exchange: Exchange) -> None:
     """Content arrives in more than one event, spread over more than one read (not one buffered burst)."""
-    stream = _stream(exchange)
+    stream = as_stream(exchange)
     arrivals = []
     for event, chunk in zip(stream.data_events, stream.chunks, strict=False):
         if isinstance(chunk, dict) and not c.is_error_chunk(chunk):
-            if any(delta_text(chunk, choice) for _, choice in _choices(chunk)):
+            if any(delta_text(chunk, choice) for _, choice in chunk_choices(chunk)):
                 arrivals.append(event.received_ns)
     if len(arrivals) < 2:
         raise Finding(
