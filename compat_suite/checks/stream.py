@@ -39,6 +39,12 @@ def _problems(exchange: StreamExchange, *kinds: str) -> list[dict[str, Any]]:
     return c.problems_of(exchange, kinds)
 
 
+def _framing_finding(stream: StreamExchange, found: list[dict[str, Any]], message: str) -> Finding:
+    """A framing Finding: the first problems, and the raw bytes around the first one."""
+    around = c.excerpt(stream.body, found[0]["offset"])
+    return Finding(message, c.evidence(stream, problems=found[:10], around=around))
+
+
 # -- HTTP and SSE framing -------------------------------------------------------------------------
 @check("stream.is-event-stream", severity=MUST, endpoints=ENDPOINTS)
 def stream_is_event_stream(exchange: Exchange) -> None:
@@ -105,10 +111,8 @@ def stream_sse_blank_line(exchange: Exchange) -> None:
         if len(lines) > 1 and all(is_json_payload(line) for line in lines):
             found.append({"kind": "missing-blank-line", "offset": event.offset, "detail": "joined payloads"})
     if found:
-        offset = found[0]["offset"]
-        raise Finding(
-            f"an event does not end with a blank line (byte {offset})",
-            c.evidence(stream, problems=found[:10], around=c.excerpt(stream.body, offset)),
+        raise _framing_finding(
+            stream, found, f"an event does not end with a blank line (byte {found[0]['offset']})"
         )
 
 
@@ -119,11 +123,11 @@ def stream_sse_event_has_data(exchange: Exchange) -> None:
     stream = as_stream(exchange)
     found = _problems(stream, "data-less-event")
     if found:
-        offset = found[0]["offset"]
-        raise Finding(
-            f"{len(found)} event block(s) with no data (first at byte {offset}: {found[0]['detail']})",
-            c.evidence(stream, problems=found[:10], around=c.excerpt(stream.body, offset)),
+        first = found[0]
+        message = (
+            f"{len(found)} event block(s) with no data (first at byte {first['offset']}: {first['detail']})"
         )
+        raise _framing_finding(stream, found, message)
 
 
 @check("stream.sse.json-data", severity=MUST, endpoints=ENDPOINTS)
@@ -295,13 +299,10 @@ def stream_usage_matches_unary(stream_exchange: Exchange, unary_exchange: Exchan
     unary = c.body(unary_exchange).get("usage")
     if not isinstance(streamed, dict) or not isinstance(unary, dict):
         return  # absent usage is stream.usage.final-chunk's or *.usage.present's failure
-    differ = {
-        f: (streamed.get(f), unary.get(f)) for f in ("prompt_tokens",) if streamed.get(f) != unary.get(f)
-    }
-    if streamed_texts(stream) == unary_texts(unary_exchange) and streamed.get(
-        "completion_tokens"
-    ) != unary.get("completion_tokens"):
-        differ["completion_tokens"] = (streamed.get("completion_tokens"), unary.get("completion_tokens"))
+    compared = ["prompt_tokens"]
+    if streamed_texts(stream) == unary_texts(unary_exchange):
+        compared.append("completion_tokens")  # the same text, the same tokens
+    differ = {f: (streamed.get(f), unary.get(f)) for f in compared if streamed.get(f) != unary.get(f)}
     if differ:
         shown = ", ".join(f"{f} {s} streamed vs {u} unary" for f, (s, u) in differ.items())
         raise Finding(
