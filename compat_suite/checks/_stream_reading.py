@@ -40,6 +40,15 @@ def chunk_choices(chunk: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
     return [(c.index_of(ch, i), ch) for i, ch in enumerate(items) if isinstance(ch, dict)]
 
 
+def first_choices(chunks: list[dict[str, Any]]) -> dict[int, tuple[int, dict[str, Any]]]:
+    """Each choice's first appearance: index -> (chunk position, the choice)."""
+    firsts: dict[int, tuple[int, dict[str, Any]]] = {}
+    for position, chunk in enumerate(chunks):
+        for index, choice in chunk_choices(chunk):
+            firsts.setdefault(index, (position, choice))
+    return firsts
+
+
 def include_usage(exchange: Exchange) -> bool:
     options = c.request_body(exchange).get("stream_options")
     return isinstance(options, dict) and options.get("include_usage") is True

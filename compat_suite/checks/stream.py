@@ -20,6 +20,7 @@ from ._stream_reading import (
     endpoint_kind,
     expect_same,
     finish_reason_problems,
+    first_choices,
     include_usage,
     is_json_payload,
     streamed_texts,
@@ -225,10 +226,7 @@ def stream_created_consistent(exchange: Exchange) -> None:
 def stream_role_first(exchange: Exchange) -> None:
     """Each choice's first chunk has `delta.role` "assistant"."""
     stream = as_stream(exchange)
-    firsts: dict[int, tuple[int, dict[str, Any]]] = {}
-    for position, chunk in enumerate(c.stream_chunks(stream)):
-        for index, choice in chunk_choices(chunk):
-            firsts.setdefault(index, (position, choice))
+    firsts = first_choices(c.stream_chunks(stream))
     if not firsts:
         raise Finding("no chunk carries a choice", c.evidence(stream))
     for index, (position, choice) in sorted(firsts.items()):
