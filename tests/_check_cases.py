@@ -272,6 +272,18 @@ def hook_case(
     return one(good), lazy(lambda: build(faulty(fault_id, good.endpoint, payload, request), request))
 
 
+def length_case(
+    build: Callable[[Json, Json], Exchange], fault_id: str, payload: Json, request: Json
+) -> tuple[Case, Case]:
+    """(passing, failing) for finish-reason.length: an answer cut at max_tokens=2 says "length", then
+    the fault's response hook rewrites it."""
+    cut = choice0(
+        with_(payload, usage={"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}),
+        finish_reason="length",
+    )
+    return hook_case(build, fault_id, cut, {**request, "max_tokens": 2})
+
+
 LOGPROB_REQ = {**CHAT_REQ, "logprobs": True, "top_logprobs": 1}
 RAW_KEY = "inf_new_raw_key_0123456789"  # a gateway key as created: governance's cases, hostile bodies
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
+from _check_cases import CHAT, choice0, with_
 
 import schemas
 from compat_suite.checks import PYTHON_CLIENTS, registry, response_shape, run, stream_checks
@@ -530,21 +531,9 @@ def test_a_stream_answered_at_once_fails_exactly_carpathians_stream_expectations
 ) -> None:
     """The quickstart's claim, as bytes: a stream request gets the whole chat.completion as JSON."""
     carpathian = profiles["carpathian"]
-    completion = {
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "created": 1_717_250_400,
-        "model": "default",
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": "Hello!"},
-                "finish_reason": "stop",
-                "logprobs": None,
-            }
-        ],
-        "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3},
-    }
+    answer = {"role": "assistant", "content": "Hello!"}
+    usage = {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
+    completion = choice0(with_(CHAT, created=1_717_250_400, model="default", usage=usage), message=answer)
     request = {
         "model": "default",
         "messages": [{"role": "user", "content": "Hello"}],
