@@ -210,11 +210,12 @@ WHATWG = [
         [ev("a\nb", at=0, ns=2), ev("[DONE]", at=20, ns=4)],
         [("crlf-line-endings", 7)],
     ),
-    # A CR that ends a chunk dispatches the event now, not when the next chunk comes.
+    # A CR that ends a chunk dispatches the event now, not when the next chunk comes: the blank
+    # line's lone CR completes "a" in chunk 2 (the same bytes as "cr", cut after each CR).
     Vector(
         "cr-at-chunk-end-dispatches-now",
-        [b"data: a\r\r", b"data: [DONE]\r\r"],
-        [ev("a", at=0, ns=1), ev("[DONE]", at=9, ns=2)],
+        [b"data: a\r", b"\r", b"data: [DONE]\r\r"],
+        [ev("a", at=0, ns=2), ev("[DONE]", at=9, ns=3)],
         [("cr-line-endings", 7)],
     ),
     Vector(
