@@ -5,13 +5,17 @@ free loopback port) or in-process (`httpx.ASGITransport`).
 - `start_server`: a factory for servers of a test's own (an engine, faults or limits of its own);
   each is stopped when the test ends.
 - `asgi_client`: an `httpx.AsyncClient` bound in-process to an app on the scripted engine.
+
+And `runs`: a writable copy of the report tests' fixture runs (tests/data/report/).
 """
 
 from __future__ import annotations
 
 import secrets
+import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,6 +29,7 @@ from reference_server.faults import FaultSet
 from reference_server.serve import BackgroundServer
 
 ASGI_BASE_URL = "http://testserver/v1"
+REPORT_RUNS = Path(__file__).parent / "data" / "report"
 
 
 @dataclass(frozen=True)
@@ -118,3 +123,11 @@ def parse_sse_data(raw: bytes) -> list[str]:
         if lines:
             out.append("\n".join(lines))
     return out
+
+
+@pytest.fixture
+def runs(tmp_path: Path) -> Path:
+    """A writable copy of the fixture runs in tests/data/report/ (reports are written into the run
+    directories)."""
+    shutil.copytree(REPORT_RUNS, tmp_path / "runs")
+    return tmp_path / "runs"
