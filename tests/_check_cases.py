@@ -180,7 +180,7 @@ def comp_chunks(texts: tuple[str, ...] = (" hello", " there"), usage: bool = Tru
     return _chunks("cmpl-1", "text_completion", choices, 1, len(texts), usage)
 
 
-STREAM_OPTS = {"stream": True, "stream_options": {"include_usage": True}}
+STREAM_WITH_USAGE = {"stream": True, "stream_options": {"include_usage": True}}
 
 
 def stream(
@@ -195,7 +195,7 @@ def stream(
     """A streamed exchange: chunks framed through a FaultSet, fed to the real reader frame by frame."""
     fs = FaultSet(faults)
     request_scope(_client_headers(fs))
-    request = request or {**(CHAT_REQ if endpoint == "chat" else COMP_REQ), **STREAM_OPTS}
+    request = request or {**(CHAT_REQ if endpoint == "chat" else COMP_REQ), **STREAM_WITH_USAGE}
     chunks = chunks if chunks is not None else (chat_chunks() if endpoint == "chat" else comp_chunks())
     frames: list[bytes] = []
     for position, chunk in enumerate(copy.deepcopy(chunks)):
