@@ -180,7 +180,7 @@ def comp_chunks(texts: tuple[str, ...] = (" hello", " there"), usage: bool = Tru
     return _chunks("cmpl-1", "text_completion", choices, 1, len(texts), usage)
 
 
-STREAM_OPTS = {"stream": True, "stream_options": {"include_usage": True}}
+STREAM_WITH_USAGE = {"stream": True, "stream_options": {"include_usage": True}}
 
 
 def stream(
@@ -195,7 +195,7 @@ def stream(
     """A streamed exchange: chunks framed through a FaultSet, fed to the real reader frame by frame."""
     fs = FaultSet(faults)
     request_scope(_client_headers(fs))
-    request = request or {**(CHAT_REQ if endpoint == "chat" else COMP_REQ), **STREAM_OPTS}
+    request = request or {**(CHAT_REQ if endpoint == "chat" else COMP_REQ), **STREAM_WITH_USAGE}
     chunks = chunks if chunks is not None else (chat_chunks() if endpoint == "chat" else comp_chunks())
     frames: list[bytes] = []
     for position, chunk in enumerate(copy.deepcopy(chunks)):
@@ -270,6 +270,18 @@ def hook_case(
     """(passing, failing): `payload` as answered, then as the fault's response hook rewrites it."""
     good = build(payload, request)
     return one(good), lazy(lambda: build(faulty(fault_id, good.endpoint, payload, request), request))
+
+
+def length_case(
+    build: Callable[[Json, Json], Exchange], fault_id: str, payload: Json, request: Json
+) -> tuple[Case, Case]:
+    """(passing, failing) for finish-reason.length: an answer cut at max_tokens=2 says "length", then
+    the fault's response hook rewrites it."""
+    cut = choice0(
+        with_(payload, usage={"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}),
+        finish_reason="length",
+    )
+    return hook_case(build, fault_id, cut, {**request, "max_tokens": 2})
 
 
 LOGPROB_REQ = {**CHAT_REQ, "logprobs": True, "top_logprobs": 1}

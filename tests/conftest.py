@@ -4,19 +4,25 @@ free loopback port) or in-process (`httpx.ASGITransport`).
 - `scripted_server`: one server on the scripted engine for the whole session (read-only tests).
 - `start_server`: a factory for servers of a test's own (an engine, faults or limits of its own);
   each is stopped when the test ends.
+- `sdk_client`: the openai SDK's client of `scripted_server`.
 - `asgi_client`: an `httpx.AsyncClient` bound in-process to an app on the scripted engine.
+
+And `runs`: a writable copy of the report tests' fixture runs (tests/data/report/).
 """
 
 from __future__ import annotations
 
 import secrets
+import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
+from openai import OpenAI
 
 from reference_server.app import create_app
 from reference_server.engines.base import Engine
@@ -25,6 +31,7 @@ from reference_server.faults import FaultSet
 from reference_server.serve import BackgroundServer
 
 ASGI_BASE_URL = "http://testserver/v1"
+REPORT_RUNS = Path(__file__).parent / "data" / "report"
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,14 @@ def scripted_server() -> Iterator[RunningServer]:
         yield running
     finally:
         running.background.stop()
+
+
+@pytest.fixture(scope="session")
+def sdk_client(scripted_server: RunningServer) -> OpenAI:
+    """The openai SDK's client of `scripted_server`; no retries, so a failure shows at once."""
+    return OpenAI(
+        base_url=scripted_server.base_url, api_key=scripted_server.api_key, max_retries=0, timeout=30
+    )
 
 
 StartServer = Callable[..., RunningServer]
@@ -118,3 +133,11 @@ def parse_sse_data(raw: bytes) -> list[str]:
         if lines:
             out.append("\n".join(lines))
     return out
+
+
+@pytest.fixture
+def runs(tmp_path: Path) -> Path:
+    """A writable copy of the fixture runs in tests/data/report/ (reports are written into the run
+    directories)."""
+    shutil.copytree(REPORT_RUNS, tmp_path / "runs")
+    return tmp_path / "runs"

@@ -18,7 +18,7 @@ from _check_cases import (
     COMP_REQ,
     LOGPROB_REQ,
     RAW_KEY,
-    STREAM_OPTS,
+    STREAM_WITH_USAGE,
     Cases,
     Json,
     chat,
@@ -80,7 +80,7 @@ def test_checks_do_not_crash_on_hostile_bodies(body: bytes) -> None:
             "echo": True,
             "dimensions": 2,
             "encoding_format": "base64",
-            **STREAM_OPTS,
+            **STREAM_WITH_USAGE,
         }
         ex = exchange(endpoint, request, None, raw=body, status=400)
         args: tuple[Any, ...] = (ex,)

@@ -39,19 +39,8 @@ def _load(*args: str, report_dir: Path, calibrate: bool = False) -> tuple[subpro
 
 
 def test_distributed_run_with_two_local_workers_accounts_for_every_request(tmp_path: Path) -> None:
-    proc, result = _load(
-        "--engine",
-        "scripted",
-        "--users",
-        "4",
-        "--duration",
-        "4",
-        "--workers",
-        "2",
-        "--max-tokens",
-        "8",
-        report_dir=tmp_path,
-    )
+    args = "--engine scripted --users 4 --duration 4 --workers 2 --max-tokens 8"
+    proc, result = _load(*args.split(), report_dir=tmp_path)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     req = result["requests"]
     assert req["sent"] == req["recorded"] > 0 and result["accounting"]["complete"]
@@ -71,23 +60,10 @@ def test_distributed_run_with_two_local_workers_accounts_for_every_request(tmp_p
 
 
 def test_open_loop_run_records_intended_starts(tmp_path: Path) -> None:
-    proc, result = _load(
-        "--engine",
-        "scripted",
-        "--rate",
-        "8",
-        "--arrival",
-        "poisson",
-        "--duration",
-        "3",
-        "--drain-s",
-        "3",
-        "--max-tokens",
-        "8",
-        "--scenario",
-        "mix",
-        report_dir=tmp_path,
+    args = (
+        "--engine scripted --rate 8 --arrival poisson --duration 3 --drain-s 3 --max-tokens 8 --scenario mix"
     )
+    proc, result = _load(*args.split(), report_dir=tmp_path)
     sched = result["schedule"]
     assert sched["open_loop"] and sched["count"] == result["requests"]["recorded"] > 0
     assert sched["lag_p99_ms"] is not None and "threshold_ms" in sched

@@ -1,30 +1,18 @@
-"""The HTML report, run comparison and baseline diff, built from the fixture runs in tests/data/report/."""
+"""The HTML report of one run and the side-by-side comparison, built from the fixture runs in
+tests/data/report/ (the `runs` fixture). The baseline diff and the command: test_report_diff.py; the
+plots: test_report_plots.py."""
 
 from __future__ import annotations
 
 import json
 import re
 import shutil
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
-import pytest
-from _repo import REPO_ROOT
-
-from reports import RunDirError, _plots, build_report, compare_runs, diff_runs, main
+from reports import _plots, build_report, compare_runs, diff_runs
 from reports._runs import MAX_TEXT, load_run
-from reports._view import matrix, printable, sweep_value
-
-DATA = Path(__file__).parent / "data" / "report"
-
-
-@pytest.fixture()
-def runs(tmp_path: Path) -> Path:
-    """A writable copy of the fixture runs (reports are written into the run directories)."""
-    shutil.copytree(DATA, tmp_path / "runs")
-    return tmp_path / "runs"
+from reports._view import matrix
 
 
 class _Elements(HTMLParser):
@@ -238,59 +226,6 @@ def test_summary_is_recomputed_when_results_lack_it(runs: Path) -> None:
     assert run.summary["fail"] == 5 and run.summary["verdict"] == "fail"
 
 
-# --- diff -------------------------------------------------------------------------------------------
-
-
-def test_diff_finds_new_failures_and_latency_regressions(runs: Path) -> None:
-    diff = diff_runs(runs / "run-fail", runs / "run-pass")
-
-    assert [(c.check, c.endpoint) for c in diff.new_failures] == [
-        ("chat.finish-reason.enum", "chat"),
-        ("chat.seed.determinism", "chat"),
-        ("chat.usage.sum", "completions"),
-        ("errors.unknown-model.status", "embeddings"),
-        ("stream.done-terminator", "chat"),
-    ]
-    assert diff.fixed == ()
-    assert [c.metric for c in diff.latency_regressions] == ["ttft_ms", "itl_ms", "e2e_ms"]
-    assert all(c.change > 0.3 for c in diff.latency_regressions)
-    assert diff.regressed
-    text = diff.to_text()
-    assert "new failures (5)" in text and "p95 ttft_ms" in text and "REGRESSED" in text
-
-
-def test_diff_the_other_way_round_reports_fixes_and_no_regression(runs: Path) -> None:
-    diff = diff_runs(runs / "run-pass", runs / "run-fail")
-
-    assert len(diff.fixed) == 5 and diff.new_failures == ()
-    assert diff.latency_regressions == () and all(c.change < 0 for c in diff.latency)
-    assert not diff.regressed
-
-
-def test_latency_threshold_decides_what_counts(runs: Path) -> None:
-    assert diff_runs(runs / "run-pass", runs / "run-pass").latency_regressions == ()
-    # The slow run is about 35 % slower: a 50 % threshold tolerates it.
-    lenient = diff_runs(runs / "run-fail", runs / "run-pass", latency_threshold=0.5)
-    assert lenient.latency_regressions == () and lenient.new_failures
-    with pytest.raises(ValueError):
-        diff_runs(runs / "run-fail", runs / "run-pass", latency_threshold=-0.1)
-
-
-def test_diff_without_load_results_says_so(runs: Path) -> None:
-    diff = diff_runs(runs / "run-deviation", runs / "run-pass")
-
-    assert diff.latency == ()
-    assert any("no load.json in run-deviation" in note for note in diff.notes)
-    assert not diff.regressed
-    assert {(c.check, c.current) for c in diff.other_changes} >= {("chat.response.object", "deviation")}
-
-
-def test_baseline_diff_is_on_the_page(runs: Path) -> None:
-    html = build_report(runs / "run-fail", baseline=runs / "run-pass").read_text()
-
-    assert 'id="diff"' in html and "5 new failures" in html and "3 latency regressions" in html
-
-
 # --- several runs -----------------------------------------------------------------------------------
 
 
@@ -313,124 +248,7 @@ def test_compare_defaults_beside_the_runs(runs: Path) -> None:
     assert compare_runs([runs / "run-pass", runs / "run-fail"]) == runs / "compare.html"
 
 
-# --- the command ------------------------------------------------------------------------------------
-
-
-def test_main_exit_codes(runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([str(runs / "run-pass")]) == 0
-    assert (runs / "run-pass" / "index.html").is_file()
-
-    assert main([str(runs / "run-fail"), "--baseline", str(runs / "run-pass")]) == 1
-    out = capsys.readouterr().out
-    assert "new failures (5)" in out and "REGRESSED" in out
-
-    assert main([str(runs / "run-pass"), "--baseline", str(runs / "run-fail")]) == 0
-    assert (
-        main([str(runs / "run-fail"), "--baseline", str(runs / "run-pass"), "--latency-threshold", "5"]) == 1
-    )
-    out_file = runs / "out" / "both.html"
-    assert main([str(runs / "run-pass"), str(runs / "run-fail"), "--out", str(out_file)]) == 0
-    assert out_file.is_file()
-
-
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
-        (["{runs}/missing"], "no such run directory"),
-        (["{runs}/run-pass", "--baseline", "{runs}/missing"], "no such run directory"),
-        (["{runs}"], "neither results.json nor load.json"),
-        (["{runs}/run-pass", "--latency-threshold", "-1"], "must be zero or more"),
-        (["{runs}/run-pass", "--latency-threshold", "ten"], "not a number"),
-        ([], "RUN_DIR"),
-    ],
-)
-def test_usage_errors_exit_2_with_a_clear_message(
-    runs: Path, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main([a.format(runs=runs) for a in argv]) == 2
-    err = capsys.readouterr().err
-    assert message in err and "Traceback" not in err
-
-
-def test_broken_results_json_is_a_usage_error(runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (runs / "run-pass" / "results.json").write_text('{"findings": [')
-
-    assert main([str(runs / "run-pass")]) == 2
-    assert "not valid JSON" in capsys.readouterr().err
-    with pytest.raises(RunDirError):
-        build_report(runs / "run-pass")
-
-
-def test_module_entry_point_runs_as_a_command(runs: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "reports", str(runs / "nowhere")],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 2
-    assert "no such run directory" in done.stderr and "Traceback" not in done.stderr
-
-
-# --- plots ------------------------------------------------------------------------------------------
-
-
-def test_plots_escape_labels_and_handle_empty_data() -> None:
-    svg = _plots.histogram([[10, 3], [20, 5]], title="<b>x</b>", x_label="ms & more")
-    assert svg.startswith("<svg") and "<b>" not in svg and "&lt;b&gt;" in svg and "ms &amp; more" in svg
-    assert svg.count("<rect") == 2
-    assert "no data" in _plots.histogram([], title="t", x_label="x")
-    assert "no data" in _plots.histogram([[1, 0], ["bad", 3]], title="t", x_label="x")
-    assert "no data" in _plots.line_chart(
-        [_plots.Series("s", [(float("nan"), 1)])], title="t", x_label="", y_label=""
-    )
-
-
-def test_histogram_merges_bins_past_what_fits() -> None:
-    svg = _plots.histogram([[i + 1, 1] for i in range(500)], title="t", x_label="x")
-    bars = svg.count("<rect")
-    assert 0 < bars <= 48
-    counts = [int(m) for m in re.findall(r": (\d+)</title></rect>", svg)]
-    assert sum(counts) == 500  # merging keeps every sample
-
-
-def test_line_chart_places_points_and_budget_line() -> None:
-    svg = _plots.line_chart(
-        [_plots.Series("p95", [(1, 100), (2, 300)], marker_colors=["green", "red"])],
-        title="sweep",
-        x_label="rate",
-        y_label="ms",
-        hlines=[_plots.HLine(250, "budget 250")],
-        markers=True,
-    )
-    assert svg.count("<circle") == 2 and 'fill="red"' in svg
-    assert "stroke-dasharray" in svg and "budget 250" in svg
-
-
-def test_nice_ticks_cover_the_range() -> None:
-    ticks = _plots.nice_ticks(0, 873)
-    assert ticks[0] <= 0 and ticks[-1] >= 873 and len(ticks) <= 13
-    assert _plots.nice_ticks(5, 5)[-1] > 5  # a flat series still gets an axis
-
-
-def test_sweep_values_resolve_flat_and_nested_names() -> None:
-    metrics = {
-        "ttft_ms": {"p95": 210.0},
-        "e2e_p95_ms": 900,
-        "output_tokens_per_s": {"mean": 512},
-        "error_rate": 0.01,
-    }
-    assert sweep_value(metrics, "ttft_p95_ms") == 210.0
-    assert sweep_value(metrics, "e2e_p95_ms") == 900
-    assert sweep_value(metrics, "min_output_tokens_per_s") == 512
-    assert sweep_value(metrics, "max_error_rate") == 0.01
-    assert sweep_value(metrics, "itl_p95_ms") is None
-
-
-def test_printable_cuts_long_text() -> None:
-    shown = printable("a" * 100, limit=10)
-    assert shown.startswith("a" * 10) and "90 more characters not shown" in shown
+# --- huge and broken runs -------------------------------------------------------------------------
 
 
 def test_huge_bodies_are_cut_and_a_key_on_the_cut_is_still_redacted(runs: Path) -> None:

@@ -15,7 +15,6 @@ from _repo import REPO_ROOT
 
 from reports import build_report, compare_runs
 
-DATA = Path(__file__).parent / "data" / "report"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 SCREENSHOTS = REPO_ROOT / "compat-reports" / "runs" / "browser-test"
@@ -60,12 +59,6 @@ def browser() -> Iterator[object]:
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
-
-
-@pytest.fixture()
-def runs(tmp_path: Path) -> Path:
-    shutil.copytree(DATA, tmp_path / "runs")
-    return tmp_path / "runs"
 
 
 def _open(driver, page: Path) -> list[dict]:

@@ -6,8 +6,7 @@ numeric and length ranges, and required fields; for a closed (request) object, a
 exist. Every fact that differs must be listed in schemas/differences.yaml with its reason, and every
 listed difference must still be found — so the list can neither hide a change nor rot.
 
-The official document's response examples for these endpoints are validated against our response
-components; the ones that are wrong on the wire are listed too.
+The official document's examples are validated against our components in test_schema_examples.py.
 
 Written here rather than taken from a library: the OpenAPI diff tools compare two versions of one API
 path by path, not two differently-factored schemas fact by fact, and none knows OpenAI's 3.0-style
@@ -17,27 +16,17 @@ path by path, not two differently-factored schemas fact by fact, and none knows 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from functools import cache
 from typing import Any
 
 import pytest
-import yaml
-from _repo import SHARED_DIR
+from _official_openapi import DIFFERENCES_PATH, listed, needs_official_document, official_document
 
 import schemas
-from schemas import OPENAPI_PATH
 
-OFFICIAL_PATH = SHARED_DIR / "reference" / "openai-openapi.yaml"
-DIFFERENCES_PATH = OPENAPI_PATH.with_name("differences.yaml")
-
-pytestmark = pytest.mark.skipif(
-    not OFFICIAL_PATH.is_file(),
-    reason=f"OpenAI's document is not beside the checkout ({OFFICIAL_PATH}); CI places it there",
-)
+pytestmark = needs_official_document
 
 # ours -> OpenAI's. OpenAI streams completions with CreateCompletionResponse and describes no base64
 # embedding response; ModelHealth has no counterpart (an extension).
@@ -72,28 +61,6 @@ PAIRS = {
     "ResponseFunctionCallArgumentsDoneEvent": "ResponseFunctionCallArgumentsDoneEvent",
     "ResponseErrorEvent": "ResponseErrorEvent",
 }
-
-# (path, method, example title or None for a single example) -> the component its response is.
-EXAMPLE_COMPONENTS = {
-    ("/chat/completions", "post", "Default"): "CreateChatCompletionResponse",
-    ("/chat/completions", "post", "Image input"): "CreateChatCompletionResponse",
-    ("/chat/completions", "post", "Streaming"): "CreateChatCompletionStreamResponse",
-    ("/chat/completions", "post", "Functions"): "CreateChatCompletionResponse",
-    ("/chat/completions", "post", "Logprobs"): "CreateChatCompletionResponse",
-    ("/completions", "post", "No streaming"): "CreateCompletionResponse",
-    ("/completions", "post", "Streaming"): "CreateCompletionStreamResponse",
-    ("/embeddings", "post", None): "CreateEmbeddingResponse",
-    ("/models", "get", None): "ListModelsResponse",
-    ("/models/{model}", "get", None): "Model",
-    ("/responses", "post", "Text input"): "Response",
-    ("/responses", "post", "Streaming"): "ResponseStreamEvent",
-    ("/responses", "post", "Functions"): "Response",
-    ("/responses/{response_id}", "get", None): "Response",
-    ("/responses/{response_id}", "delete", None): "DeleteResponseResponse",
-    ("/responses/{response_id}/input_items", "get", None): "ResponseItemList",
-}
-REQUEST_COMPONENTS = {"/chat/completions": "CreateChatCompletionRequest", "/completions": "CreateCompletionRequest",
-                      "/embeddings": "CreateEmbeddingRequest", "/responses": "CreateResponse"}  # fmt: skip
 
 MAX_DEPTH = 8  # property nesting compared; deeper structure is free-form (JSON Schema, tool parameters)
 FACTS = ("type", "nullable", "enum", "minimum", "maximum", "minItems", "maxItems", "minLength", "maxLength",
@@ -275,13 +242,6 @@ def _compare(component: str, ours: View, official: View, pointer: str, depth: in
         )
 
 
-@cache
-def official_document() -> dict[str, Any]:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with OFFICIAL_PATH.open(encoding="utf-8") as fh:
-        return yaml.load(fh, Loader=loader)
-
-
 def found_differences() -> set[Difference]:
     ours, theirs = schemas.load_openapi(), official_document()
     found: set[Difference] = set()
@@ -300,11 +260,6 @@ def found_differences() -> set[Difference]:
 
 def _freeze(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
-
-
-def listed(section: str) -> list[dict[str, Any]]:
-    with DIFFERENCES_PATH.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)[section]
 
 
 def test_differences_file_is_well_formed() -> None:
@@ -396,96 +351,3 @@ def test_comparison_detects_a_change() -> None:
     assert not any(
         d.pointer == "/properties/temperature" for d in found_differences() if d.component == component
     )
-
-
-def _tolerant(text: str) -> str:
-    """Hand-written example JSON made parseable: elision lines dropped, trailing commas removed,
-    a comma missing between two members (a line break and then a key) put back."""
-    text = re.sub(r"^[ \t]*\.{3,}.*\n?", "", text, flags=re.MULTILINE)
-    text = re.sub(r",(\s*[\]}])", r"\1", text)
-    return re.sub(r'(["\d\]}el])([ \t]*\n[ \t]*")', r"\1,\2", text)
-
-
-def _example_documents(text: str) -> list[Any] | None:
-    """The JSON values in an example response: one document, or a stream's events (`....` elided)."""
-    text = _tolerant(text)
-    try:
-        return [json.loads(text)]
-    except json.JSONDecodeError:
-        pass
-    decoder, values, position = json.JSONDecoder(), [], 0
-    for match in re.finditer(r"^(?:data: )?(\{)", text, flags=re.MULTILINE):
-        if match.start(1) < position:
-            continue
-        try:
-            value, position = decoder.raw_decode(text, match.start(1))
-        except json.JSONDecodeError:
-            return None
-        values.append(value)
-    return values or None
-
-
-def _examples() -> Iterator[tuple[str, str, str | None, dict[str, Any]]]:
-    paths = official_document()["paths"]
-    for (path, method, title), _component in EXAMPLE_COMPONENTS.items():
-        examples = paths[path][method]["x-oaiMeta"]["examples"]
-        if isinstance(examples, dict):
-            yield path, method, title, examples
-        else:
-            yield path, method, title, next(e for e in examples if e.get("title") == title)
-
-
-def example_problems() -> set[tuple[str, str, str]]:
-    """(operation, title, problem) for every official example our schemas reject."""
-    problems: set[tuple[str, str, str]] = set()
-    for path, method, title, example in _examples():
-        operation = f"{method.upper()} {path}"
-        label = title or "(single example)"
-        component = EXAMPLE_COMPONENTS[(path, method, title)]
-        documents = _example_documents(example["response"])
-        if documents is None:
-            problems.add((operation, label, "response is not JSON"))
-            continue
-        for document in documents:
-            for error in schemas.errors(component, document):
-                problems.add((operation, label, f"response {error.param}: {error.validator}"))
-        body = re.search(r"-d '(\{.*?\})'", example["request"].get("curl", ""), flags=re.DOTALL)
-        if path in REQUEST_COMPONENTS and body:
-            for error in schemas.errors(REQUEST_COMPONENTS[path], json.loads(body.group(1))):
-                problems.add((operation, label, f"request {error.param}: {error.validator}"))
-    return problems
-
-
-def test_official_examples_validate_or_are_listed() -> None:
-    found = example_problems()
-    documented = {(e["operation"], e["title"], e["problem"]) for e in listed("examples")}
-    assert not found - documented, (
-        f"official examples our schemas reject, not listed: {sorted(found - documented)}"
-    )
-    assert not documented - found, (
-        f"listed example problems that no longer occur: {sorted(documented - found)}"
-    )
-
-
-def test_every_example_is_checked() -> None:
-    """Each example named here exists and is read (a renamed or unreadable one fails here, not silently)."""
-    seen = list(_examples())
-    assert len(seen) == len(EXAMPLE_COMPONENTS)
-    for _path, _method, title, example in seen:
-        documents = _example_documents(example["response"])
-        assert documents, title
-        assert (
-            len(documents) > 1
-            if title == "Streaming" and _path in ("/chat/completions", "/responses")
-            else len(documents) == 1
-        )
-
-
-def test_example_check_can_fail() -> None:
-    """An official example with a wrong finish_reason would be reported."""
-    _, _, _, example = next(e for e in _examples() if e[2] == "Default")
-    document = _example_documents(example["response"])[0]
-    document["choices"][0]["finish_reason"] = "eos"
-    assert [e.param for e in schemas.errors("CreateChatCompletionResponse", document)] == [
-        "choices[0].finish_reason"
-    ]

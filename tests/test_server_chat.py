@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import httpx
 import openai
 import pytest
+from _check_cases import STREAM_WITH_USAGE
 from openai import OpenAI
 
 import schemas
@@ -20,13 +21,6 @@ CHAT = "scripted-chat"
 HELLO = [{"role": "user", "content": "Say something."}]
 
 
-@pytest.fixture(scope="module")
-def client(scripted_server: RunningServer) -> OpenAI:
-    return OpenAI(
-        base_url=scripted_server.base_url, api_key=scripted_server.api_key, max_retries=0, timeout=30
-    )
-
-
 def _raw(server: RunningServer, body: dict) -> httpx.Response:
     return httpx.post(
         f"{server.base_url}/chat/completions", json=body, headers=server.auth_headers, timeout=30
@@ -34,9 +28,9 @@ def _raw(server: RunningServer, body: dict) -> httpx.Response:
 
 
 def test_unary_chat_matches_the_schema_and_counts_usage(
-    client: OpenAI, scripted_server: RunningServer
+    sdk_client: OpenAI, scripted_server: RunningServer
 ) -> None:
-    answer = client.chat.completions.create(model=CHAT, messages=HELLO, max_tokens=8, temperature=0)
+    answer = sdk_client.chat.completions.create(model=CHAT, messages=HELLO, max_tokens=8, temperature=0)
     body = answer.model_dump(exclude_unset=True)
     assert schemas.errors("CreateChatCompletionResponse", body) == []
     assert answer.object == "chat.completion"
@@ -53,12 +47,12 @@ def test_unary_chat_matches_the_schema_and_counts_usage(
     assert answer.usage.total_tokens == answer.usage.prompt_tokens + answer.usage.completion_tokens
 
 
-def test_streamed_text_equals_unary_text_at_temperature_zero(client: OpenAI) -> None:
+def test_streamed_text_equals_unary_text_at_temperature_zero(sdk_client: OpenAI) -> None:
     for max_tokens in (3, 40):
-        unary = client.chat.completions.create(
+        unary = sdk_client.chat.completions.create(
             model=CHAT, messages=HELLO, max_tokens=max_tokens, temperature=0
         )
-        stream = client.chat.completions.create(
+        stream = sdk_client.chat.completions.create(
             model=CHAT, messages=HELLO, max_tokens=max_tokens, temperature=0, stream=True
         )
         chunks = list(stream)
@@ -88,17 +82,11 @@ def test_stream_framing_ids_roles_and_done(scripted_server: RunningServer, sse_d
         assert finished == [len(mine) - 1]  # exactly once, and last
 
 
-def test_include_usage_adds_a_final_usage_chunk(client: OpenAI) -> None:
-    unary = client.chat.completions.create(model=CHAT, messages=HELLO, max_tokens=10, temperature=0, n=2)
+def test_include_usage_adds_a_final_usage_chunk(sdk_client: OpenAI) -> None:
+    unary = sdk_client.chat.completions.create(model=CHAT, messages=HELLO, max_tokens=10, temperature=0, n=2)
     chunks = list(
-        client.chat.completions.create(
-            model=CHAT,
-            messages=HELLO,
-            max_tokens=10,
-            temperature=0,
-            n=2,
-            stream=True,
-            stream_options={"include_usage": True},
+        sdk_client.chat.completions.create(
+            model=CHAT, messages=HELLO, max_tokens=10, temperature=0, n=2, **STREAM_WITH_USAGE
         )
     )
     assert all(c.usage is None for c in chunks[:-1])
@@ -109,9 +97,9 @@ def test_include_usage_adds_a_final_usage_chunk(client: OpenAI) -> None:
     }
 
 
-def test_same_seed_same_output_and_choices_use_consecutive_seeds(client: OpenAI) -> None:
+def test_same_seed_same_output_and_choices_use_consecutive_seeds(sdk_client: OpenAI) -> None:
     def ask(seed: int, n: int = 1) -> list[str]:
-        answer = client.chat.completions.create(
+        answer = sdk_client.chat.completions.create(
             model=CHAT, messages=HELLO, max_tokens=12, temperature=1.0, seed=seed, n=n
         )
         return [c.message.content for c in sorted(answer.choices, key=lambda c: c.index)]
@@ -122,27 +110,27 @@ def test_same_seed_same_output_and_choices_use_consecutive_seeds(client: OpenAI)
     assert len({ask(seed)[0] for seed in range(20, 26)}) > 1  # temperature 1 samples
 
 
-def test_n_choices_are_indexed_and_counted(client: OpenAI) -> None:
-    answer = client.chat.completions.create(model=CHAT, messages=HELLO, max_tokens=5, n=4, seed=1)
+def test_n_choices_are_indexed_and_counted(sdk_client: OpenAI) -> None:
+    answer = sdk_client.chat.completions.create(model=CHAT, messages=HELLO, max_tokens=5, n=4, seed=1)
     assert sorted(c.index for c in answer.choices) == [0, 1, 2, 3]
     assert all(c.finish_reason == "length" or len(c.message.content) > 0 for c in answer.choices)
     assert answer.usage.completion_tokens <= 4 * 5
 
 
-def test_stop_sequence_cuts_output_and_is_not_returned(client: OpenAI) -> None:
-    full = client.chat.completions.create(model=CHAT, messages=HELLO, max_tokens=30, temperature=0)
+def test_stop_sequence_cuts_output_and_is_not_returned(sdk_client: OpenAI) -> None:
+    full = sdk_client.chat.completions.create(model=CHAT, messages=HELLO, max_tokens=30, temperature=0)
     text = full.choices[0].message.content
     words = text.split(" ")
     assert len(words) >= 3, text
     stop = " " + words[2]
     expected = text[: text.index(stop)]
-    unary = client.chat.completions.create(
+    unary = sdk_client.chat.completions.create(
         model=CHAT, messages=HELLO, max_tokens=30, temperature=0, stop=[stop]
     )
     assert unary.choices[0].message.content == expected
     assert unary.choices[0].finish_reason == "stop"
     streamed = list(
-        client.chat.completions.create(
+        sdk_client.chat.completions.create(
             model=CHAT, messages=HELLO, max_tokens=30, temperature=0, stop=stop, stream=True
         )
     )
@@ -150,29 +138,29 @@ def test_stop_sequence_cuts_output_and_is_not_returned(client: OpenAI) -> None:
     # A stop sequence that spans tokens is held back while it might still match, and never shown.
     spanning = words[1] + " " + words[2][:2]
     held = list(
-        client.chat.completions.create(
+        sdk_client.chat.completions.create(
             model=CHAT, messages=HELLO, max_tokens=30, temperature=0, stop=[spanning, "zzz"], stream=True
         )
     )
     assert "".join(c.choices[0].delta.content or "" for c in held) == text[: text.index(spanning)]
 
 
-def test_max_tokens_and_max_completion_tokens_bound_the_output(client: OpenAI) -> None:
+def test_max_tokens_and_max_completion_tokens_bound_the_output(sdk_client: OpenAI) -> None:
     for kwargs in ({"max_tokens": 2}, {"max_completion_tokens": 2}):
-        answer = client.chat.completions.create(model=CHAT, messages=HELLO, temperature=0, **kwargs)
+        answer = sdk_client.chat.completions.create(model=CHAT, messages=HELLO, temperature=0, **kwargs)
         assert answer.usage.completion_tokens == 2
         assert answer.choices[0].finish_reason == "length"
 
 
-def test_json_object_output_parses(client: OpenAI) -> None:
-    answer = client.chat.completions.create(
+def test_json_object_output_parses(sdk_client: OpenAI) -> None:
+    answer = sdk_client.chat.completions.create(
         model=CHAT, messages=HELLO, response_format={"type": "json_object"}, max_tokens=64
     )
     assert isinstance(json.loads(answer.choices[0].message.content), dict)
 
 
-def test_logprobs_shape_and_values(client: OpenAI) -> None:
-    answer = client.chat.completions.create(
+def test_logprobs_shape_and_values(sdk_client: OpenAI) -> None:
+    answer = sdk_client.chat.completions.create(
         model=CHAT, messages=HELLO, max_tokens=5, temperature=0, logprobs=True, top_logprobs=3
     )
     body = answer.model_dump(exclude_unset=True)
@@ -184,7 +172,7 @@ def test_logprobs_shape_and_values(client: OpenAI) -> None:
         assert len(token.top_logprobs) == 3
         assert token.top_logprobs[0].logprob >= token.logprob  # greedy: the chosen is the most likely
     streamed = list(
-        client.chat.completions.create(
+        sdk_client.chat.completions.create(
             model=CHAT,
             messages=HELLO,
             max_tokens=5,
@@ -203,16 +191,16 @@ def test_logprobs_shape_and_values(client: OpenAI) -> None:
     assert "".join(tokens) == answer.choices[0].message.content
 
 
-def test_penalties_change_sampling(client: OpenAI) -> None:
-    plain = client.chat.completions.create(model=CHAT, messages=HELLO, max_tokens=20, temperature=0)
-    penalised = client.chat.completions.create(
+def test_penalties_change_sampling(sdk_client: OpenAI) -> None:
+    plain = sdk_client.chat.completions.create(model=CHAT, messages=HELLO, max_tokens=20, temperature=0)
+    penalised = sdk_client.chat.completions.create(
         model=CHAT, messages=HELLO, max_tokens=20, temperature=0, frequency_penalty=2.0
     )
     assert plain.choices[0].message.content != penalised.choices[0].message.content
 
 
-def test_message_roles_and_text_parts(client: OpenAI) -> None:
-    answer = client.chat.completions.create(
+def test_message_roles_and_text_parts(sdk_client: OpenAI) -> None:
+    answer = sdk_client.chat.completions.create(
         model=CHAT,
         messages=[
             {"role": "system", "content": "Be brief."},
@@ -270,10 +258,10 @@ FUNCTION = {"type": "function", "function": {"name": "f"}}
     ],
 )
 def test_unsupported_or_invalid_parameters_are_refused_by_name(
-    client: OpenAI, extra: dict, param: str
+    sdk_client: OpenAI, extra: dict, param: str
 ) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
-        client.chat.completions.create(model=CHAT, messages=HELLO, max_tokens=2, extra_body=extra)
+        sdk_client.chat.completions.create(model=CHAT, messages=HELLO, max_tokens=2, extra_body=extra)
     assert caught.value.status_code == 400
     assert caught.value.body["param"] == param, caught.value.body
 
@@ -298,8 +286,8 @@ def test_unsupported_or_invalid_parameters_are_refused_by_name(
         ([], "messages"),
     ],
 )
-def test_bad_messages_are_refused_by_name(client: OpenAI, messages: list, param: str | None) -> None:
+def test_bad_messages_are_refused_by_name(sdk_client: OpenAI, messages: list, param: str | None) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
-        client.chat.completions.create(model=CHAT, messages=messages, max_tokens=2)
+        sdk_client.chat.completions.create(model=CHAT, messages=messages, max_tokens=2)
     expected = param or "messages[0].content[0].type"
     assert caught.value.body["param"] == expected, caught.value.body

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import httpx
 import openai
 import pytest
+from _check_cases import STREAM_WITH_USAGE
 from openai import OpenAI
 
 import schemas
@@ -21,15 +22,8 @@ CHAT = "scripted-chat"
 PROMPT = "Once upon a time"
 
 
-@pytest.fixture(scope="module")
-def client(scripted_server: RunningServer) -> OpenAI:
-    return OpenAI(
-        base_url=scripted_server.base_url, api_key=scripted_server.api_key, max_retries=0, timeout=30
-    )
-
-
-def test_unary_completion_matches_the_schema(client: OpenAI, scripted_server: RunningServer) -> None:
-    answer = client.completions.create(model=CHAT, prompt=PROMPT, max_tokens=6, temperature=0)
+def test_unary_completion_matches_the_schema(sdk_client: OpenAI, scripted_server: RunningServer) -> None:
+    answer = sdk_client.completions.create(model=CHAT, prompt=PROMPT, max_tokens=6, temperature=0)
     assert schemas.errors("CreateCompletionResponse", answer.model_dump(exclude_unset=True)) == []
     assert answer.object == "text_completion" and answer.id.startswith("cmpl-")
     assert answer.usage.prompt_tokens == len(scripted_server.engine.tokenize(PROMPT))
@@ -37,14 +31,16 @@ def test_unary_completion_matches_the_schema(client: OpenAI, scripted_server: Ru
     assert answer.usage.total_tokens == answer.usage.prompt_tokens + answer.usage.completion_tokens
 
 
-def test_default_max_tokens_is_openais_sixteen(client: OpenAI) -> None:
-    answer = client.completions.create(model=CHAT, prompt="x", temperature=0, extra_body={"ignore_eos": True})
+def test_default_max_tokens_is_openais_sixteen(sdk_client: OpenAI) -> None:
+    answer = sdk_client.completions.create(
+        model=CHAT, prompt="x", temperature=0, extra_body={"ignore_eos": True}
+    )
     assert answer.usage.completion_tokens == 16 and answer.choices[0].finish_reason == "length"
 
 
-def test_prompt_list_times_n_indexes_and_usage(client: OpenAI, scripted_server: RunningServer) -> None:
+def test_prompt_list_times_n_indexes_and_usage(sdk_client: OpenAI, scripted_server: RunningServer) -> None:
     prompts = ["alpha", "beta gamma"]
-    answer = client.completions.create(model=CHAT, prompt=prompts, n=2, max_tokens=4, seed=5)
+    answer = sdk_client.completions.create(model=CHAT, prompt=prompts, n=2, max_tokens=4, seed=5)
     assert sorted(c.index for c in answer.choices) == [0, 1, 2, 3]
     engine = scripted_server.engine
     assert answer.usage.prompt_tokens == sum(len(engine.tokenize(p)) for p in prompts)  # once per prompt
@@ -52,7 +48,7 @@ def test_prompt_list_times_n_indexes_and_usage(client: OpenAI, scripted_server: 
     by_index = {c.index: c.text for c in answer.choices}
     for prompt_index, prompt in enumerate(prompts):
         for j in range(2):
-            alone = client.completions.create(model=CHAT, prompt=prompt, max_tokens=4, seed=5 + j)
+            alone = sdk_client.completions.create(model=CHAT, prompt=prompt, max_tokens=4, seed=5 + j)
             assert by_index[prompt_index * 2 + j] == alone.choices[0].text
 
 
@@ -77,25 +73,20 @@ def test_a_batch_of_prompts_keeps_max_tokens_per_choice(scripted_server: Running
     assert outcome.passed, outcome.message
 
 
-def test_token_prompts_equal_text_prompts(client: OpenAI, scripted_server: RunningServer) -> None:
+def test_token_prompts_equal_text_prompts(sdk_client: OpenAI, scripted_server: RunningServer) -> None:
     ids = scripted_server.engine.tokenize(PROMPT)
-    by_text = client.completions.create(model=CHAT, prompt=PROMPT, max_tokens=5, temperature=0)
-    by_ids = client.completions.create(model=CHAT, prompt=ids, max_tokens=5, temperature=0)
-    by_id_lists = client.completions.create(model=CHAT, prompt=[ids, ids], max_tokens=5, temperature=0)
+    by_text = sdk_client.completions.create(model=CHAT, prompt=PROMPT, max_tokens=5, temperature=0)
+    by_ids = sdk_client.completions.create(model=CHAT, prompt=ids, max_tokens=5, temperature=0)
+    by_id_lists = sdk_client.completions.create(model=CHAT, prompt=[ids, ids], max_tokens=5, temperature=0)
     assert by_ids.choices[0].text == by_text.choices[0].text
     assert [c.text for c in by_id_lists.choices] == [by_text.choices[0].text] * 2
 
 
-def test_streamed_equals_unary_with_usage(client: OpenAI) -> None:
-    unary = client.completions.create(model=CHAT, prompt=PROMPT, max_tokens=20, temperature=0)
+def test_streamed_equals_unary_with_usage(sdk_client: OpenAI) -> None:
+    unary = sdk_client.completions.create(model=CHAT, prompt=PROMPT, max_tokens=20, temperature=0)
     chunks = list(
-        client.completions.create(
-            model=CHAT,
-            prompt=PROMPT,
-            max_tokens=20,
-            temperature=0,
-            stream=True,
-            stream_options={"include_usage": True},
+        sdk_client.completions.create(
+            model=CHAT, prompt=PROMPT, max_tokens=20, temperature=0, **STREAM_WITH_USAGE
         )
     )
     for chunk in chunks:
@@ -107,29 +98,29 @@ def test_streamed_equals_unary_with_usage(client: OpenAI) -> None:
     assert all(c.usage is None for c in chunks[:-1])
 
 
-def test_echo_prepends_the_prompt(client: OpenAI) -> None:
-    plain = client.completions.create(model=CHAT, prompt=PROMPT, max_tokens=5, temperature=0)
-    echoed = client.completions.create(model=CHAT, prompt=PROMPT, max_tokens=5, temperature=0, echo=True)
+def test_echo_prepends_the_prompt(sdk_client: OpenAI) -> None:
+    plain = sdk_client.completions.create(model=CHAT, prompt=PROMPT, max_tokens=5, temperature=0)
+    echoed = sdk_client.completions.create(model=CHAT, prompt=PROMPT, max_tokens=5, temperature=0, echo=True)
     assert echoed.choices[0].text == PROMPT + plain.choices[0].text
     streamed = list(
-        client.completions.create(
+        sdk_client.completions.create(
             model=CHAT, prompt=PROMPT, max_tokens=5, temperature=0, echo=True, stream=True
         )
     )
     assert "".join(c.choices[0].text for c in streamed) == echoed.choices[0].text
-    only_prompt = client.completions.create(model=CHAT, prompt=PROMPT, max_tokens=0, echo=True)
+    only_prompt = sdk_client.completions.create(model=CHAT, prompt=PROMPT, max_tokens=0, echo=True)
     assert only_prompt.choices[0].text == PROMPT and only_prompt.usage.completion_tokens == 0
 
 
-def test_logprobs_tokens_offsets_and_echo(client: OpenAI) -> None:
-    answer = client.completions.create(model=CHAT, prompt=PROMPT, max_tokens=5, temperature=0, logprobs=2)
+def test_logprobs_tokens_offsets_and_echo(sdk_client: OpenAI) -> None:
+    answer = sdk_client.completions.create(model=CHAT, prompt=PROMPT, max_tokens=5, temperature=0, logprobs=2)
     assert schemas.errors("CreateCompletionResponse", answer.model_dump(exclude_unset=True)) == []
     lp = answer.choices[0].logprobs
     assert "".join(lp.tokens) == answer.choices[0].text
     assert lp.text_offset == [sum(len(t) for t in lp.tokens[:i]) for i in range(len(lp.tokens))]
     assert all(v <= 0 for v in lp.token_logprobs)
     assert all(len(top) == 2 for top in lp.top_logprobs)
-    echoed = client.completions.create(
+    echoed = sdk_client.completions.create(
         model=CHAT, prompt=PROMPT, max_tokens=5, temperature=0, logprobs=1, echo=True
     ).choices[0]
     assert schemas.errors("CompletionLogprobs", echoed.logprobs.model_dump()) == []
@@ -138,10 +129,12 @@ def test_logprobs_tokens_offsets_and_echo(client: OpenAI) -> None:
     assert echoed.logprobs.text_offset[-len(lp.tokens) :] == [len(PROMPT) + o for o in lp.text_offset]
 
 
-def test_stop_on_completions(client: OpenAI) -> None:
-    full = client.completions.create(model=CHAT, prompt=PROMPT, max_tokens=30, temperature=0).choices[0].text
+def test_stop_on_completions(sdk_client: OpenAI) -> None:
+    full = (
+        sdk_client.completions.create(model=CHAT, prompt=PROMPT, max_tokens=30, temperature=0).choices[0].text
+    )
     stop = full.split(" ")[2]
-    cut = client.completions.create(model=CHAT, prompt=PROMPT, max_tokens=30, temperature=0, stop=stop)
+    cut = sdk_client.completions.create(model=CHAT, prompt=PROMPT, max_tokens=30, temperature=0, stop=stop)
     assert cut.choices[0].text == full[: full.index(stop)] and cut.choices[0].finish_reason == "stop"
 
 
@@ -155,9 +148,9 @@ def test_stop_on_completions(client: OpenAI) -> None:
         ({"max_completion_tokens": 3}, "max_completion_tokens"),
     ],
 )
-def test_unsupported_completion_parameters_are_refused(client: OpenAI, extra: dict, param: str) -> None:
+def test_unsupported_completion_parameters_are_refused(sdk_client: OpenAI, extra: dict, param: str) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
-        client.completions.create(model=CHAT, prompt=PROMPT, max_tokens=2, extra_body=extra)
+        sdk_client.completions.create(model=CHAT, prompt=PROMPT, max_tokens=2, extra_body=extra)
     assert caught.value.body["param"] == param
 
 

@@ -19,16 +19,9 @@ EMBED = "scripted-embed"
 CHAT = "scripted-chat"
 
 
-@pytest.fixture(scope="module")
-def client(scripted_server: RunningServer) -> OpenAI:
-    return OpenAI(
-        base_url=scripted_server.base_url, api_key=scripted_server.api_key, max_retries=0, timeout=30
-    )
-
-
-def test_float_embeddings_shape_norm_and_usage(client: OpenAI, scripted_server: RunningServer) -> None:
+def test_float_embeddings_shape_norm_and_usage(sdk_client: OpenAI, scripted_server: RunningServer) -> None:
     inputs = ["hello world", "the river", "a"]
-    answer = client.embeddings.create(model=EMBED, input=inputs, encoding_format="float")
+    answer = sdk_client.embeddings.create(model=EMBED, input=inputs, encoding_format="float")
     assert schemas.errors("CreateEmbeddingResponse", answer.model_dump(exclude_unset=True)) == []
     assert [d.index for d in answer.data] == [0, 1, 2]
     for item in answer.data:
@@ -38,10 +31,12 @@ def test_float_embeddings_shape_norm_and_usage(client: OpenAI, scripted_server: 
     assert answer.usage.prompt_tokens == tokens == answer.usage.total_tokens
 
 
-def test_base64_embeddings_decode_to_the_float_ones(client: OpenAI, scripted_server: RunningServer) -> None:
-    floats = client.embeddings.create(model=EMBED, input="hello world", encoding_format="float")
+def test_base64_embeddings_decode_to_the_float_ones(
+    sdk_client: OpenAI, scripted_server: RunningServer
+) -> None:
+    floats = sdk_client.embeddings.create(model=EMBED, input="hello world", encoding_format="float")
     # The SDK asks for base64 by default and decodes it itself (numpy-free path: array of float32).
-    decoded = client.embeddings.create(model=EMBED, input="hello world")
+    decoded = sdk_client.embeddings.create(model=EMBED, input="hello world")
     assert len(decoded.data[0].embedding) == len(floats.data[0].embedding)
     for a, b in zip(decoded.data[0].embedding, floats.data[0].embedding, strict=True):
         assert math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-7)
@@ -53,20 +48,24 @@ def test_base64_embeddings_decode_to_the_float_ones(client: OpenAI, scripted_ser
     assert schemas.errors("CreateEmbeddingResponseBase64", raw) == []
 
 
-def test_token_inputs_equal_text_inputs(client: OpenAI, scripted_server: RunningServer) -> None:
+def test_token_inputs_equal_text_inputs(sdk_client: OpenAI, scripted_server: RunningServer) -> None:
     ids = scripted_server.engine.tokenize("hello world")
-    by_text = client.embeddings.create(model=EMBED, input="hello world", encoding_format="float")
-    by_ids = client.embeddings.create(model=EMBED, input=ids, encoding_format="float")
-    by_lists = client.embeddings.create(model=EMBED, input=[ids, ids], encoding_format="float")
+    by_text = sdk_client.embeddings.create(model=EMBED, input="hello world", encoding_format="float")
+    by_ids = sdk_client.embeddings.create(model=EMBED, input=ids, encoding_format="float")
+    by_lists = sdk_client.embeddings.create(model=EMBED, input=[ids, ids], encoding_format="float")
     assert by_ids.data[0].embedding == by_text.data[0].embedding
     assert [d.embedding for d in by_lists.data] == [by_text.data[0].embedding] * 2
 
 
-def test_dimensions_truncate_and_renormalise(client: OpenAI) -> None:
+def test_dimensions_truncate_and_renormalise(sdk_client: OpenAI) -> None:
     full = (
-        client.embeddings.create(model=EMBED, input="hello world", encoding_format="float").data[0].embedding
+        sdk_client.embeddings.create(model=EMBED, input="hello world", encoding_format="float")
+        .data[0]
+        .embedding
     )
-    short = client.embeddings.create(model=EMBED, input="hello world", dimensions=8, encoding_format="float")
+    short = sdk_client.embeddings.create(
+        model=EMBED, input="hello world", dimensions=8, encoding_format="float"
+    )
     vector = short.data[0].embedding
     assert len(vector) == 8
     assert math.isclose(math.fsum(x * x for x in vector), 1.0, rel_tol=1e-6)
@@ -98,26 +97,26 @@ def test_bad_embedding_requests_are_refused_by_name(
     assert response.json()["error"]["param"].startswith(param), response.text
 
 
-def test_models_list_and_retrieve(client: OpenAI) -> None:
-    listed = client.models.list()
+def test_models_list_and_retrieve(sdk_client: OpenAI) -> None:
+    listed = sdk_client.models.list()
     assert schemas.errors("ListModelsResponse", listed.model_dump(exclude_unset=True)) == []
     assert {m.id for m in listed.data} == {CHAT, EMBED}
     assert all(m.object == "model" and m.owned_by and m.created > 0 for m in listed.data)
-    assert client.models.retrieve(EMBED).id == EMBED
+    assert sdk_client.models.retrieve(EMBED).id == EMBED
     with pytest.raises(openai.NotFoundError) as caught:
-        client.models.retrieve("no-such-model")
+        sdk_client.models.retrieve("no-such-model")
     assert caught.value.body["code"] == "model_not_found"
 
 
-def test_model_for_the_wrong_endpoint_is_400_and_unknown_is_404(client: OpenAI) -> None:
+def test_model_for_the_wrong_endpoint_is_400_and_unknown_is_404(sdk_client: OpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as wrong:
-        client.chat.completions.create(model=EMBED, messages=[{"role": "user", "content": "x"}])
+        sdk_client.chat.completions.create(model=EMBED, messages=[{"role": "user", "content": "x"}])
     assert wrong.value.body["param"] == "model"
     with pytest.raises(openai.NotFoundError) as unknown:
-        client.chat.completions.create(model="gpt-nope", messages=[{"role": "user", "content": "x"}])
+        sdk_client.chat.completions.create(model="gpt-nope", messages=[{"role": "user", "content": "x"}])
     assert unknown.value.body["code"] == "model_not_found"
     with pytest.raises(openai.NotFoundError):
-        client.embeddings.create(model="embed-nope", input="x")
+        sdk_client.embeddings.create(model="embed-nope", input="x")
 
 
 def test_health_is_public_and_follows_engine_status(start_server) -> None:

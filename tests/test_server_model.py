@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterator
 
 import pytest
+from _check_cases import STREAM_WITH_USAGE
 from _sdk_tools import parse_function_tool, parse_response_format, tool_round_trip
 from openai import OpenAI
 
@@ -47,12 +48,7 @@ def test_chat_unary_and_stream_agree_at_temperature_zero(served: tuple[OpenAI, s
     assert unary.choices[0].message.content and 1 <= unary.usage.completion_tokens <= 8
     chunks = list(
         client.chat.completions.create(
-            model=chat,
-            messages=HELLO,
-            max_tokens=8,
-            temperature=0,
-            stream=True,
-            stream_options={"include_usage": True},
+            model=chat, messages=HELLO, max_tokens=8, temperature=0, **STREAM_WITH_USAGE
         )
     )
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from _check_cases import STREAM_WITH_USAGE
 from openai import AsyncOpenAI, OpenAI
 
 from reference_server.engines.base import GenerationRequest, TokenDelta
@@ -102,12 +103,7 @@ async def test_fifty_concurrent_streams_complete_with_correct_usage(start_server
     async def one(i: int) -> tuple[str, Any, Any]:
         messages = [{"role": "user", "content": f"question number {i}"}]
         stream = await client.chat.completions.create(
-            model=CHAT,
-            messages=messages,
-            max_tokens=24,
-            temperature=0,
-            stream=True,
-            stream_options={"include_usage": True},
+            model=CHAT, messages=messages, max_tokens=24, temperature=0, **STREAM_WITH_USAGE
         )
         chunks = [c async for c in stream]
         unary = await client.chat.completions.create(

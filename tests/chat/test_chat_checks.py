@@ -13,9 +13,8 @@ from _check_cases import (
     chat,
     choice0,
     err,
-    faulty,
     hook_case,
-    lazy,
+    length_case,
     one,
     with_,
 )
@@ -59,31 +58,7 @@ CASES: Cases = {
     "chat.usage.present": hook_case(chat, "chat-usage-missing", CHAT, CHAT_REQ),
     "chat.usage.sum": hook_case(chat, "chat-usage-sum-off-by-one", CHAT, CHAT_REQ),
     "chat.usage.counts": hook_case(chat, "chat-usage-zero", CHAT, CHAT_REQ),
-    "chat.finish-reason.length": (
-        one(
-            chat(
-                choice0(
-                    with_(CHAT, usage={"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}),
-                    finish_reason="length",
-                ),
-                {**CHAT_REQ, "max_tokens": 2},
-            )
-        ),
-        lazy(
-            lambda: chat(
-                faulty(
-                    "chat-length-as-stop",
-                    "chat",
-                    choice0(
-                        with_(CHAT, usage={"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}),
-                        finish_reason="length",
-                    ),
-                    {**CHAT_REQ, "max_tokens": 2},
-                ),
-                {**CHAT_REQ, "max_tokens": 2},
-            )
-        ),
-    ),
+    "chat.finish-reason.length": length_case(chat, "chat-length-as-stop", CHAT, CHAT_REQ),
     "chat.finish-reason.enum": hook_case(chat, "chat-finish-reason-bogus", CHAT, CHAT_REQ),
     "chat.n.indexed": (one(chat(CHAT_N2, N2_REQ)), one(chat(CHAT, N2_REQ))),  # n-ignored: one choice for n=2
     "chat.max-tokens.respected": (

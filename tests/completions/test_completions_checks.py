@@ -10,9 +10,8 @@ from _check_cases import (
     case_tests,
     choice0,
     comp,
-    faulty,
     hook_case,
-    lazy,
+    length_case,
     one,
     usage_of,
     with_,
@@ -31,31 +30,7 @@ CASES: Cases = {
     "completions.usage.present": hook_case(comp, "completions-usage-missing", COMP, COMP_REQ),
     "completions.usage.sum": hook_case(comp, "completions-usage-sum-off-by-one", COMP, COMP_REQ),
     "completions.usage.counts": hook_case(comp, "completions-usage-zero", COMP, COMP_REQ),
-    "completions.finish-reason.length": (
-        one(
-            comp(
-                choice0(
-                    with_(COMP, usage={"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}),
-                    finish_reason="length",
-                ),
-                {**COMP_REQ, "max_tokens": 2},
-            )
-        ),
-        lazy(
-            lambda: comp(
-                faulty(
-                    "completions-length-as-stop",
-                    "completions",
-                    choice0(
-                        with_(COMP, usage={"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}),
-                        finish_reason="length",
-                    ),
-                    {**COMP_REQ, "max_tokens": 2},
-                ),
-                {**COMP_REQ, "max_tokens": 2},
-            )
-        ),
-    ),
+    "completions.finish-reason.length": length_case(comp, "completions-length-as-stop", COMP, COMP_REQ),
     "completions.finish-reason.enum": hook_case(comp, "completions-finish-reason-bogus", COMP, COMP_REQ),
     "completions.n.indexed": (
         one(

@@ -1,0 +1,3 @@
+"""The provider profiles the profile tests cover (schemas/profiles/<name>.yaml)."""
+
+PROVIDERS = ["openai", "carrot", "carpathian", "karta", "inferbase"]
