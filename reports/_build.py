@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import _view
+from . import _load_view, _view
 from ._diff import DEFAULT_LATENCY_THRESHOLD, Diff, diff_loaded
 from ._html import render
 from ._runs import REPORT_FILE, Run, load_run
@@ -41,7 +41,7 @@ def render_run(run: Run, diffs: Sequence[Diff] = ()) -> str:
         scenario_errors=run.scenario_errors,
         skips=_view.findings_with(run, "skip", "blocked", "inconclusive", "not-applicable"),
         error_rows=_view.error_matrix(run),
-        load=_view.load_view(run),
+        load=_load_view.load_view(run),
     )
 
 
@@ -61,7 +61,7 @@ def render_compare(runs: Sequence[Run], out: Path, diffs: Sequence[Diff] = ()) -
         report = run.path / REPORT_FILE
         link = os.path.relpath(report, out.resolve().parent) if report.is_file() else ""
         columns.append(_Column(tag, run, run.summary, Path(link).as_posix() if link else ""))
-    load_rows, load_charts = _view.compare_load(list(runs), tags)
+    load_rows, load_charts = _load_view.compare_load(list(runs), tags)
     return render(
         "compare.html",
         runs=list(runs),

@@ -49,6 +49,10 @@ class VerdictChange:
     baseline: str | None
     current: str | None
 
+    def as_text(self) -> str:
+        """`check [endpoint]: before -> now`, "absent" where a run has no such finding."""
+        return f"{self.check} [{self.endpoint}]: {self.baseline or 'absent'} -> {self.current or 'absent'}"
+
 
 @dataclass(frozen=True)
 class LatencyChange:
@@ -86,25 +90,15 @@ class Diff:
     def to_text(self) -> str:
         """The diff as lines for a terminal or a CI log."""
         lines = [f"diff {self.run.name} against baseline {self.baseline.name}:"]
-        if self.new_failures:
-            lines.append(f"  new failures ({len(self.new_failures)}):")
-            lines += [
-                f"    - {c.check} [{c.endpoint}]: {c.baseline or 'absent'} -> fail" for c in self.new_failures
-            ]
-        if self.fixed:
-            lines.append(f"  fixed ({len(self.fixed)}):")
-            lines += [f"    + {c.check} [{c.endpoint}]: fail -> {c.current}" for c in self.fixed]
-        if self.not_run:
-            lines.append(f"  not run this time, so not known to be fixed ({len(self.not_run)}):")
-            lines += [
-                f"    ? {c.check} [{c.endpoint}]: fail -> {c.current or 'absent'}" for c in self.not_run
-            ]
-        if self.other_changes:
-            lines.append(f"  other verdict changes ({len(self.other_changes)}):")
-            lines += [
-                f"    ~ {c.check} [{c.endpoint}]: {c.baseline or 'absent'} -> {c.current or 'absent'}"
-                for c in self.other_changes
-            ]
+        for mark, heading, changes in (
+            ("-", "new failures", self.new_failures),
+            ("+", "fixed", self.fixed),
+            ("?", "not run this time, so not known to be fixed", self.not_run),
+            ("~", "other verdict changes", self.other_changes),
+        ):
+            if changes:
+                lines.append(f"  {heading} ({len(changes)}):")
+                lines += [f"    {mark} {change.as_text()}" for change in changes]
         for change in self.latency:
             mark = "REGRESSION" if change.regressed else "ok"
             lines.append(

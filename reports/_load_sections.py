@@ -5,11 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import _view  # its `printable` (evidence is hostile input); _view imports this module
-
-
-def printable(text: str, limit: int) -> str:
-    return _view.printable(text, limit)
+from ._text import printable  # the load file is hostile input too
 
 
 @dataclass

@@ -209,6 +209,15 @@ def histogram(
     return _svg(title, parts)
 
 
+def _reference_line(ends: str, dash: str, label_at: str, color: str, label: str) -> str:
+    """A dashed line across the plot (a budget's limit, a sweep's knee) with its label; `ends` and
+    `label_at` are the SVG position attributes of the line and the label."""
+    return (
+        f'<line {ends} stroke="{color}" stroke-width="1.5" stroke-dasharray="{dash}"/>'
+        f'<text {label_at} fill="{color}">{escape(label)}</text>'
+    )
+
+
 def line_chart(
     series: Sequence[Series],
     *,
@@ -258,24 +267,17 @@ def line_chart(
                     f"</circle>"
                 )
     for hline in hlines:
-        if not _finite(hline.y):
-            continue
-        y = frame.y(hline.y)
-        parts.append(
-            f'<line x1="{frame.left}" y1="{y:.1f}" x2="{frame.right}" y2="{y:.1f}" stroke="{hline.color}" '
-            f'stroke-width="1.5" stroke-dasharray="6 4"/>'
-            f'<text x="{frame.right - 4}" y="{y - 5:.1f}" text-anchor="end" fill="{hline.color}">'
-            f"{escape(hline.label)}</text>"
-        )
+        if _finite(hline.y):
+            y = frame.y(hline.y)
+            ends = f'x1="{frame.left}" y1="{y:.1f}" x2="{frame.right}" y2="{y:.1f}"'
+            label_at = f'x="{frame.right - 4}" y="{y - 5:.1f}" text-anchor="end"'
+            parts.append(_reference_line(ends, "6 4", label_at, hline.color, hline.label))
     for vline in vlines:
-        if not _finite(vline.x):
-            continue
-        x = frame.x(vline.x)
-        parts.append(
-            f'<line x1="{x:.1f}" y1="{frame.top}" x2="{x:.1f}" y2="{frame.bottom}" stroke="{vline.color}" '
-            f'stroke-width="1.5" stroke-dasharray="3 3"/>'
-            f'<text x="{x + 4:.1f}" y="{frame.top + 12}" fill="{vline.color}">{escape(vline.label)}</text>'
-        )
+        if _finite(vline.x):
+            x = frame.x(vline.x)
+            ends = f'x1="{x:.1f}" y1="{frame.top}" x2="{x:.1f}" y2="{frame.bottom}"'
+            label_at = f'x="{x + 4:.1f}" y="{frame.top + 12}"'
+            parts.append(_reference_line(ends, "3 3", label_at, vline.color, vline.label))
     return _svg(title, parts, legend if len(drawn) > 1 else ())
 
 

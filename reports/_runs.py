@@ -45,22 +45,24 @@ class Run:
         target = self.results.get("target")
         return target if isinstance(target, dict) else {}
 
+    def _objects(self, key: str) -> list[dict[str, Any]]:
+        """The objects in results.json's list `key` (empty when it is missing or not a list)."""
+        items = self.results.get(key)
+        return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
     @property
     def findings(self) -> list[dict[str, Any]]:
-        findings = self.results.get("findings")
-        return [f for f in findings if isinstance(f, dict)] if isinstance(findings, list) else []
+        return self._objects("findings")
 
     @property
     def scenario_errors(self) -> list[dict[str, Any]]:
         """Tests that broke outside any check (they fail the run; results.json `errors`)."""
-        errors = self.results.get("errors")
-        return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+        return self._objects("errors")
 
     @property
     def behaviour(self) -> list[dict[str, Any]]:
         """Model behaviour measured k of n (results.json `behaviour`): reported, never a verdict."""
-        rows = self.results.get("behaviour")
-        return [b for b in rows if isinstance(b, dict)] if isinstance(rows, list) else []
+        return self._objects("behaviour")
 
     @property
     def profile(self) -> str:
@@ -84,8 +86,7 @@ class Run:
     @property
     def root_causes(self) -> list[dict[str, Any]]:
         """results.json's root causes, most findings first (empty for a file without them)."""
-        causes = self.results.get("root_causes")
-        return [c for c in causes if isinstance(c, dict)] if isinstance(causes, list) else []
+        return self._objects("root_causes")
 
     @property
     def label(self) -> str:

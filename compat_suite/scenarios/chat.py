@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..checks import PYTHON_CLIENTS, response_shape
-from ..strategies import stop_from
-from ..target import NotApplicable
+from ..target import Target
+from . import _generation as g
 from . import _requests as r
 from ._context import Context
 from ._registry import Proofs, proof, scenario
@@ -25,45 +25,37 @@ MAX_TOKENS_BIND = (
 STOP = ("chat.response.schema", "chat.stop.honoured", "chat.finish-reason.enum")
 LOGPROBS = ("chat.response.schema", "chat.logprobs.valid")
 JSON_MODE = ("chat.response.schema", "chat.response-format.json")
+CHAT = g.Generation(Target.chat, r.chat_body, r.message_text, stop=lambda word: [word], answer="answer")
 
 
 @scenario("chat.basic", endpoint="chat", proves=SHAPE)
 def chat_basic(ctx: Context) -> Proofs:
     """One plain request: every shape check, and the SDKs parse it."""
-    yield proof(SHAPE, ctx.target.chat(r.chat_body(temperature=0)))
+    yield from g.basic(CHAT, ctx, SHAPE)
 
 
 @scenario("chat.n-choices", endpoint="chat", proves=N_CHOICES)
 def chat_n_choices(ctx: Context) -> Proofs:
     """n=2 gets two choices, indexed 0 and 1, each within the token limit."""
-    body = r.chat_body(max_tokens=8, n=2, temperature=1.0, seed=r.SEED)
-    yield proof(N_CHOICES, ctx.target.chat(body))
+    yield from g.n_choices(CHAT, ctx, N_CHOICES)
 
 
 @scenario("chat.max-tokens-binds", endpoint="chat", proves=MAX_TOKENS_BIND)
 def chat_max_tokens_binds(ctx: Context) -> Proofs:
     """A limit shorter than any natural answer is respected."""
-    body = r.chat_body(r.LONG_ANSWER, max_tokens=2, temperature=0)
-    yield proof(MAX_TOKENS_BIND, ctx.target.chat(body))
+    yield from g.max_tokens_binds(CHAT, ctx, MAX_TOKENS_BIND, r.LONG_ANSWER)
 
 
 @scenario("chat.stop-sequence", endpoint="chat", proves=STOP)
 def chat_stop_sequence(ctx: Context) -> Proofs:
     """A stop sequence taken from the model's own answer cuts the answer before it."""
-    body = r.chat_body(temperature=0, seed=r.SEED)
-    first = ctx.target.chat(body)
-    yield proof("chat.response.schema", first)
-    stop = stop_from(r.message_text(first.json))
-    if stop is None:
-        raise NotApplicable("the model's answer has no word to use as a stop sequence")
-    yield proof(STOP, ctx.target.chat({**body, "stop": [stop]}))
+    yield from g.stop_sequence(CHAT, ctx, STOP, "chat.response.schema")
 
 
 @scenario("chat.seed-determinism", endpoint="chat", proves=("chat.seed.determinism",))
 def chat_seed_determinism(ctx: Context) -> Proofs:
     """The same sampled request with the same seed gives the same answer twice."""
-    body = r.chat_body(max_tokens=8, temperature=1.0, seed=r.SEED)
-    yield proof("chat.seed.determinism", ctx.target.chat(body), ctx.target.chat(body))
+    yield from g.seed_determinism(CHAT, ctx, "chat.seed.determinism")
 
 
 @scenario("chat.logprobs", endpoint="chat", proves=LOGPROBS)

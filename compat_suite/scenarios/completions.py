@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..checks import PYTHON_CLIENTS, response_shape
-from ..strategies import stop_from
-from ..target import NotApplicable
+from ..target import Target
+from . import _generation as g
 from . import _requests as r
 from ._context import Context
 from ._registry import Proofs, proof, scenario
@@ -19,45 +19,40 @@ MAX_TOKENS_BIND = (
 )
 STOP = ("completions.response.schema", "completions.stop.honoured", "completions.finish-reason.enum")
 ECHO = ("completions.response.schema", "completions.echo.prefix", "completions.stop.honoured")
+# A legacy request takes its stop sequence as a bare string.
+COMPLETIONS = g.Generation(
+    Target.completions, r.completion_body, r.completion_text, stop=lambda word: word, answer="continuation"
+)
 
 
 @scenario("completions.basic", endpoint="completions", proves=SHAPE)
 def completions_basic(ctx: Context) -> Proofs:
     """One plain request: every shape check, and the SDKs parse it."""
-    yield proof(SHAPE, ctx.target.completions(r.completion_body(temperature=0)))
+    yield from g.basic(COMPLETIONS, ctx, SHAPE)
 
 
 @scenario("completions.n-choices", endpoint="completions", proves=N_CHOICES)
 def completions_n_choices(ctx: Context) -> Proofs:
     """n=2 gets two choices, indexed 0 and 1."""
-    body = r.completion_body(max_tokens=8, n=2, temperature=1.0, seed=r.SEED)
-    yield proof(N_CHOICES, ctx.target.completions(body))
+    yield from g.n_choices(COMPLETIONS, ctx, N_CHOICES)
 
 
 @scenario("completions.max-tokens-binds", endpoint="completions", proves=MAX_TOKENS_BIND)
 def completions_max_tokens_binds(ctx: Context) -> Proofs:
     """A limit shorter than any natural continuation is respected."""
-    body = r.completion_body("One, two, three, four,", max_tokens=2, temperature=0)
-    yield proof(MAX_TOKENS_BIND, ctx.target.completions(body))
+    yield from g.max_tokens_binds(COMPLETIONS, ctx, MAX_TOKENS_BIND, "One, two, three, four,")
 
 
 @scenario("completions.stop-sequence", endpoint="completions", proves=STOP)
 def completions_stop_sequence(ctx: Context) -> Proofs:
     """A stop sequence taken from the model's own continuation cuts it before that point."""
-    body = r.completion_body(temperature=0, seed=r.SEED)
-    first = ctx.target.completions(body)
-    yield proof("completions.response.schema", first)
-    stop = stop_from(r.completion_text(first.json))
-    if stop is None:
-        raise NotApplicable("the model's continuation has no word to use as a stop sequence")
-    yield proof(STOP, ctx.target.completions({**body, "stop": stop}))
+    yield from g.stop_sequence(COMPLETIONS, ctx, STOP, "completions.response.schema")
 
 
 @scenario("completions.seed-determinism", endpoint="completions", proves=("completions.seed.determinism",))
 def completions_seed_determinism(ctx: Context) -> Proofs:
     """The same sampled request with the same seed gives the same text twice."""
-    body = r.completion_body(max_tokens=8, temperature=1.0, seed=r.SEED)
-    yield proof("completions.seed.determinism", ctx.target.completions(body), ctx.target.completions(body))
+    yield from g.seed_determinism(COMPLETIONS, ctx, "completions.seed.determinism")
 
 
 @scenario("completions.echo", endpoint="completions", proves=ECHO)

@@ -7,6 +7,7 @@ after it, and mounts `Gateway.routes()`; personas configure it with a `GatewayCo
 from ._config import GatewayConfig
 from ._credits import MICROS, Pricing
 from ._gateway import Gateway, Grant
-from ._store import KeyRecord, Store
+from ._records import KeyRecord
+from ._store import Store
 
 __all__ = ["MICROS", "Gateway", "GatewayConfig", "Grant", "KeyRecord", "Pricing", "Store"]

@@ -35,7 +35,8 @@ from ._http import (
 )
 from ._keys import bearer_token
 from ._public import balance_body
-from ._store import BalanceOverflow, Conflict, KeyRecord
+from ._records import KeyRecord
+from ._store import BalanceOverflow, Conflict
 
 MAX_READY_AFTER_S = 7 * 24 * 3600.0  # a cold start announced for longer than a week is a typo
 _KEY_PREFIX = re.compile(r"[A-Za-z0-9_\-]{1,32}")  # what a key may start with (it travels in headers)

@@ -27,8 +27,9 @@ from ._coldstart import ModelStates
 from ._config import GatewayConfig
 from ._credits import require_funds
 from ._ratelimit import RateLimiter, parse_limit, refuse
+from ._records import KeyRecord, UsageEntry
 from ._reservations import Reservation
-from ._store import KeyRecord, Store, UsageEntry, new_id
+from ._store import Store, new_id
 from ._usage import TokenUsage
 
 T = TypeVar("T")

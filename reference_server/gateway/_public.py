@@ -20,7 +20,8 @@ from starlette.routing import BaseRoute, Route
 from ..errors import APIError
 from ._credits import MICROS
 from ._http import enveloped, json_object, optional_str, optional_str_list, query_int
-from ._store import Conflict, KeyRecord
+from ._records import KeyRecord
+from ._store import Conflict
 
 if TYPE_CHECKING:
     from ._gateway import Gateway, Shape

@@ -22,72 +22,16 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from . import _reservations
+from ._records import SELECT_KEYS, KeyRecord, UsageEntry, key_record, transaction_object
 from ._reservations import Orphan, Reservation
+from ._schema import SCHEMA
 
 MAX_MICROS = 2**63 - 1  # SQLite's INTEGER: a balance past it would silently become a float
-SCHEMA = (
-    _reservations.SCHEMA
-    + """
-CREATE TABLE IF NOT EXISTS accounts (
-    id TEXT PRIMARY KEY,
-    active INTEGER NOT NULL DEFAULT 1,
-    balance_micros INTEGER NOT NULL DEFAULT 0,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS api_keys (
-    id TEXT PRIMARY KEY,
-    account_id TEXT NOT NULL REFERENCES accounts(id),
-    key_hash TEXT NOT NULL UNIQUE,
-    display_prefix TEXT NOT NULL,
-    last4 TEXT NOT NULL,
-    name TEXT,
-    model TEXT,
-    rate_limit TEXT,
-    allowed_ips TEXT,
-    created_at REAL NOT NULL,
-    revoked_at REAL,
-    UNIQUE (account_id, name)
-);
-CREATE TABLE IF NOT EXISTS transactions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    account_id TEXT NOT NULL REFERENCES accounts(id),
-    key_id TEXT,
-    kind TEXT NOT NULL CHECK (kind IN ('grant', 'adjustment', 'debit')),
-    amount_micros INTEGER NOT NULL,
-    request_id TEXT UNIQUE,
-    note TEXT,
-    created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS transactions_by_account ON transactions (account_id, id);
-CREATE TABLE IF NOT EXISTS usage (
-    request_id TEXT PRIMARY KEY,
-    account_id TEXT NOT NULL REFERENCES accounts(id),
-    key_id TEXT NOT NULL,
-    endpoint TEXT NOT NULL,
-    model TEXT,
-    prompt_tokens INTEGER NOT NULL,
-    completion_tokens INTEGER NOT NULL,
-    total_tokens INTEGER NOT NULL,
-    cost_micros INTEGER NOT NULL,
-    latency_ms REAL NOT NULL,
-    status INTEGER NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS usage_by_account ON usage (account_id, created_at);
-CREATE TABLE IF NOT EXISTS traces (
-    id TEXT PRIMARY KEY,
-    account_id TEXT NOT NULL,
-    key_id TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    record TEXT NOT NULL
-);
-"""
-)
 
 
 class BalanceOverflow(ValueError):
@@ -96,64 +40,6 @@ class BalanceOverflow(ValueError):
 
 class Conflict(Exception):
     """A uniqueness rule was broken (e.g. a key name that exists in the account)."""
-
-
-@dataclass(frozen=True)
-class KeyRecord:
-    """A stored key: everything but the raw key, which is never stored."""
-
-    id: str
-    account_id: str
-    key_hash: str
-    display_prefix: str
-    last4: str
-    name: str | None
-    model: str | None
-    rate_limit: str | None
-    allowed_ips: tuple[str, ...]
-    created_at: float
-    revoked_at: float | None
-    account_active: bool
-    balance_micros: int
-
-    def public(self) -> dict[str, Any]:
-        """The listing shape: a prefix and last characters, never the raw key or its hash."""
-        return {
-            "id": self.id,
-            "object": "api_key",
-            "name": self.name,
-            "prefix": self.display_prefix,
-            "redacted_value": f"{self.display_prefix}...{self.last4}",
-            "model": self.model,
-            "rate_limit": self.rate_limit,
-            "allowed_ips": list(self.allowed_ips),
-            "created_at": int(self.created_at),
-            "revoked_at": None if self.revoked_at is None else int(self.revoked_at),
-            "status": "revoked" if self.revoked_at is not None else "active",
-        }
-
-
-@dataclass(frozen=True)
-class UsageEntry:
-    """One settled request: what `Store.settle` writes as a usage row plus its debit."""
-
-    request_id: str
-    account_id: str
-    key_id: str
-    endpoint: str
-    model: str | None
-    prompt_tokens: int
-    completion_tokens: int
-    total_tokens: int
-    cost_micros: int
-    latency_ms: float
-    status: int
-
-
-_KEY_COLUMNS = (
-    "k.id, k.account_id, k.key_hash, k.display_prefix, k.last4, k.name, k.model, k.rate_limit, "
-    "k.allowed_ips, k.created_at, k.revoked_at, a.active, a.balance_micros"
-)
 
 
 def new_id(prefix: str) -> str:
@@ -239,18 +125,15 @@ class Store:
     def transactions(
         self, account_id: str, *, key_id: str | None = None, limit: int = 100, after: int | None = None
     ) -> list[dict[str, Any]]:
-        query = "SELECT * FROM transactions WHERE account_id = ?"
-        args: list[Any] = [account_id]
-        if key_id is not None:
-            query += " AND key_id = ?"
-            args.append(key_id)
+        where, args = _of_account(account_id, key_id)
+        query = "SELECT * FROM transactions" + where
         if after is not None:
             query += " AND id > ?"
             args.append(after)
         query += " ORDER BY id LIMIT ?"
         args.append(limit)
         with self._read() as db:
-            return [_transaction(row) for row in db.execute(query, args)]
+            return [transaction_object(row) for row in db.execute(query, args)]
 
     # -- keys -----------------------------------------------------------------------------------
     def create_key(
@@ -295,28 +178,20 @@ class Store:
 
     def find_key_by_hash(self, key_hash: str) -> KeyRecord | None:
         with self._read() as db:
-            row = db.execute(
-                f"SELECT {_KEY_COLUMNS} FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.key_hash = ?",
-                (key_hash,),
-            ).fetchone()
-        return _key(row) if row else None
+            row = db.execute(SELECT_KEYS + " WHERE k.key_hash = ?", (key_hash,)).fetchone()
+        return key_record(row) if row else None
 
     def get_key(self, key_id: str) -> KeyRecord | None:
         with self._read() as db:
-            row = db.execute(
-                f"SELECT {_KEY_COLUMNS} FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.id = ?",
-                (key_id,),
-            ).fetchone()
-        return _key(row) if row else None
+            row = db.execute(SELECT_KEYS + " WHERE k.id = ?", (key_id,)).fetchone()
+        return key_record(row) if row else None
 
     def list_keys(self, account_id: str) -> list[KeyRecord]:
         with self._read() as db:
             rows = db.execute(
-                f"SELECT {_KEY_COLUMNS} FROM api_keys k JOIN accounts a ON a.id = k.account_id"
-                " WHERE k.account_id = ? ORDER BY k.created_at, k.id",
-                (account_id,),
+                SELECT_KEYS + " WHERE k.account_id = ? ORDER BY k.created_at, k.id", (account_id,)
             ).fetchall()
-        return [_key(row) for row in rows]
+        return [key_record(row) for row in rows]
 
     def revoke_key(self, key_id: str) -> KeyRecord | None:
         """Revoke for good: `revoked_at` is set once and never cleared (no method clears it)."""
@@ -388,27 +263,20 @@ class Store:
             return True
 
     def usage(self, account_id: str, *, key_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        query = "SELECT * FROM usage WHERE account_id = ?"
-        args: list[Any] = [account_id]
-        if key_id is not None:
-            query += " AND key_id = ?"
-            args.append(key_id)
-        query += " ORDER BY created_at DESC, request_id LIMIT ?"
+        where, args = _of_account(account_id, key_id)
+        query = "SELECT * FROM usage" + where + " ORDER BY created_at DESC, request_id LIMIT ?"
         args.append(limit)
         with self._read() as db:
             return [dict(row) for row in db.execute(query, args)]
 
     def usage_totals(self, account_id: str, *, key_id: str | None = None) -> dict[str, int]:
+        where, args = _of_account(account_id, key_id)
         query = (
             "SELECT COUNT(*) AS requests, COALESCE(SUM(prompt_tokens), 0) AS prompt_tokens,"
             " COALESCE(SUM(completion_tokens), 0) AS completion_tokens,"
             " COALESCE(SUM(total_tokens), 0) AS total_tokens, COALESCE(SUM(cost_micros), 0) AS cost_micros"
-            " FROM usage WHERE account_id = ?"
+            " FROM usage" + where
         )
-        args: list[Any] = [account_id]
-        if key_id is not None:
-            query += " AND key_id = ?"
-            args.append(key_id)
         with self._read() as db:
             return dict(db.execute(query, args).fetchone())
 
@@ -432,24 +300,24 @@ class Store:
                 " FROM transactions WHERE account_id = ?",
                 (account_id,),
             ).fetchone()
-            usage_rows = db.execute(
-                "SELECT COUNT(*) FROM usage WHERE account_id = ?", (account_id,)
-            ).fetchone()[0]
-            orphan_usage = db.execute(
-                "SELECT COUNT(*) FROM usage u LEFT JOIN transactions t ON t.request_id = u.request_id"
-                " WHERE u.account_id = ? AND t.id IS NULL",
-                (account_id,),
-            ).fetchone()[0]
-            orphan_debits = db.execute(
-                "SELECT COUNT(*) FROM transactions t LEFT JOIN usage u ON u.request_id = t.request_id"
-                " WHERE t.account_id = ? AND t.kind = 'debit' AND u.request_id IS NULL",
-                (account_id,),
-            ).fetchone()[0]
-            mismatched_cost = db.execute(
-                "SELECT COUNT(*) FROM usage u JOIN transactions t ON t.request_id = u.request_id"
-                " WHERE u.account_id = ? AND -t.amount_micros != u.cost_micros",
-                (account_id,),
-            ).fetchone()[0]
+
+            def count(rows: str) -> int:
+                """SELECT COUNT(*) FROM `rows`, whose one parameter is the account."""
+                return int(db.execute("SELECT COUNT(*) FROM " + rows, (account_id,)).fetchone()[0])
+
+            usage_rows = count("usage WHERE account_id = ?")
+            orphan_usage = count(
+                "usage u LEFT JOIN transactions t ON t.request_id = u.request_id"
+                " WHERE u.account_id = ? AND t.id IS NULL"
+            )
+            orphan_debits = count(
+                "transactions t LEFT JOIN usage u ON u.request_id = t.request_id"
+                " WHERE t.account_id = ? AND t.kind = 'debit' AND u.request_id IS NULL"
+            )
+            mismatched_cost = count(
+                "usage u JOIN transactions t ON t.request_id = u.request_id"
+                " WHERE u.account_id = ? AND -t.amount_micros != u.cost_micros"
+            )
         return {
             "account_id": account_id,
             "balance_micros": stored,
@@ -465,6 +333,13 @@ class Store:
             and orphan_debits == 0
             and mismatched_cost == 0,
         }
+
+
+def _of_account(account_id: str, key_id: str | None) -> tuple[str, list[Any]]:
+    """The WHERE clause (and its arguments) for one account's rows, or one key's when `key_id` is given."""
+    if key_id is None:
+        return " WHERE account_id = ?", [account_id]
+    return " WHERE account_id = ? AND key_id = ?", [account_id, key_id]
 
 
 def _require_account(db: sqlite3.Connection, account_id: str) -> None:
@@ -504,34 +379,3 @@ def _append(
 def _balance_or_zero(db: sqlite3.Connection, account_id: str) -> int:
     row = db.execute("SELECT balance_micros FROM accounts WHERE id = ?", (account_id,)).fetchone()
     return 0 if row is None else int(row[0])
-
-
-def _key(row: sqlite3.Row) -> KeyRecord:
-    return KeyRecord(
-        id=row["id"],
-        account_id=row["account_id"],
-        key_hash=row["key_hash"],
-        display_prefix=row["display_prefix"],
-        last4=row["last4"],
-        name=row["name"],
-        model=row["model"],
-        rate_limit=row["rate_limit"],
-        allowed_ips=tuple(json.loads(row["allowed_ips"])) if row["allowed_ips"] else (),
-        created_at=row["created_at"],
-        revoked_at=row["revoked_at"],
-        account_active=bool(row["active"]),
-        balance_micros=int(row["balance_micros"]),
-    )
-
-
-def _transaction(row: sqlite3.Row) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "object": "credit_transaction",
-        "type": row["kind"],
-        "amount_micros": row["amount_micros"],
-        "key_id": row["key_id"],
-        "request_id": row["request_id"],
-        "description": row["note"],
-        "created_at": int(row["created_at"]),
-    }
