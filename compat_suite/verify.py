@@ -94,24 +94,26 @@ class Verifier:
             gate = first_unmet(exchange, need) if need != "none" else None
             if gate is None:
                 continue
-            gate = _refined(gate, judged.checks)
-            cause = self._cause(judged, gate, exchange)
-            if cause is None:
+            for named in (*_refining(gate, judged.checks), gate.check):
+                cause = self._cause(judged, named, exchange)
+                if cause is not None:
+                    break
+            else:
                 continue  # the gate's check passed after all: let the checks judge
             endpoint = cause.endpoint
             records = [cause] + [
                 self.results.blocked(check_id, endpoint, cause, self.test_id)
                 for check_id in judged.checks
-                if check_id != gate.check
+                if check_id != named
             ]
             return records
         return None
 
-    def _cause(self, judged: Proof, gate: Gate, exchange: Any) -> FindingRecord | None:
+    def _cause(self, judged: Proof, check_id: str, exchange: Any) -> FindingRecord | None:
         """The root cause's finding, recorded once per exchange; None when its check passes."""
-        key = (id(exchange), gate.check)
+        key = (id(exchange), check_id)
         if key not in self._causes:
-            outcome = checks.run(gate.check, exchange, endpoint=judged.endpoint)
+            outcome = checks.run(check_id, exchange, endpoint=judged.endpoint)
             if outcome.passed:
                 return None
             self._causes[key] = self.results.record(
@@ -182,9 +184,8 @@ class Verifier:
         return problems
 
 
-def _refined(gate: Gate, proved: tuple[str, ...]) -> Gate:
-    """The gate as the proof names it: a proved check that refines the gate's check (a refused
-    developer message is `chat.developer-role.accepted`) becomes the root cause in its place."""
+def _refining(gate: Gate, proved: tuple[str, ...]) -> list[str]:
+    """The proved checks that name the gate's failure more precisely (a refused developer message is
+    `chat.developer-role.accepted`, not `request.accepted`): asked first, the gate's own check after."""
     registered = checks.registry()
-    refining = next((c for c in proved if registered[c].refines == gate.check), None)
-    return gate if refining is None else Gate(refining, gate.holds)
+    return [check_id for check_id in proved if registered[check_id].refines == gate.check]

@@ -17,6 +17,8 @@ from . import _response_grammar as rg
 from . import _response_stream as rs
 from . import _tools_reading as tr
 from ._registry import MUST, SHOULD, Finding, check
+from .request import request_accepted
+from .transport import transport_json_body
 
 ENDPOINTS = ("responses",)
 ID_PREFIX = "resp_"
@@ -147,7 +149,7 @@ def max_output_tokens_respected(exchange: Exchange) -> None:
 
 
 # -- the stream -------------------------------------------------------------------------------------------
-@check("responses.stream.default-off", severity=MUST, endpoints=ENDPOINTS)
+@check("responses.stream.default-off", severity=MUST, endpoints=ENDPOINTS, refines=transport_json_body.id)
 def stream_default_off(exchange: Exchange) -> None:
     """A request that leaves `stream` out gets one JSON Response, not an event stream (default false)."""
     if "stream" in c.request_body(exchange):
@@ -355,7 +357,12 @@ def function_call_valid(exchange: Exchange) -> None:
     _problems(exchange, rs.function_call_problems(payload, tools), "function calls")
 
 
-@check("responses.function-call-output.round-trip", severity=MUST, endpoints=ENDPOINTS)
+@check(
+    "responses.function-call-output.round-trip",
+    severity=MUST,
+    endpoints=ENDPOINTS,
+    refines=request_accepted.id,
+)
 def function_call_output_round_trip(exchange: Exchange) -> None:
     """A follow-up that carries a function_call and its function_call_output is answered with a Response."""
     c.expect_answered(exchange, "the function call's output")
