@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 
 from schemas import ProfileError, load_profile, redact_text
 
+from ._children import spawn_with_output, stop_process
+
 KEYS_ENV = "COMPAT_SERVER_API_KEYS"  # the keys `compat-suite serve` accepts
 ADMIN_KEY_ENV = "COMPAT_ADMIN_KEY"  # its admin key (the declared environment variable of --admin-key)
 _READY = re.compile(r"ready at (http://\S+)")
@@ -79,14 +81,7 @@ class EmbeddedServer:
         # Keys go in through the environment: a command line is visible to every user of the machine.
         env = {**os.environ, "PYTHONUNBUFFERED": "1", KEYS_ENV: self.api_key, ADMIN_KEY_ENV: self.admin_key}
         env.pop("COMPAT_API_KEY", None)  # the suite's own key for a remote target is not the server's
-        self._proc = subprocess.Popen(
-            cmd,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-        )
+        self._proc = spawn_with_output(cmd, env)
         lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._pump, args=(lines,), daemon=True).start()
         deadline = time.monotonic() + self.start_timeout_s
@@ -156,14 +151,8 @@ class EmbeddedServer:
         self._stop_process()
 
     def _stop_process(self) -> None:
-        if self._proc is None or self._proc.poll() is not None:
-            return
-        self._proc.send_signal(signal.SIGTERM)
-        try:
-            self._proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait(timeout=5)
+        if self._proc is not None:
+            stop_process(self._proc, signal.SIGTERM)
 
     def __enter__(self) -> EmbeddedServer:
         return self.start()

@@ -9,14 +9,10 @@ from typing import Any
 
 from schemas import redact_headers, redact_text
 
+from ._strict_json import reject_constant
 from .sse import SSEEvent, SSEProblem
 
 EVIDENCE_BYTES = 4096
-
-
-def _reject_constant(name: str) -> float:
-    """NaN and Infinity are not JSON (RFC 8259); Python accepts them, the SDKs do not."""
-    raise ValueError(f"{name} is not valid JSON")
 
 
 @dataclass(frozen=True)
@@ -59,7 +55,7 @@ class Exchange:
     def json(self) -> Any:
         """The body parsed as JSON, or None when it is not JSON."""
         try:
-            return json.loads(self.body, parse_constant=_reject_constant)
+            return json.loads(self.body, parse_constant=reject_constant)
         except (ValueError, UnicodeDecodeError, RecursionError):  # a hostile body may nest deeply
             return None
 
@@ -126,7 +122,7 @@ class StreamExchange(Exchange):
             out = []
             for event in self.data_events:
                 try:
-                    out.append(json.loads(event.data, parse_constant=_reject_constant))
+                    out.append(json.loads(event.data, parse_constant=reject_constant))
                 except (ValueError, RecursionError):
                     out.append(None)
             self._chunks = (key, out)

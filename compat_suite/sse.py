@@ -25,11 +25,20 @@ Reading rules worth knowing when interpreting results:
 from __future__ import annotations
 
 import bisect
-import json
-import json.scanner
 import re
 from dataclasses import dataclass, field
-from enum import StrEnum
+
+from ._sse_events import INFORMATIONAL_KINDS, ProblemKind, SSEEvent, SSEProblem
+from ._strict_json import is_json
+
+__all__ = [
+    "DEFAULT_MAX_EVENT_BYTES",
+    "INFORMATIONAL_KINDS",
+    "ProblemKind",
+    "SSEEvent",
+    "SSEProblem",
+    "SSEReader",
+]
 
 DEFAULT_MAX_EVENT_BYTES = 1 << 20
 # Fields that make openai-python's and the Node SDK's decoders dispatch a block (with data "" when it
@@ -38,56 +47,6 @@ _DISPATCHING_FIELDS = frozenset({"event", "id", "retry"})
 _BOM = b"\xef\xbb\xbf"
 # A capturing split keeps the terminators, which we need for byte offsets and framing problems.
 _TERMINATOR = re.compile(rb"(\r\n|\r|\n)")
-
-
-class ProblemKind(StrEnum):
-    """The stable names of what `SSEReader` records in `SSEReader.problems`."""
-
-    INVALID_UTF8 = "invalid-utf8"
-    MISSING_BLANK_LINE = "missing-blank-line"
-    NON_JSON_DATA = "non-json-data"
-    DATA_AFTER_DONE = "data-after-done"
-    NO_DONE = "no-done"
-    TRUNCATED = "truncated"
-    OVERSIZED_EVENT = "oversized-event"
-    # A block with fields but no data (`event: ping`, `retry: 1000` alone): the spec dispatches nothing,
-    # but the official SDKs dispatch it and fail to parse its empty data.
-    DATA_LESS_EVENT = "data-less-event"
-    # Informational: legal, but worth a line in a report.
-    BOM = "bom"
-    CR_LINE_ENDINGS = "cr-line-endings"
-    CRLF_LINE_ENDINGS = "crlf-line-endings"
-
-
-INFORMATIONAL_KINDS = frozenset(
-    {ProblemKind.BOM.value, ProblemKind.CR_LINE_ENDINGS.value, ProblemKind.CRLF_LINE_ENDINGS.value}
-)
-
-
-@dataclass(frozen=True)
-class SSEEvent:
-    """One dispatched event, as the WHATWG event-stream algorithm defines it."""
-
-    data: str
-    event: str | None = None
-    id: str | None = None
-    retry: int | None = None
-    received_ns: int = 0  # perf_counter_ns when the bytes that completed this event arrived
-    offset: int = 0  # byte offset of the event's first line in the stream
-
-
-@dataclass(frozen=True)
-class SSEProblem:
-    """Something a strict reader objects to; `kind` is a stable kebab-case name."""
-
-    kind: str
-    offset: int
-    detail: str
-
-    @property
-    def informational(self) -> bool:
-        """True for framing that is legal but unusual (BOM, CR or CRLF line endings)."""
-        return self.kind in INFORMATIONAL_KINDS
 
 
 @dataclass(kw_only=True)
@@ -292,8 +251,8 @@ class SSEReader:
                 )
             elif text == terminator:
                 self._done_at = offset
-        if self.expect_json and text != terminator and not _is_json(text):
-            if len(data) > 1 and all(line == terminator or _is_json(line) for line in data):
+        if self.expect_json and text != terminator and not is_json(text):
+            if len(data) > 1 and all(line == terminator or is_json(line) for line in data):
                 self._problem(
                     ProblemKind.MISSING_BLANK_LINE,
                     offset,
@@ -402,30 +361,6 @@ class SSEReader:
 
 def _problem_order(problem: SSEProblem) -> tuple[int, str]:
     return problem.offset, problem.kind
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
-
-
-# The C scanner behind json.loads, called directly: it skips two Python frames per event.
-# NaN and Infinity, which json.loads accepts, are not JSON (RFC 8259).
-_scan_once = json.scanner.make_scanner(json.JSONDecoder(parse_constant=_reject_constant))
-_strict_loads = json.JSONDecoder(parse_constant=_reject_constant).decode
-
-
-def _is_json(text: str) -> bool:
-    """Whether `text` is exactly one JSON document (surrounding whitespace allowed)."""
-    try:
-        if _scan_once(text, 0)[1] == len(text):
-            return True
-    except (StopIteration, ValueError, RecursionError):  # RecursionError: hostile nesting depth
-        pass
-    try:  # the slow path: leading or trailing whitespace, or not JSON at all
-        _strict_loads(text)
-    except (ValueError, RecursionError):
-        return False
-    return True
 
 
 def _excerpt(text: str, limit: int = 80) -> str:

@@ -9,14 +9,11 @@ cap, and transport errors recorded as data.
 from __future__ import annotations
 
 import json
-import math
-import re
 import socket
 import threading
 import time
 import weakref
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -24,17 +21,15 @@ import httpx
 
 from schemas import Profile
 
+from ._rate_limits import Pacer, quota_spent, refusal_note, retry_delay
 from .bounded import Watchdog
 from .exchange import Exchange, RecordedRequest, StreamExchange
 from .sse import SSEReader
 
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_RETRY_BUDGET_S = 75.0  # a whole per-minute window, and then some
-RETRY_AFTER_MAX_S = 60.0  # a longer Retry-After is not waited for (openai-python: the same bound)
-RETRY_INITIAL_S, RETRY_MAX_BACKOFF_S = 0.5, 8.0  # openai-python's backoff
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 WRONG_KEY = "sk-compat-suite-wrong-key-0000000000"
-
 
 PROBE_MAX_BYTES = 64 * 1024
 
@@ -188,38 +183,34 @@ class Target:
         return body
 
     def chat(self, body: dict[str, Any], **kw: Any) -> Exchange:
-        return self.request(
-            "chat", "POST", self.profile.endpoint_path("chat"), json=self.with_model("chat", body), **kw
-        )
+        return self._post("chat", body, **kw)
 
     def chat_stream(self, body: dict[str, Any], **kw: Any) -> StreamExchange:
-        payload = self.with_model("chat", {**body, "stream": True})
-        return self.request(
-            "chat", "POST", self.profile.endpoint_path("chat"), json=payload, stream=True, **kw
-        )
+        return self._post("chat", body, stream=True, **kw)
 
     def completions(self, body: dict[str, Any], **kw: Any) -> Exchange:
-        path = self.profile.endpoint_path("completions")
-        return self.request("completions", "POST", path, json=self.with_model("completions", body), **kw)
+        return self._post("completions", body, **kw)
 
     def completions_stream(self, body: dict[str, Any], **kw: Any) -> StreamExchange:
-        payload = self.with_model("completions", {**body, "stream": True})
-        path = self.profile.endpoint_path("completions")
-        return self.request("completions", "POST", path, json=payload, stream=True, **kw)
+        return self._post("completions", body, stream=True, **kw)
 
     def embeddings(self, body: dict[str, Any], **kw: Any) -> Exchange:
-        path = self.profile.endpoint_path("embeddings")
-        return self.request("embeddings", "POST", path, json=self.with_model("embeddings", body), **kw)
+        return self._post("embeddings", body, **kw)
 
     def responses(self, body: dict[str, Any], **kw: Any) -> Exchange:
         """POST /responses (the Responses API)."""
-        path = self.profile.endpoint_path("responses")
-        return self.request("responses", "POST", path, json=self.with_model("responses", body), **kw)
+        return self._post("responses", body, **kw)
 
     def responses_stream(self, body: dict[str, Any], **kw: Any) -> StreamExchange:
-        payload = self.with_model("responses", {**body, "stream": True})
-        path = self.profile.endpoint_path("responses")
-        return self.request("responses", "POST", path, json=payload, stream=True, **kw)
+        return self._post("responses", body, stream=True, **kw)
+
+    def _post(self, endpoint: str, body: dict[str, Any], *, stream: bool = False, **kw: Any) -> Exchange:
+        """POST `body` to `endpoint`'s path, with the target's model where it names none (and
+        `stream: true` for a stream)."""
+        payload = self.with_model(endpoint, {**body, "stream": True} if stream else body)
+        return self.request(
+            endpoint, "POST", self.profile.endpoint_path(endpoint), json=payload, stream=stream, **kw
+        )
 
     def stored_response(self, method: str, response_id: str, suffix: str = "", **kw: Any) -> Exchange:
         """GET or DELETE /responses/{id}, or GET /responses/{id}/input_items (`suffix`)."""
@@ -261,9 +252,9 @@ class Target:
                 StreamExchange(endpoint, recorded) if stream else Exchange(endpoint, recorded)
             )
             self._send(exchange, recorded)
-            if exchange.status != 429 or not retry or _quota_spent(exchange):
+            if exchange.status != 429 or not retry or quota_spent(exchange):
                 break
-            refusals.append(_refusal_note(exchange))
+            refusals.append(refusal_note(exchange))
             delay = retry_delay(exchange.headers, len(refusals))
             if waited + delay > self.retry_budget_s:
                 exchange.rate_limited = (
@@ -329,89 +320,6 @@ class Target:
             reader.close(complete=exchange.transport_error is None)
             exchange.events = list(reader.events)
             exchange.problems = list(reader.problems)
-
-
-class Pacer:
-    """Spaces requests so that no more than `rpm` start in any minute (a little under, for clocks
-    that disagree); thread-safe, since scenarios and SDK runners share one target."""
-
-    MARGIN = 1.05
-
-    def __init__(self, rpm: int | None) -> None:
-        self.interval = 60.0 * self.MARGIN / rpm if rpm else 0.0
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        if not self.interval:
-            return
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + self.interval
-        if start > now:
-            time.sleep(start - now)
-
-
-def retry_delay(headers: dict[str, str], attempt: int) -> float:
-    """Seconds to wait before retrying a 429: what the answer asks for (`retry-after-ms`,
-    `Retry-After` in seconds or as an HTTP date, the earliest `x-ratelimit-reset-*`), else
-    openai-python's backoff (0.5 s doubling, at most 8 s)."""
-    asked: list[float] = []
-    if "retry-after-ms" in headers:
-        asked += [s / 1000 for s in [_number(headers["retry-after-ms"])] if s is not None]
-    value = headers.get("retry-after")
-    if value:
-        seconds = _number(value)
-        if seconds is None:
-            try:
-                seconds = parsedate_to_datetime(value).timestamp() - time.time()
-            except (TypeError, ValueError):
-                seconds = None
-        if seconds is not None:
-            asked.append(seconds)
-    resets = [_duration(v) for k, v in headers.items() if k.startswith("x-ratelimit-reset")]
-    asked += [r for r in resets if r is not None]
-    valid = [a for a in asked if 0 <= a <= RETRY_AFTER_MAX_S]
-    if valid:
-        return max(valid[0], 0.05)
-    return min(RETRY_INITIAL_S * 2 ** (attempt - 1), RETRY_MAX_BACKOFF_S)
-
-
-def _number(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
-
-
-def _duration(text: str) -> float | None:
-    """`x-ratelimit-reset-requests` as OpenAI writes it (`1s`, `6m0s`, `20ms`), or plain seconds."""
-    plain = _number(text)
-    if plain is not None:
-        return plain
-    parts = _DURATION.findall(text.strip())
-    if not parts or "".join(n + u for n, u in parts) != text.strip():
-        return None
-    scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-    return sum(float(n) * scale[u] for n, u in parts)
-
-
-def _quota_spent(exchange: Exchange) -> bool:
-    """A 429 for a spent quota (OpenAI's `insufficient_quota`): waiting does not help, so no retry."""
-    payload = exchange.json
-    error = payload.get("error") if isinstance(payload, dict) else None
-    return isinstance(error, dict) and error.get("code") == "insufficient_quota"
-
-
-def _refusal_note(exchange: Exchange) -> dict[str, Any]:
-    """A 429 kept as evidence (its status and rate-limit headers)."""
-    kept = {k: v for k, v in exchange.headers.items() if "ratelimit" in k or k.startswith("retry-after")}
-    return {"status": exchange.status, "headers": kept}
 
 
 def _encode(payload: Any) -> bytes:

@@ -17,3 +17,8 @@ def parse_ramp(spec: str) -> list[tuple[int, float]]:
     if not stages:
         raise ValueError("empty ramp")
     return stages
+
+
+def ramp_seconds(spec: str) -> float:
+    """How long the stages of ramp `spec` last in all."""
+    return sum(seconds for _, seconds in parse_ramp(spec))

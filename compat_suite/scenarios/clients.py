@@ -107,21 +107,24 @@ def records(ctx: Context, sdk: str, runner: Runner) -> dict[str, ClientRecord] |
     return made
 
 
+def _python_parsed(ctx: Context, sdk: str, runner: Runner) -> tuple[Exchange, ClientRecord | None]:
+    """The case's raw exchange, and what one Python SDK made of the same call."""
+    call, exchange = answered(ctx)
+    made = records(ctx, sdk, runner)
+    return exchange, made[call.id] if isinstance(made, dict) else None
+
+
 @scenario("clients.python-sdk", cases=STANDARD_CALL_IDS, proves=("clients.python-sdk.parse",))
 def python_sdk(ctx: Context) -> Proofs:
     """The sync SDK parses the live answer to the call, and the raw answer replayed into it."""
-    call, exchange = answered(ctx)
-    made = records(ctx, "python", run_python)
-    record = made[call.id] if isinstance(made, dict) else None
+    exchange, record = _python_parsed(ctx, "python", run_python)
     yield proof("clients.python-sdk.parse", exchange, record=record, needs="none")
 
 
 @scenario("clients.python-async-sdk", cases=STANDARD_CALL_IDS, proves=("clients.python-async-sdk.parse",))
 def python_async_sdk(ctx: Context) -> Proofs:
     """The async SDK parses the live answer to the call, and the raw answer replayed into it."""
-    call, exchange = answered(ctx)
-    made = records(ctx, "python-async", run_python_async)
-    record = made[call.id] if isinstance(made, dict) else None
+    exchange, record = _python_parsed(ctx, "python-async", run_python_async)
     yield proof("clients.python-async-sdk.parse", exchange, record=record, needs="none")
 
 
