@@ -2,7 +2,7 @@
 
 Request bodies are validated against `schemas/openapi.yaml` (the same document the suite checks
 responses with, and the one served at `/openapi.json`); OpenAI's generation semantics live in
-`generation.py`; every error, router errors included, is OpenAI's error envelope. The active
+`generation/`; every error, router errors included, is OpenAI's error envelope. The active
 `FaultSet`'s hooks are called at fixed points so that a fault can change exactly the bytes it means to.
 
 A `gateway` (keys, credits, rate limits) plugs in through two calls: `authorize` once the requested
