@@ -12,7 +12,7 @@ from . import _generation as shared
 from . import _responses_edits as edits
 from ._hooks import chunk_hook, code, drop, error_when, on, put, request_edit, without
 from ._registry import Fault, fault
-from ._responses_edits import CREATE
+from ._responses_edits import CREATE, on_events
 
 FIXED_ID = "resp_compat_suite_fixed_0000"
 
@@ -118,7 +118,7 @@ fault(
         "responses-stream-delta-logprobs-missing",
         "responses.stream.event-schema",
         "output_text.delta events lack `logprobs`",
-        chunk=edits.on_events(
+        chunk=on_events(
             "response.output_text.delta", lambda e: {k: v for k, v in e.items() if k != "logprobs"}
         ),
     )
@@ -144,7 +144,7 @@ fault(
         "responses-stream-in-progress-missing",
         "responses.stream.lifecycle",
         "no `response.in_progress` event",
-        chunk=edits.on_events("response.in_progress", lambda e: None),
+        chunk=on_events("response.in_progress", lambda e: None),
     )
 )
 fault(
@@ -152,9 +152,7 @@ fault(
         "responses-stream-item-id-wrong",
         "responses.stream.indices",
         "text deltas name another item_id",
-        chunk=edits.on_events(
-            "response.output_text.delta", lambda e: {**e, "item_id": "msg_compat_suite_other"}
-        ),
+        chunk=on_events("response.output_text.delta", lambda e: {**e, "item_id": "msg_compat_suite_other"}),
     )
 )
 fault(
@@ -162,9 +160,7 @@ fault(
         "responses-stream-done-text-differs",
         "responses.stream.text-adds-up",
         "output_text.done says more than the deltas did",
-        chunk=edits.on_events(
-            "response.output_text.done", lambda e: {**e, "text": f"{e.get('text')} (and more)"}
-        ),
+        chunk=on_events("response.output_text.done", lambda e: {**e, "text": f"{e.get('text')} (and more)"}),
     )
 )
 fault(
@@ -274,7 +270,7 @@ fault(
         "responses-stream-arguments-done-differs",
         "responses.stream.arguments-add-up",
         "function_call_arguments.done says more than the argument deltas did",
-        chunk=edits.on_events(
+        chunk=on_events(
             "response.function_call_arguments.done", lambda e: {**e, "arguments": f"{e.get('arguments')} "}
         ),
     )
