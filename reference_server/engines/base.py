@@ -2,7 +2,7 @@
 
 Routes turn an OpenAI request into a `GenerationRequest` (prompt token ids plus sampling
 parameters) and consume the `TokenDelta`s that `Engine.generate` yields. Stop sequences, `n`,
-usage and the response shapes live above the engine (see `reference_server/generation.py`), so
+usage and the response shapes live above the engine (see `reference_server/generation/`), so
 every engine gets them the same way.
 """
 

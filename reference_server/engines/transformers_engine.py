@@ -15,7 +15,6 @@ columns that became padding for every row are trimmed, so a step costs what the 
 from __future__ import annotations
 
 import asyncio
-import codecs
 import contextlib
 import importlib.util
 import math
@@ -39,6 +38,9 @@ from ..errors import APIError
 from ..tools import describe_tools, render_request_calls
 from ._batcher import StepBatcher
 from ._grammar import Grammars
+from ._vocabulary import TextStream as _TextStream
+from ._vocabulary import Vocabulary as _Vocabulary
+from ._vocabulary import check_token_ids, validate_request
 from .base import (
     ChatMessage,
     FinishReason,
@@ -52,7 +54,6 @@ from .base import (
 
 DEFAULT_MODEL_NAME = "SmolLM2-135M-Instruct"
 DEFAULT_EMBEDDING_MODEL_NAME = "all-MiniLM-L6-v2"
-MAX_TOP_LOGPROBS = 20  # OpenAI's documented maximum
 _GGUF_SUFFIX = ".gguf"
 _BIT_SHIFTS = torch.arange(32, dtype=torch.int32)  # unpacks llguidance's int32 token bitmasks
 _GREEDY_BELOW = 1e-5  # temperatures this small are the argmax; dividing by them overflows
@@ -77,23 +78,6 @@ def _pick_dtype(device: torch.device) -> torch.dtype:
     if device.type != "cuda":
         return torch.float32
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-
-
-def _byte_decoder() -> dict[str, int]:
-    """The inverse of GPT-2's byte-to-unicode table that byte-level BPE vocabularies are written in."""
-    printable = [
-        *range(ord("!"), ord("~") + 1),
-        *range(ord("¡"), ord("¬") + 1),
-        *range(ord("®"), ord("ÿ") + 1),
-    ]
-    chars = list(printable)
-    extra = 0
-    for b in range(256):
-        if b not in printable:
-            printable.append(b)
-            chars.append(256 + extra)
-            extra += 1
-    return {chr(c): b for b, c in zip(printable, chars, strict=True)}
 
 
 class TransformersEngine:
@@ -196,7 +180,7 @@ class TransformersEngine:
     def detokenize(self, ids: Sequence[int]) -> str:
         """The text of `ids`, special tokens included (a round-trip of `tokenize` and `chat_prompt`)."""
         vocab = self._ready_vocab()
-        _check_token_ids(ids, vocab)
+        check_token_ids(ids, vocab)
         return vocab.tokenizer.decode(list(ids), skip_special_tokens=False)
 
     def chat_prompt(self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec] = ()) -> list[int]:
@@ -254,7 +238,7 @@ class TransformersEngine:
         or 1 and no structure they are the model's own next-token log-probabilities.
         """
         vocab = self._ready_vocab()
-        _validate(request, vocab)
+        validate_request(request, vocab)
         if self._batcher is None:
             raise RuntimeError(f"the chat model is not serving (status: {self._status})")
         # Closed explicitly, so a consumer that stops frees its slot now, not when collected.
@@ -349,81 +333,8 @@ class TransformersEngine:
         return self._batcher.load() if self._batcher is not None else (0, 0)
 
 
-def _validate(request: GenerationRequest, vocab: _Vocabulary) -> None:
-    """Client mistakes the routes may have missed become a 400, not a worker failure."""
-    if request.max_tokens < 1:
-        raise APIError(400, "max_tokens must be at least 1", param="max_tokens")
-    if len(request.prompt_ids) >= vocab.context_length:
-        raise APIError(
-            400,
-            f"This model's maximum context length is {vocab.context_length} tokens; "
-            f"the prompt has {len(request.prompt_ids)}.",
-            param="messages",
-            code="context_length_exceeded",
-        )
-    _check_token_ids(request.prompt_ids, vocab)
-    if request.temperature < 0 or not 0 < request.top_p <= 1:
-        raise APIError(400, "temperature must be >= 0 and top_p in (0, 1]", param="temperature")
-    if request.top_logprobs is not None and not 0 <= request.top_logprobs <= MAX_TOP_LOGPROBS:
-        raise APIError(400, f"top_logprobs must be between 0 and {MAX_TOP_LOGPROBS}", param="top_logprobs")
-
-
 def _is_greedy(request: GenerationRequest) -> bool:
     return request.temperature < _GREEDY_BELOW
-
-
-def _check_token_ids(ids: Sequence[int], vocab: _Vocabulary) -> None:
-    bad = [i for i in ids if not 0 <= int(i) < vocab.size]
-    if bad:
-        raise APIError(
-            400, f"token id {bad[0]} is outside the vocabulary (0..{vocab.size - 1})", param="prompt"
-        )
-
-
-class _Vocabulary:
-    """What sampling needs to know about tokens: their bytes, end-of-sequence ids, the context."""
-
-    def __init__(self, tokenizer: Any, model: Any) -> None:
-        self.tokenizer = tokenizer
-        self.size = int(model.get_output_embeddings().weight.shape[0])
-        self.context_length = int(getattr(model.config, "max_position_embeddings", 2048))
-        special = set(tokenizer.all_special_ids) | set(getattr(tokenizer, "added_tokens_decoder", {}))
-        eos = model.generation_config.eos_token_id
-        eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
-        eos_ids |= {
-            i for i in (tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<|endoftext|>")) if i
-        }
-        self.eos_ids = frozenset(i for i in eos_ids if isinstance(i, int) and 0 <= i < self.size)
-        self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else min(self.eos_ids))
-        self.bos_id = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else self.pad_id
-        decoder = _byte_decoder()
-        pieces = tokenizer.convert_ids_to_tokens(list(range(self.size)))
-        # None marks special tokens: they have no text (they never appear in a delta's text).
-        self.token_bytes: list[bytes | None] = [
-            None if i in special or piece is None else bytes(decoder.get(ch, 0x3F) for ch in piece)
-            for i, piece in enumerate(pieces)
-        ]
-
-    def display(self, token_id: int) -> tuple[str, list[int]]:
-        """A token's text for logprobs (undecodable bytes replaced) and its bytes."""
-        raw = self.token_bytes[token_id]
-        if raw is None:
-            text = self.tokenizer.convert_ids_to_tokens(token_id)
-            return text, list(text.encode())
-        return raw.decode("utf-8", errors="replace"), list(raw)
-
-
-class _TextStream:
-    """Incremental detokenization over token bytes: a character split across tokens is held back
-    ("" is emitted) until its last byte arrives, so U+FFFD can only appear in the final piece,
-    for bytes that never became a character."""
-
-    def __init__(self) -> None:
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-
-    def push(self, raw: bytes | None, *, final: bool = False) -> str:
-        """The text `raw` completes (special tokens, `None`, add none)."""
-        return self._decoder.decode(raw or b"", final=final)
 
 
 @dataclass(eq=False)

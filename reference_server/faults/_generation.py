@@ -1,4 +1,5 @@
-"""Edits that the chat and completions faults share: the two endpoints answer alike."""
+"""Edits that the chat and completions faults share (the two endpoints answer alike); the responses
+faults take the usage one too."""
 
 from __future__ import annotations
 

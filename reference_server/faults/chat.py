@@ -2,17 +2,7 @@
 
 from __future__ import annotations
 
-from ._generation import (
-    created_ms,
-    finish_bogus,
-    length_as_stop,
-    max_tokens_raised,
-    n_one,
-    overrun_hidden,
-    seed_random,
-    usage_off_by_one,
-    usage_zero,
-)
+from . import _generation as shared  # the edits chat and completions both take
 from ._hooks import choices, drop, on, put, request_edit, without
 from ._registry import Fault, Json, fault
 
@@ -52,7 +42,10 @@ fault(
 fault(Fault("chat-id-missing", "chat.response.id", "no `id`", response=on(CHAT, drop("id"))))
 fault(
     Fault(
-        "chat-created-ms", "chat.response.created", "`created` in milliseconds", response=on(CHAT, created_ms)
+        "chat-created-ms",
+        "chat.response.created",
+        "`created` in milliseconds",
+        response=on(CHAT, shared.created_ms),
     )
 )
 fault(Fault("chat-usage-missing", "chat.usage.present", "no `usage`", response=on(CHAT, drop("usage"))))
@@ -61,7 +54,7 @@ fault(
         "chat-usage-sum-off-by-one",
         "chat.usage.sum",
         "total_tokens is one more than the sum",
-        response=on(CHAT, usage_off_by_one),
+        response=on(CHAT, shared.usage_off_by_one),
     )
 )
 fault(
@@ -69,7 +62,7 @@ fault(
         "chat-finish-reason-bogus",
         "chat.finish-reason.enum",
         'finish_reason "done"',
-        response=on(CHAT, finish_bogus),
+        response=on(CHAT, shared.finish_bogus),
     )
 )
 fault(
@@ -84,7 +77,10 @@ fault(
 # -- parameters the server ignores: the request is rewritten before it is served -----------------------
 fault(
     Fault(
-        "chat-n-ignored", "chat.n.indexed", "serves n=1 whatever was asked", request=request_edit(CHAT, n_one)
+        "chat-n-ignored",
+        "chat.n.indexed",
+        "serves n=1 whatever was asked",
+        request=request_edit(CHAT, shared.n_one),
     )
 )
 fault(
@@ -92,7 +88,7 @@ fault(
         "chat-max-tokens-ignored",
         "chat.max-tokens.respected",
         "raises max_tokens before serving",
-        request=request_edit(CHAT, max_tokens_raised),
+        request=request_edit(CHAT, shared.max_tokens_raised),
     )
 )
 fault(
@@ -108,7 +104,7 @@ fault(
         "chat-seed-ignored",
         "chat.seed.determinism",
         "replaces `seed` with a random one",
-        request=request_edit(CHAT, seed_random),
+        request=request_edit(CHAT, shared.seed_random),
     )
 )
 fault(
@@ -124,7 +120,7 @@ fault(
         "chat-usage-zero",
         "chat.usage.counts",
         "usage all zeros beside the content",
-        response=on(CHAT, usage_zero),
+        response=on(CHAT, shared.usage_zero),
     )
 )
 fault(
@@ -132,7 +128,7 @@ fault(
         "chat-length-as-stop",
         "chat.finish-reason.length",
         'finish_reason "stop" for an answer cut at the token limit',
-        response=on(CHAT, length_as_stop),
+        response=on(CHAT, shared.length_as_stop),
     )
 )
 fault(
@@ -140,7 +136,7 @@ fault(
         "chat-overrun-hidden",
         "chat.max-tokens.respected",
         "text past the token limit, while usage says the limit held",
-        response=on(CHAT, overrun_hidden),
+        response=on(CHAT, shared.overrun_hidden),
     )
 )
 

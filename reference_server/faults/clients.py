@@ -83,21 +83,24 @@ def _broken_structures(payload: Json, request: Json) -> Json:
     return payload
 
 
-fault(
-    Fault(
-        "clients-python-helpers-broken-structures",
-        "clients.python-sdk.helpers",
-        "prose for json_schema content and cut JSON for tool arguments, for openai-python's helpers only",
+def _broken_structures_for(fault_id: str, check: str, sdk: str, lang: str) -> Fault:
+    """The broken structured outputs, served to one SDK's helper requests only."""
+    return Fault(
+        fault_id,
+        check,
+        f"prose for json_schema content and cut JSON for tool arguments, for {sdk}'s helpers only",
         response=on(("chat",), _broken_structures),
-        only_for=_helper_of("python"),
+        only_for=_helper_of(lang),
+    )
+
+
+fault(
+    _broken_structures_for(
+        "clients-python-helpers-broken-structures", "clients.python-sdk.helpers", "openai-python", "python"
     )
 )
 fault(
-    Fault(
-        "clients-node-helpers-broken-structures",
-        "clients.node-sdk.helpers",
-        "prose for json_schema content and cut JSON for tool arguments, for openai-node's helpers only",
-        response=on(("chat",), _broken_structures),
-        only_for=_helper_of("js"),
+    _broken_structures_for(
+        "clients-node-helpers-broken-structures", "clients.node-sdk.helpers", "openai-node", "js"
     )
 )

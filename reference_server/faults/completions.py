@@ -3,17 +3,7 @@ honours."""
 
 from __future__ import annotations
 
-from ._generation import (
-    created_ms,
-    finish_bogus,
-    length_as_stop,
-    max_tokens_raised,
-    n_one,
-    overrun_hidden,
-    seed_random,
-    usage_off_by_one,
-    usage_zero,
-)
+from . import _generation as shared  # the edits chat and completions both take
 from ._hooks import choices, drop, on, put, request_edit, without
 from ._registry import Fault, Json, fault
 
@@ -53,7 +43,7 @@ fault(
         "completions-created-ms",
         "completions.response.created",
         "`created` in milliseconds",
-        response=on(COMPLETIONS, created_ms),
+        response=on(COMPLETIONS, shared.created_ms),
     )
 )
 fault(
@@ -69,7 +59,7 @@ fault(
         "completions-usage-sum-off-by-one",
         "completions.usage.sum",
         "total_tokens is one more than the sum",
-        response=on(COMPLETIONS, usage_off_by_one),
+        response=on(COMPLETIONS, shared.usage_off_by_one),
     )
 )
 fault(
@@ -77,7 +67,7 @@ fault(
         "completions-finish-reason-bogus",
         "completions.finish-reason.enum",
         'finish_reason "done"',
-        response=on(COMPLETIONS, finish_bogus),
+        response=on(COMPLETIONS, shared.finish_bogus),
     )
 )
 
@@ -87,7 +77,7 @@ fault(
         "completions-n-ignored",
         "completions.n.indexed",
         "serves n=1 whatever was asked",
-        request=request_edit(COMPLETIONS, n_one),
+        request=request_edit(COMPLETIONS, shared.n_one),
     )
 )
 fault(
@@ -95,7 +85,7 @@ fault(
         "completions-max-tokens-ignored",
         "completions.max-tokens.respected",
         "raises max_tokens before serving",
-        request=request_edit(COMPLETIONS, max_tokens_raised),
+        request=request_edit(COMPLETIONS, shared.max_tokens_raised),
     )
 )
 fault(
@@ -111,7 +101,7 @@ fault(
         "completions-seed-ignored",
         "completions.seed.determinism",
         "replaces `seed` with a random one",
-        request=request_edit(COMPLETIONS, seed_random),
+        request=request_edit(COMPLETIONS, shared.seed_random),
     )
 )
 fault(
@@ -127,7 +117,7 @@ fault(
         "completions-usage-zero",
         "completions.usage.counts",
         "usage all zeros beside the content",
-        response=on(COMPLETIONS, usage_zero),
+        response=on(COMPLETIONS, shared.usage_zero),
     )
 )
 fault(
@@ -135,7 +125,7 @@ fault(
         "completions-length-as-stop",
         "completions.finish-reason.length",
         'finish_reason "stop" for an answer cut at the token limit',
-        response=on(COMPLETIONS, length_as_stop),
+        response=on(COMPLETIONS, shared.length_as_stop),
     )
 )
 fault(
@@ -143,6 +133,6 @@ fault(
         "completions-overrun-hidden",
         "completions.max-tokens.respected",
         "text past the token limit, while usage says the limit held",
-        response=on(COMPLETIONS, overrun_hidden),
+        response=on(COMPLETIONS, shared.overrun_hidden),
     )
 )

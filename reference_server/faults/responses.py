@@ -8,91 +8,13 @@ rest of the stream stays consistent and only the intended rule breaks.
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
+from . import _generation as shared
+from . import _responses_edits as edits
 from ._hooks import chunk_hook, code, drop, error_when, on, put, request_edit, without
-from ._registry import Fault, Json, default_frame, fault
+from ._registry import Fault, fault
+from ._responses_edits import CREATE, on_events
 
-CREATE = ("responses",)
 FIXED_ID = "resp_compat_suite_fixed_0000"
-
-
-def _texts(item: Any) -> str:
-    content = item.get("content") if isinstance(item, dict) else None
-    return "".join(p.get("text", "") for p in content or [] if isinstance(p, dict))
-
-
-def _joined(payload: Json) -> str:
-    return "".join(
-        _texts(i) for i in payload.get("output") or [] if isinstance(i, dict) and i.get("type") == "message"
-    )
-
-
-def _status_contradicts(payload: Json, request: Json) -> Json:
-    if payload.get("status") == "incomplete":
-        return {**payload, "incomplete_details": None}
-    return {**payload, "incomplete_details": {"reason": "content_filter"}}
-
-
-def _cut_reported_completed(payload: Json, request: Json) -> Json:
-    if payload.get("status") != "incomplete":
-        return payload
-    return {**payload, "status": "completed", "incomplete_details": None, "completed_at": int(time.time())}
-
-
-def _usage_off_by_one(payload: Json, request: Json) -> Json:
-    usage = payload.get("usage")
-    if isinstance(usage, dict) and isinstance(usage.get("total_tokens"), int):
-        return {**payload, "usage": {**usage, "total_tokens": usage["total_tokens"] + 1}}
-    return payload
-
-
-def _max_output_tokens_raised(body: Json) -> Json:
-    if isinstance(body.get("max_output_tokens"), int):
-        body["max_output_tokens"] = body["max_output_tokens"] * 8 + 64
-    return body
-
-
-def _on_events(kind: str, edit: Any) -> Any:
-    """A chunk hook for the Responses stream that rewrites the events of one `type`."""
-
-    def hook(payload: Json, position: int) -> Json | None:
-        return edit(payload) if payload.get("type") == kind else payload
-
-    return chunk_hook(hook, CREATE)
-
-
-def _upper(value: Any, key: str | None = None) -> Any:
-    """Every text of the stream upper-cased alike (deltas, done texts, parts, items, responses)."""
-    if isinstance(value, dict):
-        return {k: _upper(v, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_upper(v) for v in value]
-    return value.upper() if isinstance(value, str) and key in ("delta", "text") else value
-
-
-def _error_event_nested(payload: Json, position: int) -> Json | None:
-    # The answer is complete; its terminal event fails to send (the server then reports the error in
-    # the stream), and the error event comes chat-style, nested, without code, message and param.
-    kind = payload.get("type")
-    if kind in ("response.completed", "response.incomplete"):
-        raise RuntimeError("fault: the stream broke after the answer")
-    if kind == "error":
-        error = {"message": payload.get("message"), "code": payload.get("code")}
-        return {"type": "error", "error": error, "sequence_number": payload.get("sequence_number")}
-    return payload
-
-
-def _schema_format_dropped(body: Json) -> Json:
-    fmt = (body.get("text") or {}).get("format") if isinstance(body.get("text"), dict) else None
-    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
-        body["text"] = {**body["text"], "format": {"type": "text"}}
-    return body
-
-
-def _frame_event_unprefixed(data: str, event: str | None = None) -> bytes:
-    return default_frame(data, event.removeprefix("response.") if event else None)
 
 
 # -- the Response object ------------------------------------------------------------------------------------
@@ -141,7 +63,7 @@ fault(
         "responses-status-contradicts",
         "responses.response.status",
         "incomplete_details contradicts `status` (a reason on a completed response, none on an incomplete one)",
-        response=on(CREATE, _status_contradicts),
+        response=on(CREATE, edits.status_contradicts),
     )
 )
 fault(
@@ -149,7 +71,7 @@ fault(
         "responses-cut-reported-completed",
         "responses.incomplete.max-output-tokens",
         "an answer cut by max_output_tokens says `completed`",
-        response=on(CREATE, _cut_reported_completed),
+        response=on(CREATE, edits.cut_reported_completed),
     )
 )
 fault(
@@ -157,7 +79,7 @@ fault(
         "responses-output-text-wrong",
         "responses.output-text.joined",
         "an `output_text` that is not the joined text",
-        response=on(CREATE, lambda p, r: {**p, "output_text": _joined(p) + " (and more)"}),
+        response=on(CREATE, lambda p, r: {**p, "output_text": edits.message_text(p) + " (and more)"}),
     )
 )
 fault(
@@ -170,7 +92,7 @@ fault(
         "responses-usage-sum-off-by-one",
         "responses.usage.sum",
         "total_tokens is one more than the sum",
-        response=on(CREATE, _usage_off_by_one),
+        response=on(CREATE, shared.usage_off_by_one),
     )
 )
 fault(
@@ -178,7 +100,7 @@ fault(
         "responses-max-output-tokens-raised",
         "responses.max-output-tokens.respected",
         "raises max_output_tokens before serving",
-        request=request_edit(CREATE, _max_output_tokens_raised),
+        request=request_edit(CREATE, edits.max_output_tokens_raised),
     )
 )
 
@@ -196,7 +118,7 @@ fault(
         "responses-stream-delta-logprobs-missing",
         "responses.stream.event-schema",
         "output_text.delta events lack `logprobs`",
-        chunk=_on_events(
+        chunk=on_events(
             "response.output_text.delta", lambda e: {k: v for k, v in e.items() if k != "logprobs"}
         ),
     )
@@ -206,7 +128,7 @@ fault(
         "responses-stream-event-line-unprefixed",
         "responses.stream.event-type",
         '`event:` lines without the "response." of their type',
-        frame=_frame_event_unprefixed,
+        frame=edits.frame_event_unprefixed,
     )
 )
 fault(
@@ -222,7 +144,7 @@ fault(
         "responses-stream-in-progress-missing",
         "responses.stream.lifecycle",
         "no `response.in_progress` event",
-        chunk=_on_events("response.in_progress", lambda e: None),
+        chunk=on_events("response.in_progress", lambda e: None),
     )
 )
 fault(
@@ -230,7 +152,7 @@ fault(
         "responses-stream-item-id-wrong",
         "responses.stream.indices",
         "text deltas name another item_id",
-        chunk=_on_events("response.output_text.delta", lambda e: {**e, "item_id": "msg_compat_suite_other"}),
+        chunk=on_events("response.output_text.delta", lambda e: {**e, "item_id": "msg_compat_suite_other"}),
     )
 )
 fault(
@@ -238,7 +160,7 @@ fault(
         "responses-stream-done-text-differs",
         "responses.stream.text-adds-up",
         "output_text.done says more than the deltas did",
-        chunk=_on_events("response.output_text.done", lambda e: {**e, "text": f"{e.get('text')} (and more)"}),
+        chunk=on_events("response.output_text.done", lambda e: {**e, "text": f"{e.get('text')} (and more)"}),
     )
 )
 fault(
@@ -261,7 +183,7 @@ fault(
         "responses-stream-text-upper",
         "responses.stream.matches-unary",
         "every streamed text is upper-cased (the unary answer is not)",
-        chunk=chunk_hook(lambda p, pos: _upper(p), CREATE),
+        chunk=chunk_hook(lambda p, pos: edits.upper_texts(p), CREATE),
     )
 )
 fault(
@@ -269,7 +191,7 @@ fault(
         "responses-stream-error-nested",
         "responses.stream.error-event",
         'the stream breaks after the answer, and its error event is {"error": {...}} without code, message, param',
-        chunk=chunk_hook(_error_event_nested, CREATE),
+        chunk=chunk_hook(edits.error_event_nested, CREATE),
     )
 )
 
@@ -335,33 +257,12 @@ fault(
 
 
 # -- function calls -------------------------------------------------------------------------------------------------
-def _arguments_cut(payload: Json, request: Json) -> Json:
-    # Arguments cut short, as servers that stream them under batching have sent (vLLM#10589).
-    for item in payload.get("output") or []:
-        if isinstance(item, dict) and item.get("type") == "function_call":
-            item["arguments"] = str(item.get("arguments", ""))[:8]
-    return payload
-
-
-def _call_output_unanswerable(body: Json) -> Json:
-    # Every function_call_output answers a call nobody made: the server then refuses the round trip.
-    items = body.get("input")
-    if isinstance(items, list):
-        body["input"] = [
-            {**i, "call_id": "call_compat_suite_lost"}
-            if isinstance(i, dict) and i.get("type") == "function_call_output"
-            else i
-            for i in items
-        ]
-    return body
-
-
 fault(
     Fault(
         "responses-function-call-arguments-cut",
         "responses.function-call.valid",
         "function_call arguments cut after 8 characters (not JSON)",
-        response=on(CREATE, _arguments_cut),
+        response=on(CREATE, edits.arguments_cut),
     )
 )
 fault(
@@ -369,7 +270,7 @@ fault(
         "responses-stream-arguments-done-differs",
         "responses.stream.arguments-add-up",
         "function_call_arguments.done says more than the argument deltas did",
-        chunk=_on_events(
+        chunk=on_events(
             "response.function_call_arguments.done", lambda e: {**e, "arguments": f"{e.get('arguments')} "}
         ),
     )
@@ -379,7 +280,7 @@ fault(
         "responses-function-call-output-lost",
         "responses.function-call-output.round-trip",
         "a function_call_output's call_id is lost before serving: the round trip is refused",
-        request=request_edit(CREATE, _call_output_unanswerable),
+        request=request_edit(CREATE, edits.call_output_unanswerable),
     )
 )
 
@@ -413,6 +314,6 @@ fault(
         "responses-text-format-schema-ignored",
         "responses.text-format.schema",
         "serves a json_schema text.format as plain text",
-        request=request_edit(CREATE, _schema_format_dropped),
+        request=request_edit(CREATE, edits.schema_format_dropped),
     )
 )

@@ -243,34 +243,34 @@ def _created_ms(payload: Json, position: int) -> Json:
     return {**payload, "created": int(payload.get("created", 0)) * 1000}
 
 
-def _usage_total_wrong(payload: Json, position: int) -> Json:
+def _final_usage(payload: Json, counted: str) -> Json | None:
+    """The usage of the stream's usage-only chunk, where it counts `counted` as an integer."""
     usage = payload.get("usage")
-    if (
-        payload.get("choices") == []
-        and isinstance(usage, dict)
-        and isinstance(usage.get("total_tokens"), int)
-    ):
-        return {**payload, "usage": {**usage, "total_tokens": usage["total_tokens"] + 5}}
-    return payload
+    if payload.get("choices") == [] and isinstance(usage, dict) and isinstance(usage.get(counted), int):
+        return usage
+    return None
+
+
+def _usage_total_wrong(payload: Json, position: int) -> Json:
+    usage = _final_usage(payload, "total_tokens")
+    if usage is None:
+        return payload
+    return {**payload, "usage": {**usage, "total_tokens": usage["total_tokens"] + 5}}
 
 
 def _usage_prompt_inflated(payload: Json, position: int) -> Json:
     """The streamed usage counts a longer prompt than the unary answer does (its sum still adds up)."""
-    usage = payload.get("usage")
-    if (
-        payload.get("choices") == []
-        and isinstance(usage, dict)
-        and isinstance(usage.get("prompt_tokens"), int)
-    ):
-        return {
-            **payload,
-            "usage": {
-                **usage,
-                "prompt_tokens": usage["prompt_tokens"] + 23,
-                "total_tokens": usage["total_tokens"] + 23,
-            },
-        }
-    return payload
+    usage = _final_usage(payload, "prompt_tokens")
+    if usage is None:
+        return payload
+    return {
+        **payload,
+        "usage": {
+            **usage,
+            "prompt_tokens": usage["prompt_tokens"] + 23,
+            "total_tokens": usage["total_tokens"] + 23,
+        },
+    }
 
 
 def _usage_unrequested(endpoint: str, payload: Json, position: int, request: Json) -> Json:

@@ -5,7 +5,7 @@ in a real server (../shared/FIELD.md, and the check's docstring names them)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ._hooks import choices, chunk_hook, on, request_edit, without
@@ -18,14 +18,20 @@ _LATE_IDS: dict[
 _LATE_IDS_MAX = 1024
 
 
+def _tool_calls_in(payload: Json, holder: str) -> Iterator[tuple[Json, Json]]:
+    """(entry, its `holder`) for every `tool_calls` entry of every choice's `holder` (message or delta)."""
+    for choice in choices(payload):
+        held = choice.get(holder)
+        for entry in (held.get("tool_calls") or []) if isinstance(held, dict) else []:
+            yield entry, held
+
+
 def _each_call(edit: Callable[[Json, Json], None]) -> Any:
     """A response edit that applies `edit(call, message)` to every tool call."""
 
     def apply(payload: Json, request: Json) -> Json:
-        for choice in choices(payload):
-            message = choice.get("message")
-            for call in (message.get("tool_calls") or []) if isinstance(message, dict) else []:
-                edit(call, message)
+        for call, message in _tool_calls_in(payload, "message"):
+            edit(call, message)
         return payload
 
     return apply
@@ -35,10 +41,8 @@ def _each_delta(edit: Callable[[Json, Json], None]) -> Any:
     """A chunk edit that applies `edit(entry, chunk)` to every `delta.tool_calls` entry."""
 
     def apply(payload: Json, position: int) -> Json:
-        for choice in choices(payload):
-            delta = choice.get("delta")
-            for entry in (delta.get("tool_calls") or []) if isinstance(delta, dict) else []:
-                edit(entry, payload)
+        for entry, _ in _tool_calls_in(payload, "delta"):
+            edit(entry, payload)
         return payload
 
     return apply

@@ -41,6 +41,14 @@ class Route:
         return compile_path(self.path)
 
 
+# OpenAI's generation paths, served as they are by the personas that keep OpenAI's URLs.
+OPENAI_GENERATION_ROUTES = (
+    Route("/v1/chat/completions", "/v1/chat/completions", "chat"),
+    Route("/v1/completions", "/v1/completions", "completions"),
+    Route("/v1/embeddings", "/v1/embeddings", "embeddings"),
+)
+
+
 @dataclass(frozen=True)
 class Shaping:
     """How requests are taken and responses depart from OpenAI's, as the provider documents them."""

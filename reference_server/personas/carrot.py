@@ -10,7 +10,7 @@ documents no 402; revoked keys get 401 like any invalid key.
 from __future__ import annotations
 
 from ..gateway import GatewayConfig
-from ._persona import UNDOCUMENTED_RATE_LIMIT, Persona, Route, Shaping
+from ._persona import OPENAI_GENERATION_ROUTES, UNDOCUMENTED_RATE_LIMIT, Persona, Route, Shaping
 
 PERSONA = Persona(
     name="carrot",
@@ -18,9 +18,7 @@ PERSONA = Persona(
     profile="carrot",
     base_path="/v1",
     routes=(
-        Route("/v1/chat/completions", "/v1/chat/completions", "chat"),
-        Route("/v1/completions", "/v1/completions", "completions"),
-        Route("/v1/embeddings", "/v1/embeddings", "embeddings"),
+        *OPENAI_GENERATION_ROUTES,
         Route("/v1/traces/{trace_id}", "/v1/traces/{trace_id}", "gateway", ("GET",)),  # read a trace back
     ),
     gateway=GatewayConfig(

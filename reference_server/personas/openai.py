@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..gateway import GatewayConfig
-from ._persona import UNDOCUMENTED_RATE_LIMIT, Persona, Route, Shaping
+from ._persona import OPENAI_GENERATION_ROUTES, UNDOCUMENTED_RATE_LIMIT, Persona, Route, Shaping
 
 PERSONA = Persona(
     name="openai",
@@ -11,9 +11,7 @@ PERSONA = Persona(
     profile="openai",
     base_path="/v1",
     routes=(
-        Route("/v1/chat/completions", "/v1/chat/completions", "chat"),
-        Route("/v1/completions", "/v1/completions", "completions"),
-        Route("/v1/embeddings", "/v1/embeddings", "embeddings"),
+        *OPENAI_GENERATION_ROUTES,
         Route("/v1/models", "/v1/models", "models", ("GET",)),
         Route("/v1/models/{model:path}", "/v1/models/{model}", "model", ("GET",)),
         Route("/v1/responses", "/v1/responses", "responses"),

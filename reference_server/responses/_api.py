@@ -10,7 +10,6 @@ The app's error envelope, gateway seam and fault hooks apply as on every other r
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
@@ -20,6 +19,7 @@ from starlette.responses import Response
 
 from .. import generation as gen
 from .. import tools as tl
+from .._wire import dumps
 from ..errors import APIError
 from ._request import Conversation, conversation
 from ._shape import EventGrammar, new_response_id, skeleton
@@ -122,7 +122,7 @@ class ResponsesAPI:
             if shaped is None:
                 return None
             kind = shaped.get("type") if isinstance(shaped.get("type"), str) else None
-            return server.faults.frame(_dumps(shaped), kind)
+            return server.faults.frame(dumps(shaped), kind)
 
         try:
             for event in grammar.started():
@@ -266,7 +266,3 @@ def _list_query(request: Request) -> tuple[int, str, str | None]:
     if order not in ("asc", "desc"):
         raise APIError(400, "order must be 'asc' or 'desc'", param="order")
     return int(raw_limit), order, query.get("after")
-
-
-def _dumps(payload: Any) -> str:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
