@@ -80,9 +80,9 @@ _REGISTRY: dict[str, Check] = {}
 def check(
     check_id: str, *, severity: Severity, endpoints: tuple[str, ...], refines: str | None = None
 ) -> Callable:
-    """Register `func` under `check_id`. Registering an id twice is an error. `refines` names the
-    root-cause check (`request.accepted`) this one replaces in a proof that carries both: a refused
-    developer message is one finding, `chat.developer-role.accepted`, not the generic one."""
+    """Register `func` under `check_id`. Registering an id twice is an error. `refines` names a
+    root-cause check (`request.accepted`) that this check, of one exchange, names more precisely in a
+    proof that carries both: a refused developer message is `chat.developer-role.accepted`."""
 
     def register(func: Callable[..., str | None]) -> Check:
         description = first_doc_line("check", check_id, func, _REGISTRY)

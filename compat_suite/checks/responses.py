@@ -17,6 +17,7 @@ from . import _response_grammar as rg
 from . import _response_stream as rs
 from . import _tools_reading as tr
 from ._registry import MUST, SHOULD, Finding, check
+from .errors import errors_invalid_request_accepted
 from .request import request_accepted
 from .transport import transport_json_body
 
@@ -335,7 +336,12 @@ def previous_response_carries(first: Exchange, follow_up: Exchange) -> None:
         )
 
 
-@check("responses.previous-response.unknown", severity=MUST, endpoints=ENDPOINTS)
+@check(
+    "responses.previous-response.unknown",
+    severity=MUST,
+    endpoints=ENDPOINTS,
+    refines=errors_invalid_request_accepted.id,
+)
 def previous_response_unknown(exchange: Exchange) -> None:
     """A `previous_response_id` that names no stored response is refused with 400 or 404.
 
