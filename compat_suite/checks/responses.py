@@ -23,6 +23,8 @@ from .transport import transport_json_body
 
 ENDPOINTS = ("responses",)
 ID_PREFIX = "resp_"
+# The root-cause gates that checks here name more precisely (see `check(refines=...)`).
+SERVED, REFUSED, JSON_BODY = request_accepted.id, errors_invalid_request_accepted.id, transport_json_body.id
 
 
 def _problems(exchange: Exchange, found: list[str], what: str) -> None:
@@ -150,15 +152,13 @@ def max_output_tokens_respected(exchange: Exchange) -> None:
 
 
 # -- the stream -------------------------------------------------------------------------------------------
-@check("responses.stream.default-off", severity=MUST, endpoints=ENDPOINTS, refines=transport_json_body.id)
+@check("responses.stream.default-off", severity=MUST, endpoints=ENDPOINTS, refines=JSON_BODY)
 def stream_default_off(exchange: Exchange) -> None:
     """A request that leaves `stream` out gets one JSON Response, not an event stream (default false)."""
     if "stream" in c.request_body(exchange):
         return  # asked for explicitly
-    streamed = c.media_type(exchange) == "text/event-stream" or exchange.body.lstrip().startswith(
-        (b"data:", b"event:")
-    )
-    if streamed:
+    framed = exchange.body.lstrip().startswith((b"data:", b"event:"))
+    if framed or c.media_type(exchange) == "text/event-stream":
         raise Finding(
             f"no `stream` in the request, yet the answer is an event stream ({exchange.content_type!r});"
             " `stream` defaults to false",
@@ -336,12 +336,7 @@ def previous_response_carries(first: Exchange, follow_up: Exchange) -> None:
         )
 
 
-@check(
-    "responses.previous-response.unknown",
-    severity=MUST,
-    endpoints=ENDPOINTS,
-    refines=errors_invalid_request_accepted.id,
-)
+@check("responses.previous-response.unknown", severity=MUST, endpoints=ENDPOINTS, refines=REFUSED)
 def previous_response_unknown(exchange: Exchange) -> None:
     """A `previous_response_id` that names no stored response is refused with 400 or 404.
 
@@ -363,12 +358,7 @@ def function_call_valid(exchange: Exchange) -> None:
     _problems(exchange, rs.function_call_problems(payload, tools), "function calls")
 
 
-@check(
-    "responses.function-call-output.round-trip",
-    severity=MUST,
-    endpoints=ENDPOINTS,
-    refines=request_accepted.id,
-)
+@check("responses.function-call-output.round-trip", severity=MUST, endpoints=ENDPOINTS, refines=SERVED)
 def function_call_output_round_trip(exchange: Exchange) -> None:
     """A follow-up that carries a function_call and its function_call_output is answered with a Response."""
     c.expect_answered(exchange, "the function call's output")
