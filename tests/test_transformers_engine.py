@@ -264,7 +264,7 @@ def test_constrained_and_free_sequences_share_a_batch(engine) -> None:
 
 @pytest.mark.model
 def test_split_characters_are_held_back_until_complete(engine) -> None:
-    from reference_server.engines.transformers_engine import _TextStream
+    from reference_server.engines._vocabulary import TextStream as _TextStream
 
     text = "Hi 😊 café 🌍, naïve — done"
     ids = engine.tokenize(text)
