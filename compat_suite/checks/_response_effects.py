@@ -18,12 +18,18 @@ Ignored = Callable[[Json], str | None]
 _NOT_JSON = object()
 
 
-def effect(exchange: Exchange, param: str, asked: bool, ignored: Ignored) -> str:
+def effect(exchange: Exchange, param: str, asked: bool, ignored: Ignored, opens: str = "") -> str:
     """The tools area's verdict on a parameter's effect, for a Response: a response the token limit cut
-    is not judged (its output may stop short of what was asked)."""
+    is not judged (its output may stop short of what was asked), except by how its text began: where
+    `opens` says what a JSON answer starts with, cut text that never began so shows it was ignored."""
 
     def unless_cut(payload: Json) -> str | None:
-        return None if payload.get("status") == "incomplete" else ignored(payload)
+        if payload.get("status") != "incomplete":
+            return ignored(payload)
+        text = rs.output_text(payload).lstrip()
+        if opens and text and text[0] not in opens:
+            return f"cut at the token limit, and the text {c.short(text)} never began as JSON"
+        return None
 
     return tr.parameter_effect(exchange, param, asked, unless_cut)
 

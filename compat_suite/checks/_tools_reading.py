@@ -185,6 +185,11 @@ def calls_of(payload: Json) -> list[Json]:
     return out
 
 
+def json_start(schema: Json) -> str:
+    """What a JSON text valid against `schema` can begin with (by its root `type`, where it says)."""
+    return {"object": "{", "array": "["}.get(str(schema.get("type")), '{["-0123456789tfn')
+
+
 def finished_json(payload: Json, opens: str = "{") -> list[tuple[Any, str]]:
     """(parsed content or the parse error, the content) of each choice that finished by itself with an
     answer (a choice that called a tool instead has its calls judged by the other tools checks). A

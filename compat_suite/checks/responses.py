@@ -379,7 +379,7 @@ def instructions_effect(short: Exchange, longer: Exchange | None = None) -> str:
 def text_format_json(exchange: Exchange) -> str:
     """`text.format` json_object is honoured (the text is a JSON object) or refused with a 400 naming it."""
     asked = fx.text_format(exchange).get("type") == "json_object"
-    return fx.effect(exchange, "text.format", asked, fx.text_not_json_object)
+    return fx.effect(exchange, "text.format", asked, fx.text_not_json_object, opens="{")
 
 
 @check("responses.text-format.schema", severity=MUST, endpoints=ENDPOINTS)
@@ -388,7 +388,7 @@ def text_format_schema(exchange: Exchange) -> str:
     fmt = fx.text_format(exchange)
     schema = fmt.get("schema") if isinstance(fmt.get("schema"), dict) else {}
     asked = fmt.get("type") == "json_schema" and fmt.get("strict") is True
-    return fx.effect(exchange, "text.format", asked, fx.text_off_schema(schema))
+    return fx.effect(exchange, "text.format", asked, fx.text_off_schema(schema), opens=tr.json_start(schema))
 
 
 @check("responses.tool-choice.effect", severity=MUST, endpoints=ENDPOINTS)

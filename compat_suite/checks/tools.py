@@ -38,6 +38,7 @@ from ._tools_reading import (
     forced_choice,
     function_of,
     json_chunks,
+    json_start,
     non_empty,
     parameter_effect,
     streamed_finish_reasons,
@@ -349,9 +350,7 @@ def tools_strict_schema(exchange: Exchange) -> str:
     asked = isinstance(spec, dict) and spec.get("strict") is True
 
     def ignored(payload: Json) -> str | None:
-        root = str((schema or {}).get("type"))  # what the JSON text must begin with, where the schema says
-        opens = {"object": "{", "array": "["}.get(root, '{["-0123456789tfn')
-        for value, text in finished_json(payload, opens):
+        for value, text in finished_json(payload, json_start(schema or {})):
             if isinstance(value, Exception):
                 return f"content {c.short(text)} is not JSON"
             errors = [e.message for e in Draft202012Validator(schema or {}).iter_errors(value)]

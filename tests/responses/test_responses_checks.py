@@ -283,6 +283,17 @@ test_check_passes_on_good_input, test_check_fails_on_fault_effect = case_tests(C
 
 
 # -- what the cases above do not show ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "check_id, request_body",
+    [("responses.text-format.json", JSON_REQ), ("responses.text-format.schema", SCHEMA_REQ)],
+)
+def test_a_response_the_limit_cut_is_judged_by_how_its_text_began(check_id: str, request_body: Json) -> None:
+    """Cut JSON is documented (not judged); cut prose shows text.format was ignored all the same."""
+    assert run(check_id, resp(response('{"city": "Par', status="incomplete"), request_body)).passed
+    ignored = run(check_id, resp(response("Paris is a city in", status="incomplete"), request_body))
+    assert not ignored.passed and "never began as JSON" in ignored.message
+
+
 def test_a_refusal_naming_the_parameter_counts_as_honoured() -> None:
     refused = {
         "error": {"message": "no", "type": "invalid_request_error", "param": "instructions", "code": None}
