@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from starlette.requests import Request
@@ -19,7 +19,7 @@ GENERATED_PREFIX = "sk-compat-"
 
 @dataclass(frozen=True)
 class ResolvedKeys:
-    keys: tuple[str, ...]
+    keys: tuple[str, ...] = field(repr=False)  # secrets: never in a repr or a traceback
     generated: bool  # no key was configured, so one was made up (and must be shown to the user)
 
 

@@ -26,9 +26,9 @@ def effect(exchange: Exchange, param: str, asked: bool, ignored: Ignored, opens:
     def unless_cut(payload: Json) -> str | None:
         if payload.get("status") != "incomplete":
             return ignored(payload)
-        text = rs.output_text(payload).lstrip()
-        if opens and text and text[0] not in opens:
-            return f"cut at the token limit, and the text {c.short(text)} never began as JSON"
+        text = rs.output_text(payload)
+        if opens and not tr.began_as_json(text, opens):
+            return f"cut at the token limit, and the text {c.short(text.lstrip())} never began as JSON"
         return None
 
     return tr.parameter_effect(exchange, param, asked, unless_cut)

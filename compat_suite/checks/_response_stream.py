@@ -259,6 +259,22 @@ def status_problem(payload: Json) -> str | None:
     return None
 
 
+def not_said_incomplete(payload: Json, limit: int | None) -> str | None:
+    """What is wrong with a Response whose output reached `limit` (max_output_tokens) but that does not
+    say `incomplete` for that reason; None when the limit was not reached, or no count says so."""
+    counts = usage_counts(payload)
+    if limit is None or counts is None or counts[1] < limit:
+        return None  # no limit, no count (usage.present's failure) or not reached
+    details = payload.get("incomplete_details")
+    reason = details.get("reason") if isinstance(details, dict) else None
+    if payload.get("status") == "incomplete" and reason == "max_output_tokens":
+        return None
+    return (
+        f"{counts[1]} output tokens reached max_output_tokens={limit}, but `status` is"
+        f" {c.short(payload.get('status'))} with incomplete_details {c.short(details)}"
+    )
+
+
 def usage_counts(payload: Json) -> tuple[int, int] | None:
     """(input_tokens, output_tokens) where usage states both as integers."""
     usage = payload.get("usage")

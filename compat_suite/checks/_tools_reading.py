@@ -190,6 +190,12 @@ def json_start(schema: Json) -> str:
     return {"object": "{", "array": "["}.get(str(schema.get("type")), '{["-0123456789tfn')
 
 
+def began_as_json(text: Any, opens: str) -> bool:
+    """Text cut at the token limit that may still be the start of JSON: empty, or its first non-space
+    character one of `opens` (see `json_start`)."""
+    return isinstance(text, str) and (not text.strip() or text.lstrip()[0] in opens)
+
+
 def finished_json(payload: Json, opens: str = "{") -> list[tuple[Any, str]]:
     """(parsed content or the parse error, the content) of each choice that finished by itself with an
     answer (a choice that called a tool instead has its calls judged by the other tools checks). A
@@ -205,8 +211,7 @@ def finished_json(payload: Json, opens: str = "{") -> list[tuple[Any, str]]:
             continue
         text = message.get("content") if isinstance(message, dict) else None
         if choice.get("finish_reason") == "length":
-            began = isinstance(text, str) and (not text.strip() or text.lstrip()[0] in opens)
-            if not began:
+            if not began_as_json(text, opens):
                 out.append((ValueError(f"cut at the token limit, and it never began with {opens}"), text))
             continue
         try:

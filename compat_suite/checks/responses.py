@@ -94,18 +94,9 @@ def incomplete_max_output_tokens(exchange: Exchange) -> None:
     The scenario asks for more text than the limit allows; an answer whose natural end fell exactly on
     the limit would be misjudged, which that prompt makes impossible."""
     limit = c.token_limit(c.request_body(exchange), "max_output_tokens")
-    payload = c.body(exchange)
-    counts = rs.usage_counts(payload)
-    if limit is None or counts is None or counts[1] < limit:
-        return  # no limit, no count (usage.present's failure) or not reached
-    details = payload.get("incomplete_details")
-    reason = details.get("reason") if isinstance(details, dict) else None
-    if payload.get("status") != "incomplete" or reason != "max_output_tokens":
-        raise Finding(
-            f"{counts[1]} output tokens reached max_output_tokens={limit}, but `status` is"
-            f" {c.short(payload.get('status'))} with incomplete_details {c.short(details)}",
-            c.evidence(exchange, limit=limit),
-        )
+    problem = rs.not_said_incomplete(c.body(exchange), limit)
+    if problem:
+        raise Finding(problem, c.evidence(exchange, limit=limit))
 
 
 @check("responses.output-text.joined", severity=MUST, endpoints=ENDPOINTS)

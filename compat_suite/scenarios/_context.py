@@ -50,7 +50,9 @@ class Context:
     # resolved options (schemas/options.yaml); never in a repr: they hold the key and header values
     options: Mapping[str, Any] = field(default_factory=dict, repr=False)
     admin: AdminAPI | None = None
-    add_secret: Callable[[str], None] = lambda secret: None  # keys found during a run: redact them
+    add_secret: Callable[[str], None] = field(
+        default=lambda secret: None, repr=False
+    )  # keys found in a run: redact
     case: str | None = None  # the case of a scenario that runs once per case
     memo: dict[str, Any] = field(default_factory=dict, repr=False)  # shared by every run of a session
 

@@ -14,7 +14,7 @@ class GatewayConfig:
     """Behaviour of one gateway. Defaults follow OpenAI where a provider documents nothing else."""
 
     key_prefix: str = "sk-"
-    admin_key: str | None = None  # None: no /admin routes at all
+    admin_key: str | None = field(default=None, repr=False)  # None: no /admin routes at all
     revoked_status: int = 401  # carpathian 401, inferbase 403
     model_mismatch_status: int = 404  # a key bound to one model, asked for another
     bound_model_aliases: tuple[str, ...] = ("default",)  # names a bound key accepts for its own model
